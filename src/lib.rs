@@ -1,0 +1,3 @@
+//! dsco-brightpearl: a self-hosted daemon that syncs DSCO (Rithum) dropship orders with Brightpearl.
+
+pub mod sandbox;

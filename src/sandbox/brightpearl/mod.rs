@@ -1,0 +1,1 @@
+//! Brightpearl API simulator (see ../shared/reference/brightpearl-api.md).

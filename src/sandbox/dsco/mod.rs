@@ -1,0 +1,1 @@
+//! DSCO API v3 simulator (see ../shared/reference/dsco-api.md).

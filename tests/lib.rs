@@ -1,0 +1,4 @@
+//! One integration-test binary: every module below links against the library once.
+
+mod sandbox_brightpearl;
+mod sandbox_dsco;

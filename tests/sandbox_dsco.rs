@@ -1,0 +1,1 @@
+//! DSCO simulator tests: one per item of dsco-api.md §9, over plain HTTP.
