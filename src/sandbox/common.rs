@@ -268,7 +268,9 @@ pub async fn instrument(
 /// Lock a mutex, recovering the data if a panicking thread poisoned it: simulator state stays
 /// usable for the rest of a test run.
 pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Admin routes every simulator mounts under `/_sandbox`: clock, faults, request log.
@@ -284,7 +286,9 @@ pub fn admin_routes<S: Clone + Send + Sync + 'static>(inst: Instrumentation) -> 
     let clock_get = {
         let clock = inst.clock.clone();
         move || async move {
-            Json(serde_json::json!({"now": clock.now(), "offset_ms": clock.offset().as_millis() as u64}))
+            Json(
+                serde_json::json!({"now": clock.now(), "offset_ms": clock.offset().as_millis() as u64}),
+            )
         }
     };
     let clock_advance = {
@@ -350,8 +354,14 @@ mod tests {
             mode: FaultMode::Next(2),
         });
         assert_eq!(faults.take("GET", "/x/sales-order"), None);
-        assert_eq!(faults.take("POST", "/x/sales-order"), Some(FaultKind::ServerError));
-        assert_eq!(faults.take("post", "/x/sales-order"), Some(FaultKind::ServerError));
+        assert_eq!(
+            faults.take("POST", "/x/sales-order"),
+            Some(FaultKind::ServerError)
+        );
+        assert_eq!(
+            faults.take("post", "/x/sales-order"),
+            Some(FaultKind::ServerError)
+        );
         assert_eq!(faults.take("POST", "/x/sales-order"), None);
         assert!(faults.list().is_empty());
     }

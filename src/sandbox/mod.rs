@@ -2,6 +2,7 @@
 //! `../shared/reference/*.md`, never from our clients. This module imports none of our client or
 //! model types, so the simulators catch our clients' misreadings.
 
-pub mod common;
 pub mod brightpearl;
+pub mod common;
+pub mod demo;
 pub mod dsco;
