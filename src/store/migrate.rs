@@ -1,0 +1,89 @@
+//! Schema migrations: one function per step, each run inside the write transaction that bumps
+//! `schema_version`, so a crash mid-migration leaves the previous version intact.
+
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+use super::tables::*;
+use super::{Error, SyncRecord, decode};
+
+/// The schema version this binary writes.
+pub const LATEST: u64 = 2;
+
+type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
+
+/// Steps in order: `STEPS[i]` takes the store from version `i` to `i + 1`.
+const STEPS: [Step; LATEST as usize] = [v1_initial_tables, v2_status_index];
+
+/// Version 1: the tables every flow needs.
+fn v1_initial_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(META)?;
+    tx.open_table(NAME_TO_DOCUMENT)?;
+    tx.open_table(KIND_KEY_TO_MAPPING)?;
+    tx.open_table(KIND_DSCO_ID_TO_LINK)?;
+    tx.open_table(KIND_BP_ID_TO_DSCO_ID)?;
+    tx.open_table(NAME_TO_CURSOR)?;
+    tx.open_table(KIND_KEY_TO_INTENT)?;
+    tx.open_table(IDEMPOTENCY_KEY_TO_MILLIS)?;
+    tx.open_table(RECORD_ID_TO_RECORD)?;
+    tx.open_table(SUBJECT_TO_RECORD_ID)?;
+    tx.open_table(RUN_ID_TO_RUN)?;
+    Ok(())
+}
+
+/// Version 2: an index of records by status, backfilled from the records already stored.
+fn v2_status_index(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    let records = tx.open_table(RECORD_ID_TO_RECORD)?;
+    let mut index = tx.open_table(STATUS_FLOW_ID_TO_UNIT)?;
+    for entry in records.iter()? {
+        let (id, bytes) = entry?;
+        // A record that does not decode keeps its row; it is reported when read, never dropped.
+        if let Ok(record) = decode::<SyncRecord>("records", bytes.value()) {
+            index.insert(
+                (record.status.as_str(), record.flow.as_str(), id.value()),
+                (),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The version stored in `META`, 0 for a new file.
+pub fn stored_version(db: &redb::Database) -> Result<u64, Error> {
+    let tx = db.begin_read().map_err(Error::db)?;
+    match tx.open_table(META) {
+        Ok(t) => Ok(t
+            .get("schema_version")
+            .map_err(Error::db)?
+            .map(|v| v.value())
+            .unwrap_or(0)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(Error::db(e)),
+    }
+}
+
+/// Bring the store to `target` (normally [`LATEST`]), one step per transaction.
+pub fn migrate(db: &redb::Database, path: &std::path::Path, target: u64) -> Result<u64, Error> {
+    let found = stored_version(db)?;
+    if found > LATEST {
+        return Err(Error::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: LATEST,
+        });
+    }
+    for version in found..target.min(LATEST) {
+        let tx = db.begin_write().map_err(Error::db)?;
+        STEPS[version as usize](&tx).map_err(|e| Error::Migration {
+            to: version + 1,
+            message: e.to_string(),
+        })?;
+        {
+            let mut meta = tx.open_table(META).map_err(Error::db)?;
+            meta.insert("schema_version", version + 1)
+                .map_err(Error::db)?;
+        }
+        tx.commit().map_err(Error::db)?;
+        tracing::info!(version = version + 1, "store migrated");
+    }
+    Ok(target.min(LATEST).max(found))
+}

@@ -1,0 +1,38 @@
+//! Every redb table the product uses. Keys are ordered tuples of strings and integers; values are
+//! JSON bytes through [`super::encode`]/[`super::decode`] unless they are plain integers.
+
+use redb::TableDefinition;
+
+/// `schema_version`, and id sequences (`next_record_id`, `next_run_id`).
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// One JSON document per name: `settings`, `connection.brightpearl`, `connection.dsco`, reference
+/// data snapshots (`reference.warehouses`, ...).
+pub const NAME_TO_DOCUMENT: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
+/// Manual mappings: (kind, key) → row. Kinds: items, customers, shipping-methods, warehouses.
+pub const KIND_KEY_TO_MAPPING: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("mappings");
+/// Links between DSCO and Brightpearl objects: (kind, DSCO id) → link.
+pub const KIND_DSCO_ID_TO_LINK: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("links");
+/// The reverse index: (kind, Brightpearl id) → DSCO id.
+pub const KIND_BP_ID_TO_DSCO_ID: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("links_by_brightpearl_id");
+/// Per-flow cursors: cursor name → JSON.
+pub const NAME_TO_CURSOR: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
+/// Open intents of non-idempotent upstream writes: (kind, key) → intent.
+pub const KIND_KEY_TO_INTENT: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("intents");
+/// Idempotency keys already applied → unix milliseconds when first applied.
+pub const IDEMPOTENCY_KEY_TO_MILLIS: TableDefinition<&str, i64> =
+    TableDefinition::new("idempotency_keys");
+/// Sync records by id.
+pub const RECORD_ID_TO_RECORD: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+/// (flow, kind, source id) → record id: one record per object a flow touches.
+pub const SUBJECT_TO_RECORD_ID: TableDefinition<(&str, &str, &str), u64> =
+    TableDefinition::new("records_by_subject");
+/// (status, flow, record id) → (): counts and lists by status without reading records.
+/// Added by schema version 2.
+pub const STATUS_FLOW_ID_TO_UNIT: TableDefinition<(&str, &str, u64), ()> =
+    TableDefinition::new("records_by_status");
+/// Runs by id.
+pub const RUN_ID_TO_RUN: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");

@@ -1,0 +1,210 @@
+//! Flows: the units of sync work the scheduler runs. Each flow is one direction of data between
+//! DSCO and Brightpearl; this module holds what they share: names, the [`Flow`] trait, the context a
+//! run gets, and the run report.
+//!
+//! Flows record what happened to every object through [`FlowCtx::record`], which writes a sync
+//! record (see `store::records`) and counts it into the run; they never build HTTP requests
+//! themselves (the clients do) and never touch redb (the store does).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::Mutex;
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{self, Outcome, RecordDetail, RunId, StatusCounts, Store, SyncRecord};
+
+/// The flows, by their contract names.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowName {
+    /// DSCO → Brightpearl orders, their acknowledgement, and cancellations seen on DSCO.
+    Orders,
+    /// Brightpearl goods-out notes or order statuses → DSCO shipments.
+    Shipments,
+    /// Brightpearl stock → DSCO inventory.
+    Inventory,
+    /// Brightpearl invoices → DSCO invoices.
+    Invoices,
+    /// Brightpearl cancellations → DSCO supplier cancels.
+    Cancellations,
+    /// Refresh of Brightpearl reference data and the product catalog.
+    Reference,
+}
+
+impl FlowName {
+    pub const ALL: [FlowName; 6] = [
+        FlowName::Orders,
+        FlowName::Shipments,
+        FlowName::Inventory,
+        FlowName::Invoices,
+        FlowName::Cancellations,
+        FlowName::Reference,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowName::Orders => "orders",
+            FlowName::Shipments => "shipments",
+            FlowName::Inventory => "inventory",
+            FlowName::Invoices => "invoices",
+            FlowName::Cancellations => "cancellations",
+            FlowName::Reference => "reference",
+        }
+    }
+
+    /// The names, comma-separated, for error messages.
+    pub fn list() -> String {
+        FlowName::ALL.map(FlowName::as_str).join(", ")
+    }
+}
+
+impl fmt::Display for FlowName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FlowName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FlowName::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("unknown flow {s:?}; flows are {}", FlowName::list()))
+    }
+}
+
+/// A run-level failure: the run stops; per-object problems are records, not this.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("not connected: {0}")]
+    NotConnected(String),
+    #[error("store: {0}")]
+    Store(#[from] store::Error),
+    #[error("upstream: {0}")]
+    Upstream(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a run did, for the run record and the journal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunReport {
+    pub counts: StatusCounts,
+    /// A short note for the operator ("window 10:00–10:05, 12 orders"), if the flow has one.
+    pub note: Option<String>,
+}
+
+/// Everything a run may use. Built by the scheduler for each run.
+#[derive(Clone)]
+pub struct FlowCtx {
+    pub flow: FlowName,
+    pub run_id: RunId,
+    pub store: Store,
+    /// Cancelled when the daemon stops: check between records, never mid-record.
+    pub cancel: CancellationToken,
+    counts: Arc<Mutex<StatusCounts>>,
+}
+
+impl FlowCtx {
+    pub fn new(flow: FlowName, run_id: RunId, store: Store, cancel: CancellationToken) -> Self {
+        FlowCtx {
+            flow,
+            run_id,
+            store,
+            cancel,
+            counts: Arc::default(),
+        }
+    }
+
+    /// Record what happened to one object (upserting its sync record by flow, kind and source
+    /// id) and count it into this run.
+    pub async fn record(
+        &self,
+        kind: &str,
+        source_id: &str,
+        outcome: Outcome,
+        detail: RecordDetail,
+    ) -> Result<SyncRecord, store::Error> {
+        let (flow, run_id) = (self.flow, self.run_id);
+        let (kind, source_id) = (kind.to_owned(), source_id.to_owned());
+        let record = self
+            .store
+            .call(move |s| {
+                s.write(|tx| tx.record_outcome(flow, &kind, &source_id, outcome, detail, run_id))
+            })
+            .await?;
+        crate::store::lock(&self.counts).add(record.status);
+        Ok(record)
+    }
+
+    /// The counts recorded so far in this run.
+    pub fn counts(&self) -> StatusCounts {
+        crate::store::lock(&self.counts).clone()
+    }
+
+    /// Whether the daemon asked runs to stop at the next record boundary.
+    pub fn stopping(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+/// One sync flow. Runs must be idempotent: a run that stopped half-way is finished by the next.
+pub trait Flow: Send + Sync + 'static {
+    fn name(&self) -> FlowName;
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>>;
+}
+
+/// The flows this build can run, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    flows: Vec<Arc<dyn Flow>>,
+}
+
+impl Registry {
+    pub fn with(mut self, flow: Arc<dyn Flow>) -> Self {
+        self.flows.retain(|f| f.name() != flow.name());
+        self.flows.push(flow);
+        self
+    }
+
+    pub fn get(&self, name: FlowName) -> Option<Arc<dyn Flow>> {
+        self.flows.iter().find(|f| f.name() == name).cloned()
+    }
+
+    pub fn names(&self) -> Vec<FlowName> {
+        self.flows.iter().map(|f| f.name()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for f in FlowName::ALL {
+            assert_eq!(f.as_str().parse::<FlowName>().unwrap(), f);
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
+        }
+        assert!("shipping".parse::<FlowName>().is_err());
+    }
+}
