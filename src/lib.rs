@@ -1,8 +1,25 @@
-//! dsco-brightpearl: a self-hosted daemon that syncs DSCO (Rithum) dropship orders with Brightpearl.
+//! dsco-brightpearl: a self-hosted daemon that syncs DSCO (Rithum) dropship orders with
+//! Brightpearl.
+//!
+//! A tour, in the order data moves:
+//! - [`config`] loads and checks the configuration; [`logging`] and [`systemd`] connect the
+//!   process to journald and the service manager; [`app`] wires everything and owns the lifecycle.
+//! - [`store`] is the only module that touches redb: settings, mappings, links, cursors, intents,
+//!   idempotency keys, sync records and runs.
+//! - [`sync`] defines flows and what a run gets; [`scheduler`] starts runs (cron, API, CLI) with a
+//!   per-flow overlap guard.
+//! - [`api`] is the control plane over HTTP; [`cli`] the command line.
+//! - [`sandbox`] simulates both upstream APIs for demos and tests; it imports nothing else here.
 
+pub mod api;
+pub mod app;
+pub mod cli;
 pub mod config;
+pub mod logging;
 pub mod sandbox;
 pub mod scheduler;
 pub mod secret;
 pub mod store;
 pub mod sync;
+pub mod systemd;
+pub mod tls;

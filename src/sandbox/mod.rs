@@ -6,3 +6,4 @@ pub mod brightpearl;
 pub mod common;
 pub mod demo;
 pub mod dsco;
+pub mod run;

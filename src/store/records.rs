@@ -270,6 +270,61 @@ impl RecordFilter {
     }
 }
 
+type IndexKey = (&'static str, &'static str, u64);
+
+/// The listing both transaction kinds share.
+fn list_records(
+    index: &impl ReadableTable<(&'static str, &'static str, u64), ()>,
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    filter: &RecordFilter,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<SyncRecord>, Error> {
+    let upper = before.unwrap_or(u64::MAX);
+    let mut out = Vec::new();
+    if let Some(status) = filter.status {
+        // The status index names the ids; read only those.
+        let flows: Vec<FlowName> = match filter.flow {
+            Some(f) => vec![f],
+            None => FlowName::ALL.to_vec(),
+        };
+        let mut ids = Vec::new();
+        for flow in flows {
+            let range: (IndexKey, IndexKey) = (
+                (status.as_str(), flow.as_str(), 0),
+                (status.as_str(), flow.as_str(), upper),
+            );
+            for entry in index.range(range.0..range.1).map_err(Error::db)? {
+                ids.push(entry.map_err(Error::db)?.0.value().2);
+            }
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        for id in ids {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some(v) = table.get(id).map_err(Error::db)? {
+                let r: SyncRecord = decode("records", v.value())?;
+                if filter.matches(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        return Ok(out);
+    }
+    for entry in table.range(..upper).map_err(Error::db)?.rev() {
+        if out.len() >= limit {
+            break;
+        }
+        let (_, v) = entry.map_err(Error::db)?;
+        let r: SyncRecord = decode("records", v.value())?;
+        if filter.matches(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
 impl ReadTx {
     pub fn record(&self, id: u64) -> Result<Option<SyncRecord>, Error> {
         let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
@@ -305,55 +360,12 @@ impl ReadTx {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<SyncRecord>, Error> {
-        let upper = before.unwrap_or(u64::MAX);
-        let mut out = Vec::new();
-        if let Some(status) = filter.status {
-            // The status index names the ids; read only those.
-            let index = self
-                .tx
-                .open_table(STATUS_FLOW_ID_TO_UNIT)
-                .map_err(Error::db)?;
-            let flows: Vec<FlowName> = match filter.flow {
-                Some(f) => vec![f],
-                None => FlowName::ALL.to_vec(),
-            };
-            let mut ids = Vec::new();
-            for flow in flows {
-                for entry in index
-                    .range(
-                        (status.as_str(), flow.as_str(), 0)
-                            ..(status.as_str(), flow.as_str(), upper),
-                    )
-                    .map_err(Error::db)?
-                {
-                    ids.push(entry.map_err(Error::db)?.0.value().2);
-                }
-            }
-            ids.sort_unstable_by(|a, b| b.cmp(a));
-            for id in ids {
-                if out.len() >= limit {
-                    break;
-                }
-                if let Some(r) = self.record(id)?
-                    && filter.matches(&r)
-                {
-                    out.push(r);
-                }
-            }
-            return Ok(out);
-        }
+        let index = self
+            .tx
+            .open_table(STATUS_FLOW_ID_TO_UNIT)
+            .map_err(Error::db)?;
         let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
-        for entry in table.range(..upper).map_err(Error::db)?.rev() {
-            if out.len() >= limit {
-                break;
-            }
-            let (_, v) = entry.map_err(Error::db)?;
-            let r: SyncRecord = decode("records", v.value())?;
-            if filter.matches(&r) {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        list_records(&index, &table, filter, before, limit)
     }
 
     /// Counts by status for one flow, from the index alone.
@@ -401,6 +413,21 @@ impl ReadTx {
 }
 
 impl WriteTx<'_> {
+    /// [`ReadTx::records`] inside a write transaction.
+    pub fn records(
+        &self,
+        filter: &RecordFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<SyncRecord>, Error> {
+        let index = self
+            .tx
+            .open_table(STATUS_FLOW_ID_TO_UNIT)
+            .map_err(Error::db)?;
+        let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
+        list_records(&index, &table, filter, before, limit)
+    }
+
     fn load_record(&self, id: u64) -> Result<Option<SyncRecord>, Error> {
         let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
         match table.get(id).map_err(Error::db)? {

@@ -1,0 +1,166 @@
+//! Wire shapes of the control API. Stored types are separate, so the JSON contract changes only
+//! on purpose.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Run, RunStatus, StatusCounts, SyncRecord, Trigger};
+use crate::sync::FlowName;
+
+/// Default and largest page sizes.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// A page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Parse a numeric cursor.
+pub fn cursor_id(cursor: Option<&str>) -> Result<Option<u64>, super::ApiError> {
+    cursor
+        .map(|c| {
+            c.parse::<u64>().map_err(|_| {
+                super::ApiError::BadRequest(format!("cursor {c:?} is not one this API gave out"))
+            })
+        })
+        .transpose()
+}
+
+pub fn limit(limit: Option<usize>) -> Result<usize, super::ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(0) => Err(super::ApiError::BadRequest(
+            "limit must be at least 1".into(),
+        )),
+        Some(n) => Ok(n.min(MAX_LIMIT)),
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    pub ready: bool,
+    pub store: bool,
+    pub scheduler: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    pub version: &'static str,
+    pub flows: Vec<FlowStatus>,
+}
+
+/// One flow's state.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FlowStatus {
+    pub flow: FlowName,
+    /// Whether this build has the flow.
+    pub available: bool,
+    /// Whether it has a schedule (`[schedules]` in the config).
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    /// Whether the credentials the flow needs are set.
+    pub connected: bool,
+    /// What is missing, e.g. "not connected: Brightpearl credentials are not set".
+    pub note: Option<String>,
+    pub running_run_id: Option<u64>,
+    pub last_run: Option<RunDto>,
+    pub next_run: Option<DateTime<Utc>>,
+    /// Sync records of this flow by status.
+    pub counts: StatusCounts,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunStarted {
+    pub run_id: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunDto {
+    pub id: u64,
+    pub flow: FlowName,
+    pub trigger: Trigger,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counts: StatusCounts,
+    pub note: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<Run> for RunDto {
+    fn from(r: Run) -> Self {
+        RunDto {
+            id: r.id,
+            flow: r.flow,
+            trigger: r.trigger,
+            status: r.status,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            counts: r.counts,
+            note: r.note,
+            error: r.error,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordDto {
+    pub id: u64,
+    pub flow: FlowName,
+    pub kind: String,
+    pub source_id: String,
+    pub related: std::collections::BTreeMap<String, String>,
+    pub status: crate::store::RecordStatus,
+    pub reason: Option<String>,
+    pub error_code: Option<String>,
+    pub attempts: u32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub last_request: Option<String>,
+    pub last_response: Option<String>,
+    pub last_run_id: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SyncRecord> for RecordDto {
+    fn from(r: SyncRecord) -> Self {
+        RecordDto {
+            id: r.id,
+            flow: r.flow,
+            kind: r.kind,
+            source_id: r.source_id,
+            related: r.related,
+            status: r.status,
+            reason: r.reason,
+            error_code: r.error_code,
+            attempts: r.attempts,
+            next_retry_at: r.next_retry_at,
+            last_request: r.last_request,
+            last_response: r.last_response,
+            last_run_id: r.last_run_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRequest {
+    /// Why the record needs no sync.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BulkRetried {
+    pub retried: u64,
+}

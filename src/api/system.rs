@@ -1,0 +1,96 @@
+//! `/health`, `/ready`, `/v1/status`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::dto::{FlowStatus, Health, Ready, RunDto, Status};
+use super::{ApiError, AppState};
+use crate::sync::FlowName;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(status))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "system", security(()),
+    responses((status = 200, body = Health)))]
+async fn health() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Readiness: the store answers and the scheduler is up.
+#[utoipa::path(get, path = "/ready", tag = "system", security(()),
+    responses((status = 200, body = Ready), (status = 503, body = Ready)))]
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.store.call(|s| s.ping()).await.is_ok();
+    let scheduler = state.scheduler.is_started().await;
+    let body = Ready {
+        ready: store && scheduler,
+        store,
+        scheduler,
+    };
+    let code = if body.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body))
+}
+
+/// Every flow: enabled, schedule, connection, last and next run, record counts by status.
+#[utoipa::path(get, path = "/v1/status", tag = "system",
+    responses((status = 200, body = Status), (status = 401, body = super::ErrorBody)))]
+async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, ApiError> {
+    let per_flow = state
+        .store
+        .call(|s| {
+            s.read(|tx| {
+                FlowName::ALL
+                    .into_iter()
+                    .map(|f| Ok((f, tx.last_run(f)?, tx.record_counts(f)?)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+        })
+        .await?;
+    let flows = per_flow
+        .into_iter()
+        .map(|(flow, last_run, counts)| {
+            let available = state.scheduler.registry().get(flow).is_some();
+            let missing = state.connections.missing_for(flow);
+            let schedule = state.scheduler.schedule(flow).map(str::to_owned);
+            FlowStatus {
+                flow,
+                available,
+                enabled: available && schedule.is_some(),
+                next_run: if available {
+                    state.scheduler.next_run(flow)
+                } else {
+                    None
+                },
+                schedule,
+                connected: missing.is_none(),
+                note: match (&missing, available) {
+                    (_, false) => Some("not available in this version".into()),
+                    (Some(m), true) => Some(format!("not connected: {m}")),
+                    (None, true) => None,
+                },
+                running_run_id: state.scheduler.running(flow),
+                last_run: last_run.map(RunDto::from),
+                counts,
+            }
+        })
+        .collect();
+    Ok(axum::Json(Status {
+        version: env!("CARGO_PKG_VERSION"),
+        flows,
+    }))
+}
