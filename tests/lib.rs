@@ -1,4 +1,7 @@
 //! One integration-test binary: every module below links against the library once.
 
+mod support;
+
+mod foundation;
 mod sandbox_brightpearl;
 mod sandbox_dsco;

@@ -87,3 +87,83 @@ pub fn migrate(db: &redb::Database, path: &std::path::Path, target: u64) -> Resu
     }
     Ok(target.min(LATEST).max(found))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Outcome, RecordDetail, RetryPolicy, Store};
+    use crate::sync::FlowName;
+
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v1.redb");
+
+    /// Write the version-1 fixture: two order records and no status index, as version 1 stored
+    /// them. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
+    fn write_v1_fixture(path: &std::path::Path) {
+        let _ = std::fs::remove_file(path);
+        let store = Store::open_at_version(path, 1).unwrap();
+        store
+            .write(|tx| {
+                let now = chrono::Utc::now();
+                for (id, outcome) in [
+                    ("D-1", Outcome::Synced),
+                    (
+                        "D-2",
+                        Outcome::Permanent {
+                            reason: "unknown SKU X".into(),
+                            code: None,
+                        },
+                    ),
+                ] {
+                    tx.record_outcome_with(
+                        FlowName::Orders,
+                        "order",
+                        id,
+                        outcome,
+                        RecordDetail::default(),
+                        None,
+                        &RetryPolicy::default(),
+                        now,
+                    )?;
+                }
+                // Version 1 had no status index: drop what the shared write path added.
+                tx.tx
+                    .delete_table(STATUS_FLOW_ID_TO_UNIT)
+                    .map_err(Error::db)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn committed_v1_fixture_is_a_version_1_store_without_the_index() {
+        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
+            write_v1_fixture(std::path::Path::new(FIXTURE));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("v1.redb");
+        std::fs::copy(FIXTURE, &copy).unwrap();
+        let db = redb::Database::create(&copy).unwrap();
+        assert_eq!(stored_version(&db).unwrap(), 1);
+        let tx = db.begin_read().unwrap();
+        assert!(matches!(
+            tx.open_table(STATUS_FLOW_ID_TO_UNIT),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ));
+    }
+
+    #[test]
+    fn each_step_runs_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let store = Store::open_at_version(&path, 1).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 1);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), LATEST);
+        drop(store);
+        assert_eq!(
+            Store::open(&path).unwrap().schema_version().unwrap(),
+            LATEST
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! Test-only flows for the machinery tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dsco_brightpearl::store::{Outcome, RecordDetail};
+use dsco_brightpearl::sync::{Flow, FlowCtx, FlowError, FlowName, RunReport};
+use futures_util::future::BoxFuture;
+use tokio::sync::Semaphore;
+
+/// A flow that records `items` objects, taking one permit from `gate` per object, and stops at a
+/// record boundary when asked to.
+pub struct GatedFlow {
+    pub name: FlowName,
+    pub items: usize,
+    pub gate: Arc<Semaphore>,
+}
+
+impl GatedFlow {
+    pub fn new(name: FlowName, items: usize) -> (Arc<GatedFlow>, Arc<Semaphore>) {
+        let gate = Arc::new(Semaphore::new(0));
+        (
+            Arc::new(GatedFlow {
+                name,
+                items,
+                gate: gate.clone(),
+            }),
+            gate,
+        )
+    }
+}
+
+impl Flow for GatedFlow {
+    fn name(&self) -> FlowName {
+        self.name
+    }
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        Box::pin(async move {
+            for i in 0..self.items {
+                if ctx.stopping() {
+                    return Ok(RunReport {
+                        counts: ctx.counts(),
+                        note: Some(format!(
+                            "stopped after {i} of {} objects for shutdown",
+                            self.items
+                        )),
+                    });
+                }
+                tokio::select! {
+                    permit = self.gate.acquire() => permit.map_err(|e| FlowError::Other(e.to_string()))?.forget(),
+                    _ = ctx.cancel.cancelled() => continue,
+                }
+                // A record takes a little while; the stop request must wait for it.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                ctx.record(
+                    "thing",
+                    &format!("T{i}"),
+                    Outcome::Synced,
+                    RecordDetail::default(),
+                )
+                .await?;
+            }
+            Ok(RunReport {
+                counts: ctx.counts(),
+                note: None,
+            })
+        })
+    }
+}
+
+/// A flow that fails one object permanently and one retryably, and syncs one.
+pub struct MixedFlow;
+
+impl Flow for MixedFlow {
+    fn name(&self) -> FlowName {
+        FlowName::Inventory
+    }
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        Box::pin(async move {
+            ctx.record("item", "ok", Outcome::Synced, RecordDetail::default())
+                .await?;
+            ctx.record(
+                "item",
+                "bad-sku",
+                Outcome::Permanent {
+                    reason: "unknown SKU BAD-1".into(),
+                    code: None,
+                },
+                RecordDetail::default(),
+            )
+            .await?;
+            ctx.record(
+                "item",
+                "slow",
+                Outcome::Retryable {
+                    reason: "timeout after 30s".into(),
+                },
+                RecordDetail::default(),
+            )
+            .await?;
+            Ok(RunReport {
+                counts: ctx.counts(),
+                note: None,
+            })
+        })
+    }
+}

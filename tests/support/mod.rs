@@ -1,0 +1,227 @@
+//! Test support: an in-process daemon on port 0 (`TestApp`), the real binary as a child process
+//! (`Daemon`), and test-only flows.
+
+#![allow(dead_code)]
+
+pub mod flows;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dsco_brightpearl::app::{self, Options};
+use dsco_brightpearl::config::{Config, Sources};
+use dsco_brightpearl::sync::Flow;
+
+pub const TOKEN: &str = "test-api-token";
+
+/// Build a client for talking to our control API and the simulators.
+pub fn http() -> reqwest::Client {
+    dsco_brightpearl::tls::ensure_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("reqwest client")
+}
+
+/// Load a config from TOML text (state_dir and listen are filled in when absent).
+pub fn config(dir: &Path, extra_toml: &str) -> Config {
+    let path = dir.join("config.toml");
+    let mut toml = format!(
+        "state_dir = \"{}\"\nshutdown_grace = \"10s\"\n",
+        dir.join("state").display()
+    );
+    toml.push_str(extra_toml);
+    if !extra_toml.contains("[api]") {
+        toml.push_str(&format!(
+            "\n[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n"
+        ));
+    }
+    std::fs::write(&path, toml).unwrap();
+    Config::load_from(&Sources {
+        file: Some(path),
+        env: Some(Vec::new()),
+    })
+    .unwrap()
+}
+
+/// The daemon running inside the test process.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub running: Option<app::Running>,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn start(extra_toml: &str, flows: Vec<Arc<dyn Flow>>) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path(), extra_toml);
+        let running = app::start(config, Options { extra_flows: flows })
+            .await
+            .unwrap();
+        TestApp {
+            url: format!("http://{}", running.addr),
+            dir,
+            running: Some(running),
+            http: http(),
+        }
+    }
+
+    pub fn running(&self) -> &app::Running {
+        self.running.as_ref().unwrap()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(TOKEN)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(TOKEN)
+    }
+
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).send().await.unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// Poll GET /v1/runs/{id} until the run is no longer running.
+    pub async fn wait_run(&self, run_id: u64) -> serde_json::Value {
+        wait_for(Duration::from_secs(60), || async {
+            let run = self.json(&format!("/v1/runs/{run_id}")).await;
+            (run["status"] != "running").then_some(run)
+        })
+        .await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown();
+            running.wait().await.unwrap();
+        }
+    }
+}
+
+/// Poll `check` until it yields a value or `deadline` passes (then panic).
+pub async fn wait_for<T, F, Fut>(deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < end,
+            "condition not met within {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The real binary, running as a child process.
+pub struct Daemon {
+    pub child: Child,
+    pub state_dir: PathBuf,
+    pub url: String,
+    pub stderr_path: PathBuf,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_dsco-brightpearl")
+}
+
+impl Daemon {
+    /// Start `dsco-brightpearl --config <dir>/config.toml run`, wait for `api.addr` and `/ready`.
+    pub async fn start(dir: &Path, toml: &str, env: &[(&str, &str)]) -> Daemon {
+        let config_path = dir.join("config.toml");
+        std::fs::write(&config_path, toml).unwrap();
+        let state_dir = dir.join("state");
+        let _ = std::fs::remove_file(state_dir.join("api.addr"));
+        let stderr_path = dir.join("daemon.stderr");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut command = Command::new(binary());
+        command
+            .arg("--config")
+            .arg(&config_path)
+            .arg("run")
+            .env_remove("RUST_LOG")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().unwrap();
+        let addr_file = state_dir.join("api.addr");
+        let url = wait_for(Duration::from_secs(30), || {
+            let addr_file = addr_file.clone();
+            async move {
+                std::fs::read_to_string(&addr_file)
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+            }
+        })
+        .await;
+        let http = http();
+        wait_for(Duration::from_secs(30), || {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                let r = http.get(format!("{url}/ready")).send().await.ok()?;
+                r.status().is_success().then_some(())
+            }
+        })
+        .await;
+        Daemon {
+            child,
+            state_dir,
+            url,
+            stderr_path,
+        }
+    }
+
+    /// Send a signal to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Wait for the process to exit (with a deadline) and return its exit code.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        let child = &mut self.child;
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < end, "daemon did not exit");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
