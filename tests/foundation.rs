@@ -476,3 +476,52 @@ fn a_version_1_store_migrates_forward() {
     assert_eq!(counts.synced, 1);
     assert_eq!(counts.needs_attention, 1);
 }
+
+#[test]
+fn the_systemd_unit_verifies_and_has_the_lifecycle_settings() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/dsco-brightpearl.service"
+    ))
+    .unwrap();
+    for line in [
+        "Type=notify",
+        "WatchdogSec=",
+        "User=dsco-brightpearl",
+        "StateDirectory=dsco-brightpearl",
+        "ExecStartPre=/usr/bin/dsco-brightpearl --config /etc/dsco-brightpearl/config.toml check-config",
+        "Restart=on-failure",
+        "TimeoutStopSec=90s",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+        "UMask=077",
+    ] {
+        assert!(unit.contains(line), "unit lacks {line}");
+    }
+    // systemd-analyze needs ExecStart to exist: verify a copy pointing at the built binary.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("dsco-brightpearl.service");
+    std::fs::write(
+        &copy,
+        unit.replace("/usr/bin/dsco-brightpearl", support::binary()),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect("systemd-analyze is installed (Debian package systemd)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "systemd-analyze verify: {text}"
+    );
+}
