@@ -1806,3 +1806,43 @@ async fn faults_from_the_shared_layer_apply_to_dsco_routes() {
     assert_eq!(body["message"], "Too Many Requests");
     assert_eq!(h.get("/hello").await.0, 200);
 }
+
+#[tokio::test]
+async fn batch_bodies_up_to_5_mb_are_read_and_larger_ones_refused() {
+    let h = Harness::seeded().await;
+    let filler = "x".repeat(3 * 1024 * 1024);
+    let (status, _) = h
+        .post(
+            "/order/acknowledge",
+            json!([{"id": "1", "type": "DSCO_ORDER_ID", "note": filler}]),
+        )
+        .await;
+    assert_eq!(status, 202, "3 MB is within the 5 MB cap");
+    let filler = "x".repeat(6 * 1024 * 1024);
+    let (status, _) = h
+        .post(
+            "/order/acknowledge",
+            json!([{"id": "1", "type": "DSCO_ORDER_ID", "note": filler}]),
+        )
+        .await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn in_process_inventory_updates_follow_the_api_rules() {
+    let h = Harness::seeded().await;
+    assert!(
+        h.sim
+            .set_inventory(json!({"sku": "SKU-0003", "quantityAvailable": 5,
+                                  "warehouses": [{"code": "WH-MAIN", "quantity": 4}]}))
+            .is_err()
+    );
+    h.sim
+        .set_inventory(
+            json!({"sku": "SKU-0003", "quantityAvailable": 0, "status": "in-stock",
+                              "warehouses": [{"code": "WH-MAIN", "quantity": 0}]}),
+        )
+        .unwrap();
+    let (_, item) = h.get("/inventory?itemKey=sku&value=SKU-0003").await;
+    assert_eq!(item["status"], "out-of-stock");
+}

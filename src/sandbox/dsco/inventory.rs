@@ -239,8 +239,39 @@ pub(crate) fn auto_decrement(
 }
 
 impl DscoSim {
+    /// Apply one `ItemInventory` as `POST /inventory/singleItem` would (same rules), for scenarios.
+    pub fn set_inventory(&self, item: Value) -> Result<(), Vec<String>> {
+        let now = self.clock().now();
+        self.with_state(|state, _| apply(state, &item, false, now).map(|_| ()))
+    }
+
     /// Every inventory record (`ItemInventory`).
     pub fn inventory(&self) -> Vec<Value> {
         self.with_state(|state, _| state.inventory.values().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::infer_status;
+
+    #[test]
+    fn status_follows_quantity_as_the_kb_describes() {
+        let check = |submitted: Option<&str>, available: i64, expected: &str| {
+            assert_eq!(
+                infer_status(submitted, available),
+                expected,
+                "{submitted:?} {available}"
+            );
+        };
+        check(Some("in-stock"), 0, "out-of-stock");
+        check(Some("in-stock"), 3, "in-stock");
+        check(Some("out-of-stock"), 3, "in-stock");
+        check(Some("discontinued"), 3, "in-stock");
+        check(Some("discontinued"), 0, "discontinued");
+        check(Some("out-of-stock"), 0, "out-of-stock");
+        check(Some("hidden"), 5, "hidden");
+        check(None, 0, "out-of-stock");
+        check(None, 2, "in-stock");
     }
 }

@@ -150,3 +150,19 @@ pub(crate) async fn enforce(State(sim): State<DscoSim>, request: Request, next: 
         throttled()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Bucket;
+
+    #[test]
+    fn bucket_refills_in_proportion_to_elapsed_time() {
+        let start = chrono::Utc::now();
+        let mut bucket = Bucket::new(60, 60.0, start);
+        bucket.tokens = 0.0;
+        bucket.refill(start + chrono::Duration::seconds(30));
+        assert!((bucket.tokens - 30.0).abs() < 1e-9);
+        bucket.refill(start + chrono::Duration::seconds(600));
+        assert_eq!(bucket.tokens, 60.0, "never above capacity");
+    }
+}

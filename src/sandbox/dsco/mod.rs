@@ -33,11 +33,15 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 
 use super::common::{self, Faults, Instrumentation, RequestLog, SimClock, SimServer};
+pub use cancel::CANCEL_CODES;
 pub use limits::EndpointLimit;
 use state::State;
 
 /// The path prefix of every DSCO API route (dsco-api.md §1.1).
 pub const API_PREFIX: &str = "/api/v3";
+
+/// The small-batch body cap (dsco-api.md §1.5).
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 /// How the simulated DSCO account behaves.
 #[derive(Debug, Clone)]
@@ -160,6 +164,9 @@ impl DscoSim {
             .route(&p("/warehouse/page"), get(catalog::warehouses))
             .route(&p("/tradingpartner"), get(catalog::trading_partners))
             .route(&p("/catalog"), get(catalog::item))
+            // Bodies up to the 5 MB the reference allows small batches (dsco-api.md §1.5);
+            // axum's default is 2 MB. Larger bodies get axum's 413.
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
             .route_layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 limits::enforce,

@@ -887,3 +887,75 @@ pub(crate) fn error_results(problems: &[String]) -> Vec<Value> {
         .map(|p| message("VALIDATION_ERROR", "error", p))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(status: &str, lines: Value) -> Value {
+        json!({"dscoStatus": status, "dscoLifecycle": "created", "lineItems": lines})
+    }
+
+    #[test]
+    fn recompute_follows_the_state_model() {
+        let now = Utc::now();
+        let check = |status: &str, lines: Value, expected: (&str, &str)| {
+            let mut o = order(status, lines.clone());
+            recompute(&mut o, now);
+            assert_eq!(
+                (
+                    o["dscoStatus"].as_str().unwrap(),
+                    o["dscoLifecycle"].as_str().unwrap()
+                ),
+                expected,
+                "{status} {lines}"
+            );
+        };
+        let line = |q: i64, shipped: i64, cancelled: i64| json!({"quantity": q, "shippedQuantity": shipped, "cancelledQuantity": cancelled});
+        check("created", json!([line(2, 0, 0)]), ("created", "created"));
+        check(
+            "shipment_pending",
+            json!([line(2, 0, 0)]),
+            ("shipment_pending", "acknowledged"),
+        );
+        check(
+            "shipment_pending",
+            json!([line(2, 1, 0)]),
+            ("shipment_pending", "acknowledged"),
+        );
+        check(
+            "created",
+            json!([line(2, 1, 0)]),
+            ("shipment_pending", "acknowledged"),
+        );
+        check(
+            "shipment_pending",
+            json!([line(2, 1, 1)]),
+            ("shipped", "completed"),
+        );
+        check(
+            "shipment_pending",
+            json!([line(2, 0, 2), line(1, 1, 0)]),
+            ("shipped", "completed"),
+        );
+        check(
+            "created",
+            json!([line(2, 0, 2)]),
+            ("cancelled", "completed"),
+        );
+    }
+
+    #[test]
+    fn lines_are_found_by_number_or_by_the_first_open_matching_item() {
+        let o = json!({"lineItems": [
+            {"lineNumber": 1, "sku": "A", "quantity": 1, "shippedQuantity": 1},
+            {"lineNumber": 2, "sku": "A", "quantity": 1},
+            {"lineNumber": 3, "sku": "B", "upc": "0123", "quantity": 1},
+        ]});
+        assert_eq!(find_line(&o, &json!({"lineNumber": 3})), Some(2));
+        assert_eq!(find_line(&o, &json!({"sku": "A"})), Some(1));
+        assert_eq!(find_line(&o, &json!({"upc": "0123"})), Some(2));
+        assert_eq!(find_line(&o, &json!({"sku": "C"})), None);
+        assert!(item_conflict(&o["lineItems"][2], &json!({"lineNumber": 3, "sku": "A"})).is_some());
+    }
+}

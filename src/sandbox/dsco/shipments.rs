@@ -94,6 +94,8 @@ pub(crate) fn apply(
         package_ids.push(state.new_package_id());
     }
     let order = state.orders.get_mut(&id).expect("resolved above");
+    // guess: shipping an order that was never acknowledged is accepted (and moves it to
+    // shipment_pending or shipped); the server's behaviour is unconfirmed (dsco-api.md §8 item 7).
     if order["dscoStatus"].as_str() == Some("cancelled") {
         return Err(vec![format!("order {id} is cancelled")]);
     }
