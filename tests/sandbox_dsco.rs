@@ -1056,7 +1056,7 @@ async fn async_work_waits_for_the_processing_delay() {
     let log = h.log("order", &request_id).await;
     assert_eq!(log["status"], "PROCESSING");
     assert_eq!(log["logs"][0]["status"], "pending");
-    assert!(log["logs"][0]["dateProcessed"].is_null());
+    let received = log["logs"][0]["dateProcessed"].as_str().unwrap().to_owned();
     assert_eq!(h.sim.order(&id).unwrap()["dscoStatus"], "created");
     h.advance(29);
     assert_eq!(h.log("order", &request_id).await["status"], "PROCESSING");
@@ -1068,7 +1068,7 @@ async fn async_work_waits_for_the_processing_delay() {
     assert_eq!(entry["requestMethod"], "api");
     assert_eq!(entry["requestId"], json!(request_id));
     assert_eq!(entry["payload"]["id"], json!(id));
-    assert!(entry["dateProcessed"].is_string());
+    assert_ne!(entry["dateProcessed"].as_str().unwrap(), received);
     assert_eq!(h.sim.order(&id).unwrap()["dscoStatus"], "shipment_pending");
 }
 
@@ -1845,4 +1845,20 @@ async fn in_process_inventory_updates_follow_the_api_rules() {
         .unwrap();
     let (_, item) = h.get("/inventory?itemKey=sku&value=SKU-0003").await;
     assert_eq!(item["status"], "out-of-stock");
+}
+
+#[tokio::test]
+async fn writes_without_a_json_content_type_are_refused() {
+    let h = Harness::seeded().await;
+    let response = h
+        .http
+        .post(h.url("/order/acknowledge"))
+        .header("Authorization", format!("bearer {}", h.token))
+        .body(r#"[{"id":"1","type":"DSCO_ORDER_ID"}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "failure");
 }

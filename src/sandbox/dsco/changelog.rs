@@ -58,7 +58,9 @@ impl LogEntry {
     fn to_json(&self) -> Value {
         json!({
             "payload": self.payload,
-            "dateProcessed": self.date_processed.map(fmt_date),
+            // guess: `dateProcessed` is required by the schema, so a pending entry carries the
+            // date its request was received (dsco-api.md §1.8).
+            "dateProcessed": fmt_date(self.date()),
             "status": self.status,
             "requestMethod": "api",
             "requestMethodDetail": self.detail,

@@ -132,3 +132,29 @@ pub(crate) async fn unknown_route() -> Response {
 pub(crate) fn created_success() -> Response {
     (StatusCode::CREATED, Json(json!({"success": true}))).into_response()
 }
+
+/// Middleware: a write must say `Content-Type: application/json` (dsco-api.md §1.2).
+// guess: a missing or different content type answers 415 in the failure shape; the reference
+// lists the header as required but records no answer for its absence.
+pub(crate) async fn require_json(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let writes = matches!(
+        *request.method(),
+        axum::http::Method::POST | axum::http::Method::PUT
+    );
+    let is_json = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if writes && !is_json {
+        return failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Content-Type must be application/json",
+        );
+    }
+    next.run(request).await
+}

@@ -167,6 +167,7 @@ impl DscoSim {
             // Bodies up to the 5 MB the reference allows small batches (dsco-api.md §1.5);
             // axum's default is 2 MB. Larger bodies get axum's 413.
             .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .route_layer(axum::middleware::from_fn(http::require_json))
             .route_layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 limits::enforce,

@@ -432,6 +432,8 @@ pub(crate) fn insert_order(
         default("remainingQuantity", json!(qty));
         default("cancelRequested", json!(false));
         default("giftFlag", json!(false));
+        default("giftMessage", Value::Null);
+        default("packingInstructions", Value::Null);
         default("bogoFlag", json!(false));
         default("readyForPickup", json!(false));
         default("expectedCostAdjustmentAllowed", json!(false));
