@@ -1862,3 +1862,42 @@ async fn writes_without_a_json_content_type_are_refused() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "failure");
 }
+
+#[tokio::test]
+async fn change_logs_scroll_in_pages() {
+    let h = Harness::start(DscoSimConfig {
+        log_page_size: 2,
+        ..Default::default()
+    })
+    .await;
+    h.sim.seed_demo(10, 0, 1);
+    let items: Vec<Value> = (1..=5)
+        .map(|n| {
+            json!({"sku": format!("SKU-{n:04}"), "quantityAvailable": 1,
+                        "warehouses": [{"code": "WH-MAIN", "quantity": 1}]})
+        })
+        .collect();
+    let (_, body) = h.post("/inventory/batch/small", Value::Array(items)).await;
+    let first = h
+        .log("inventory", body["requestId"].as_str().unwrap())
+        .await;
+    assert_eq!(first["logs"].as_array().unwrap().len(), 2);
+    assert_eq!(first["status"], "COMPLETED");
+    let scroll = q(first["scrollId"].as_str().unwrap());
+    let mut sizes = vec![];
+    loop {
+        let (status, page) = h.get(&format!("/inventory/log?scrollId={scroll}")).await;
+        assert_eq!(status, 200);
+        let n = page["logs"].as_array().unwrap().len();
+        sizes.push(n);
+        if n == 0 {
+            break;
+        }
+    }
+    assert_eq!(sizes, vec![2, 1, 0]);
+    // A change-log scroll id is not an order search's.
+    assert_eq!(
+        h.get(&format!("/order/page?scrollId={scroll}")).await.0,
+        404
+    );
+}

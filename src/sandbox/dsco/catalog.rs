@@ -68,7 +68,7 @@ pub(crate) async fn warehouses(State(sim): State<DscoSim>, RawQuery(query): RawQ
     let now = sim.clock().now();
     sim.with_state(|state, config| {
         if let Some(scroll_id) = params.get("scrollId") {
-            return match state.next_page(scroll_id, now) {
+            return match state.next_page(scroll_id, "warehouses", now) {
                 Some(page) => Json(page).into_response(),
                 None => not_found("the scrollId is unknown or has expired"),
             };

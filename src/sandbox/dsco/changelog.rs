@@ -196,7 +196,7 @@ fn search(sim: &DscoSim, kind: LogKind, query: Option<&str>) -> Response {
     let now = sim.clock().now();
     sim.with_state(|state, config| {
         if let Some(scroll_id) = params.get("scrollId") {
-            return match state.next_page(scroll_id, now) {
+            return match state.next_page(scroll_id, "logs", now) {
                 Some(page) => Json(page).into_response(),
                 None => not_found("the scrollId is unknown or has expired"),
             };

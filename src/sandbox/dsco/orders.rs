@@ -35,7 +35,7 @@ pub(crate) async fn page(State(sim): State<DscoSim>, RawQuery(query): RawQuery) 
     let now = sim.clock().now();
     sim.with_state(|state, _| {
         if let Some(scroll_id) = params.get("scrollId") {
-            return match state.next_page(scroll_id, now) {
+            return match state.next_page(scroll_id, "orders", now) {
                 Some(page) => Json(page).into_response(),
                 None => not_found("the scrollId is unknown or has expired"),
             };

@@ -111,14 +111,15 @@ impl State {
                 flag,
             },
         );
-        self.next_page(&id, now).unwrap_or_default()
+        self.next_page(&id, field, now).unwrap_or_default()
     }
 
-    /// The next page of a scroll; `None` when unknown or idle for more than five minutes.
-    pub fn next_page(&mut self, id: &str, now: DateTime<Utc>) -> Option<Value> {
+    /// The next page of a scroll of `field` results; `None` when unknown, issued by another
+    /// search kind, or idle for more than five minutes.
+    pub fn next_page(&mut self, id: &str, field: &str, now: DateTime<Utc>) -> Option<Value> {
         self.scrolls
             .retain(|_, s| (now - s.touched).num_seconds() <= SCROLL_TTL_SECONDS);
-        let scroll = self.scrolls.get_mut(id)?;
+        let scroll = self.scrolls.get_mut(id).filter(|s| s.field == field)?;
         let end = (scroll.position + scroll.per_page).min(scroll.items.len());
         let page: Vec<Value> = scroll.items[scroll.position..end].to_vec();
         scroll.position = end;
