@@ -123,6 +123,7 @@ pub(crate) fn apply(
     let sku = text(&payload["sku"]).ok_or_else(|| vec!["sku is required".to_owned()])?;
     let Some(item) = state.catalog.get(&sku).cloned() else {
         if skip_unknown {
+            // guess: a skipped SKU is logged as a success carrying an info message (§4.1).
             return Ok(vec![message(
                 "ITEM_SKIPPED",
                 "info",
@@ -206,6 +207,8 @@ pub(crate) fn apply(
 
 /// Auto-decrement (dsco-api.md §4.3): an incoming order lowers the item's quantity, first in the
 /// requested warehouse, then in the others in order, never below zero.
+// guess: the KB gives neither the warehouse the units come from nor a floor; we take them from
+// the line's warehouse first and stop at zero (dsco-api.md §4.3).
 pub(crate) fn auto_decrement(
     state: &mut SimState,
     sku: &str,

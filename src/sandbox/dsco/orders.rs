@@ -153,6 +153,7 @@ pub(crate) async fn get_one(State(sim): State<DscoSim>, RawQuery(query): RawQuer
         return bad_request("value is required");
     };
     let multiple = params.flag("returnMultiple");
+    // guess: test orders are returned by key; only the page search hides them (dsco-api.md §2.2).
     sim.with_state(|state, _| {
         let found: Vec<Value> = state
             .find_orders(key, value)
@@ -184,6 +185,7 @@ pub(crate) async fn create(State(sim): State<DscoSim>, body: Bytes) -> Response 
     sim.with_state(|state, config| {
         let retailer = text(&input["dscoRetailerId"]).unwrap_or_else(|| default_retailer(state));
         let po = text(&input["poNumber"]).unwrap_or_default();
+        // guess: "the PO already existed" means the same poNumber from the same retailer (§9).
         let existing: Vec<Value> = state
             .find_orders("poNumber", &po)
             .into_iter()
@@ -314,6 +316,7 @@ pub(crate) fn insert_order(
     set("dscoRetailerId", json!(retailer));
     set("dscoSupplierId", json!(config.supplier_id));
     set("dscoCreateDate", json!(fmt_date(created)));
+    // The OpenAPI's Order calls it `dscoLastUpdate` (the flat files say dsco_last_update_date).
     set("dscoLastUpdate", json!(fmt_date(created)));
     set("dscoLifecycle", json!("created"));
     set("dscoStatus", json!("created"));
