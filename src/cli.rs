@@ -108,7 +108,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sandbox(args) => {
             crate::logging::init("info");
-            crate::sandbox::run::run(args, cli.config.as_deref()).await?;
+            crate::sandbox_run::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

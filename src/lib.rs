@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod sandbox;
+pub mod sandbox_run;
 pub mod scheduler;
 pub mod secret;
 pub mod store;
