@@ -1,0 +1,1 @@
+//! DSCO client (in progress).
