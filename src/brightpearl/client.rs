@@ -857,8 +857,7 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 
 fn classify_transport(endpoint: &str, error: &reqwest::Error) -> Error {
     let endpoint = endpoint.to_owned();
-    // `without_url` keeps query strings (which may carry filters, never secrets) out anyway.
-    let message = format!("{}", strip_url(error));
+    let message = error_chain(error);
     if error.is_connect() {
         Error::Connect { endpoint, message }
     } else if error.is_timeout() {
@@ -868,7 +867,8 @@ fn classify_transport(endpoint: &str, error: &reqwest::Error) -> Error {
     }
 }
 
-fn strip_url(error: &reqwest::Error) -> String {
+/// The error and its sources on one line (reqwest hides the interesting part in the sources).
+fn error_chain(error: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut message = error.to_string();
     let mut source = error.source();

@@ -257,7 +257,8 @@ mod tests {
     #[test]
     fn classification_table() {
         // (status, body, remaining header, retryable, unknown outcome, not applied)
-        let cases: &[(u16, &str, Option<u32>, bool, bool, bool)] = &[
+        type Case = (u16, &'static str, Option<u32>, bool, bool, bool);
+        let cases: &[Case] = &[
             (503, "", Some(0), true, false, true),
             (
                 503,
