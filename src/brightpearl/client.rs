@@ -88,18 +88,24 @@ struct Call {
     body: Option<Vec<u8>>,
     /// Safe to send twice: GET, OPTIONS, DELETE.
     idempotent: bool,
+    /// Bodies may hold secrets (a webhook's `uriTemplate` carries our callback token), so they
+    /// are kept out of logs and error excerpts.
+    redact_bodies: bool,
 }
 
 impl Call {
     fn new(lane: Lane, method: Method, path: impl Into<String>) -> Self {
         let idempotent = matches!(method, Method::GET | Method::OPTIONS | Method::DELETE);
+        let path: String = path.into();
+        let redact_bodies = path.starts_with("integration-service/webhook");
         Call {
             lane,
             method,
-            path: path.into(),
+            path,
             query: Vec::new(),
             body: None,
             idempotent,
+            redact_bodies,
         }
     }
 
@@ -576,8 +582,22 @@ impl Client {
     /// Execute and decode the `response` member of the envelope.
     async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
         let endpoint = call.endpoint();
+        let redact = call.redact_bodies;
         let body = self.execute(call).await?;
-        decode_envelope(&endpoint, &body)
+        decode_envelope(&endpoint, &body).map_err(|error| match error {
+            Error::Decode {
+                endpoint,
+                status,
+                message,
+                ..
+            } if redact => Error::Decode {
+                endpoint,
+                status,
+                message,
+                body: REDACTED.into(),
+            },
+            other => other,
+        })
     }
 
     /// Like [`Client::fetch`] but a 404 (Brightpearl's "no results for that set") is empty.
@@ -637,7 +657,7 @@ impl Client {
             request = request.query(&call.query);
         }
         if let Some(body) = &call.body {
-            tracing::trace!(endpoint, body = %excerpt(body), "brightpearl request body");
+            tracing::trace!(endpoint, body = %loggable(call, body), "brightpearl request body");
             request = request
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
@@ -664,7 +684,7 @@ impl Client {
                 classify_transport(endpoint, &e)
             }
         })?;
-        tracing::trace!(endpoint, status = status.as_u16(), body = %excerpt(&body), "brightpearl response");
+        tracing::trace!(endpoint, status = status.as_u16(), body = %loggable(call, &body), "brightpearl response");
         tracing::debug!(endpoint, status = status.as_u16(), "brightpearl call");
         if status.is_success() {
             // A 2xx whose body carries `errors` (207 multi-status, odd proxies) is a failure.
@@ -789,6 +809,17 @@ pub async fn exchange_token(
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+const REDACTED: &str = "<redacted>";
+
+/// A body excerpt fit for a trace line.
+fn loggable(call: &Call, body: &[u8]) -> String {
+    if call.redact_bodies {
+        REDACTED.into()
+    } else {
+        excerpt(body)
+    }
+}
 
 fn account_base(base_url: &Url, account: &str) -> Result<Url, Error> {
     if account.is_empty() || account.contains('/') {

@@ -545,3 +545,51 @@ async fn exchanges_and_refreshes_oauth_tokens() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn list_all_products_follows_the_options_get_uris() {
+    let router = Router::new()
+        .route(
+            "/public-api/acme/product-service/product",
+            axum::routing::options(|| async {
+                json_response(
+                    StatusCode::OK,
+                    json!({"response":{"getUris":["/product/1-200","/product/201-202"]}}),
+                )
+            }),
+        )
+        .route(
+            "/public-api/acme/product-service/product/{set}",
+            get(|Path(set): Path<String>| async move {
+                let id: u64 = set.split('-').next().unwrap().parse().unwrap();
+                json_response(
+                    StatusCode::OK,
+                    json!({"response":[{"id": id, "identity": {"sku": format!("SKU-{id}")}}]}),
+                )
+            }),
+        );
+    let client = client(serve(router).await);
+    let products = client.list_all_products(Lane::Reference).await.unwrap();
+    let skus: Vec<_> = products
+        .iter()
+        .map(|p| p.identity.sku.clone().unwrap())
+        .collect();
+    assert_eq!(skus, ["SKU-1", "SKU-201"]);
+    assert_eq!(client.quota().snapshot().calls_by_lane[3], 3);
+}
+
+#[tokio::test]
+async fn webhook_bodies_stay_out_of_error_excerpts() {
+    let (client, _script) = scripted_client(
+        "integration-service/webhook",
+        false,
+        &[(
+            200,
+            r#"{"response":[{"uriTemplate":"https://d.example/hook?token=SECRET"}]}"#,
+        )],
+    )
+    .await;
+    let error = client.list_webhooks(Lane::Reference).await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error}");
+    assert!(!error.to_string().contains("SECRET"), "{error}");
+}

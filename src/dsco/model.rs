@@ -32,6 +32,16 @@ string_id!(
     RequestId,
 );
 
+/// Observed payloads carry explicit `null` where the spec has arrays or objects
+/// (dsco-api.md §2.4): read `null` as the empty value instead of failing the whole page.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shared response shapes (dsco-api.md §1.7)
 
@@ -73,7 +83,7 @@ pub struct UpdateResponse {
     pub status: String,
     pub request_id: RequestId,
     pub event_date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub messages: Vec<ApiResponseMessage>,
 }
 
@@ -92,7 +102,7 @@ pub struct ChangeLogResponse {
     /// `PROCESSING` or `COMPLETED`, only when queried by `requestId`.
     #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub logs: Vec<ChangeLogEntry>,
 }
 
@@ -112,7 +122,7 @@ pub struct ChangeLogEntry {
     pub request_id: Option<RequestId>,
     #[serde(default)]
     pub process_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub results: Vec<ApiResponseMessage>,
 }
 
@@ -123,7 +133,7 @@ pub struct ChangeLogEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderPage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub orders: Vec<Order>,
     #[serde(default)]
     pub scroll_id: Option<String>,
@@ -216,13 +226,16 @@ pub struct Order {
     pub cancel_requested: Option<bool>,
     #[serde(default)]
     pub cancel_requested_code: Option<String>,
+    /// Required by the spec; `null` (seen on other address blocks) reads as empty.
+    #[serde(deserialize_with = "null_as_default")]
     pub shipping: OrderAddress,
     #[serde(default)]
     pub bill_to: Option<OrderAddress>,
+    #[serde(deserialize_with = "null_as_default")]
     pub line_items: Vec<OrderLineItem>,
     #[serde(default)]
     pub number_of_line_items: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub packages: Vec<Package>,
 }
 
@@ -240,7 +253,7 @@ pub struct OrderAddress {
     pub company: Option<String>,
     #[serde(default)]
     pub attention: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub address: Vec<String>,
     #[serde(default)]
     pub address1: Option<String>,
@@ -341,7 +354,7 @@ pub struct Package {
     pub ship_date: Option<String>,
     #[serde(default)]
     pub dsco_package_id: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub items: Vec<Value>,
 }
 
@@ -671,7 +684,7 @@ pub struct InvoiceLineItem {
 pub struct WarehousePage {
     #[serde(default)]
     pub scroll_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub warehouses: Vec<Warehouse>,
 }
 
@@ -691,7 +704,7 @@ pub struct Warehouse {
     pub status: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub address: Vec<String>,
     #[serde(default)]
     pub city: Option<String>,
@@ -730,4 +743,35 @@ pub struct TokenResponse {
     pub token_type: Option<String>,
     #[serde(default)]
     pub expires_in: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observed_nulls_do_not_fail_an_order() {
+        let body = r#"{"dscoOrderId":"1","poNumber":"PO-1","orderType":"dropship","billTo":{},
+            "buyer":null,"packages":null,"shipping":{"name":"Pat","address":null,"city":"X"},
+            "lineItems":[{"lineNumber":1,"sku":"EX-001","quantity":2,"expectedCost":7.7,
+                          "someFutureField":{"a":1}}]}"#;
+        let order: Order = serde_json::from_str(body).unwrap();
+        assert!(order.packages.is_empty());
+        assert!(order.shipping.address.is_empty());
+        assert_eq!(order.line_items[0].quantity, 2);
+        assert_eq!(order.bill_to, Some(OrderAddress::default()));
+    }
+
+    #[test]
+    fn acknowledgement_wire_shape() {
+        let ack = Acknowledgement {
+            id: "1022000001".into(),
+            id_type: OrderIdType::DscoOrderId,
+            supplier_order_number: Some("BP-SO-10045".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&ack).unwrap(),
+            serde_json::json!({"id":"1022000001","type":"DSCO_ORDER_ID","supplierOrderNumber":"BP-SO-10045"})
+        );
+    }
 }

@@ -498,3 +498,45 @@ async fn get_order_maps_404_to_none() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn inventory_batch_reads_the_inventory_log() {
+    let app = Router::new()
+        .route(
+            "/api/v3/inventory/batch/small",
+            post(|Query(q): Query<HashMap<String, String>>, axum::Json(items): axum::Json<Value>| async move {
+                assert_eq!(q.get("skipItemsThatDontExist").map(String::as_str), Some("true"));
+                assert_eq!(items[0]["quantityAvailable"], 45);
+                json_response(
+                    StatusCode::ACCEPTED,
+                    json!({"status":"pending","requestId":"inv-1","eventDate":"2025-11-14T17:00:00+00:00"}),
+                )
+            }),
+        )
+        .route(
+            "/api/v3/inventory/log",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                assert_eq!(q.get("requestId").map(String::as_str), Some("inv-1"));
+                json_response(
+                    StatusCode::OK,
+                    json!({"status":"COMPLETED","logs":[{"payload":{"sku":"ABC123","warehouses":[]},
+                      "dateProcessed":"2025-11-14T17:02:11+00:00","status":"success","requestMethod":"api"}]}),
+                )
+            }),
+        );
+    let client = client_for(serve(app).await, Auth::ApiKey(Secret::from("k")));
+    let item = ItemInventory {
+        sku: "ABC123".into(),
+        quantity_available: Some(45),
+        status: Some("in-stock".into()),
+        warehouses: vec![InventoryWarehouse {
+            code: "WH01".into(),
+            quantity: Some(45),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let result = client.update_inventory(&[item], true).await.unwrap();
+    assert!(result.all_succeeded());
+    assert_eq!(result.outcomes[0].key, "ABC123");
+}
