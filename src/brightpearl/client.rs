@@ -825,8 +825,10 @@ fn account_base(base_url: &Url, account: &str) -> Result<Url, Error> {
     if account.is_empty() || account.contains('/') {
         return Err(Error::Config(format!("bad account code {account:?}")));
     }
+    // Normally scheme and host only; a path prefix (a sandbox mounted under one) is kept.
     let mut base = base_url.clone();
-    base.set_path(&format!("/public-api/{account}/"));
+    let prefix = base.path().trim_end_matches('/').to_owned();
+    base.set_path(&format!("{prefix}/public-api/{account}/"));
     base.set_query(None);
     Ok(base)
 }
@@ -965,4 +967,44 @@ fn parse_key(endpoint: &str, key: &str) -> Result<u64, Error> {
         message: format!("map key {key:?} is not an id"),
         body: String::new(),
     })
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn account_base_appends_the_public_api_prefix() {
+        let check = |base: &str, expected: &str| {
+            let url = account_base(&Url::parse(base).unwrap(), "acme").unwrap();
+            assert_eq!(url.as_str(), expected);
+        };
+        check(
+            "https://use1.brightpearlconnect.com",
+            "https://use1.brightpearlconnect.com/public-api/acme/",
+        );
+        check(
+            "https://use1.brightpearlconnect.com/",
+            "https://use1.brightpearlconnect.com/public-api/acme/",
+        );
+        check(
+            "http://127.0.0.1:9/bp/",
+            "http://127.0.0.1:9/bp/public-api/acme/",
+        );
+        assert!(account_base(&Url::parse("https://x.test").unwrap(), "a/b").is_err());
+    }
+
+    #[test]
+    fn auth_headers_are_sensitive() {
+        let headers = auth_headers(&Auth::OAuth {
+            app_ref: "acme_app".into(),
+            dev_ref: "dev".into(),
+            access_token: Secret::from("abc"),
+        })
+        .unwrap();
+        assert!(headers[AUTHORIZATION].is_sensitive());
+        assert_eq!(headers[AUTHORIZATION], "Bearer abc");
+        assert_eq!(headers["brightpearl-dev-ref"], "dev");
+        assert!(!format!("{headers:?}").contains("abc"));
+    }
 }
