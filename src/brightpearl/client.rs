@@ -5,6 +5,10 @@
 //! models, and classifies failures (see [`Error`]).
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -76,6 +80,25 @@ pub struct Client {
     auth: RwLock<Auth>,
     quota: Arc<QuotaBudget>,
     retry: RetryPolicy,
+    refresher: Option<Refresher>,
+    /// Bumped whenever the credentials change, so concurrent 401s refresh only once.
+    auth_generation: AtomicU64,
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// Gets a new OAuth access token (typically: [`exchange_token`] with the stored refresh token,
+/// persisting the rotated refresh token before returning). Called at most once per 401 wave.
+pub type TokenRefresher = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Secret<String>, Error>> + Send>> + Send + Sync,
+>;
+
+#[derive(Clone)]
+struct Refresher(TokenRefresher);
+
+impl fmt::Debug for Refresher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenRefresher")
+    }
 }
 
 /// One request as the retry loop sees it.
@@ -149,12 +172,22 @@ impl Client {
             auth: RwLock::new(config.auth),
             quota,
             retry: RetryPolicy::default(),
+            refresher: None,
+            auth_generation: AtomicU64::new(0),
+            refresh_lock: tokio::sync::Mutex::new(()),
         })
     }
 
     /// Replace the retry policy (tests use tiny delays).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// On a 401 with OAuth credentials, get a new access token from `refresher` once and send
+    /// the request again (a 401 was not applied, so this is safe for creates too).
+    pub fn with_token_refresher(mut self, refresher: TokenRefresher) -> Self {
+        self.refresher = Some(Refresher(refresher));
         self
     }
 
@@ -170,8 +203,23 @@ impl Client {
             *access_token = token;
             let headers = auth_headers(&auth)?;
             *self.auth_headers.write().unwrap_or_else(|p| p.into_inner()) = headers;
+            self.auth_generation.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
+    }
+
+    /// Refresh the access token unless another task already did since `seen_generation`.
+    async fn refresh_token(&self, seen_generation: u64) -> Result<(), Error> {
+        let Some(Refresher(refresher)) = &self.refresher else {
+            return Ok(());
+        };
+        let _single_flight = self.refresh_lock.lock().await;
+        if self.auth_generation.load(Ordering::SeqCst) != seen_generation {
+            return Ok(());
+        }
+        tracing::info!("refreshing brightpearl access token after a 401");
+        let token = refresher().await?;
+        self.set_access_token(token)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -616,13 +664,23 @@ impl Client {
             .map_err(|e| Error::Config(format!("bad path {}: {e}", call.path)))?;
         let endpoint = call.endpoint();
         let mut attempt = 0u32;
+        let mut refreshed = false;
         loop {
             attempt += 1;
             self.quota.acquire(call.lane).await;
+            let generation = self.auth_generation.load(Ordering::SeqCst);
             let error = match self.send_once(&url, &call, &endpoint).await {
                 Ok(body) => return Ok(body),
                 Err(error) => error,
             };
+            if matches!(error, Error::Unauthorized { .. }) && self.refresher.is_some() && !refreshed
+            {
+                // Refresh once and retry; a second 401 is reported (reference §2.5).
+                refreshed = true;
+                attempt -= 1;
+                self.refresh_token(generation).await?;
+                continue;
+            }
             let may_retry = error.is_retryable()
                 && (call.idempotent || error.is_definitely_not_applied())
                 && attempt < self.retry.max_attempts;

@@ -14,7 +14,8 @@ mod retry;
 pub mod search;
 
 pub use client::{
-    Auth, Client, ClientConfig, TokenGrant, TokenKind, default_token_url, exchange_token,
+    Auth, Client, ClientConfig, TokenGrant, TokenKind, TokenRefresher, default_token_url,
+    exchange_token,
 };
 pub use error::{ApiError, Error};
 pub use model::*;

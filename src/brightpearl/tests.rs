@@ -593,3 +593,58 @@ async fn webhook_bodies_stay_out_of_error_excerpts() {
     assert!(matches!(error, Error::Decode { .. }), "{error}");
     assert!(!error.to_string().contains("SECRET"), "{error}");
 }
+
+#[tokio::test]
+async fn oauth_401_refreshes_once_through_the_refresher() {
+    async fn check(headers: HeaderMap) -> Response {
+        let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+        let refs_ok = headers
+            .get("brightpearl-dev-ref")
+            .is_some_and(|v| v == "dev1");
+        if bearer == Some("Bearer fresh") && refs_ok {
+            json_response(StatusCode::OK, json!({"response": 5}))
+        } else {
+            json_response(
+                StatusCode::UNAUTHORIZED,
+                json!({"response":"Authorization token expired"}),
+            )
+        }
+    }
+    let base =
+        serve(Router::new().route("/public-api/acme/order-service/sales-order", post(check))).await;
+    let mut cfg = config(base);
+    cfg.auth = Auth::OAuth {
+        app_ref: "acme_app".into(),
+        dev_ref: "dev1".into(),
+        access_token: Secret::from("stale"),
+    };
+    let refreshes = Arc::new(AtomicU32::new(0));
+    let counter = refreshes.clone();
+    let refresher: TokenRefresher = Arc::new(move || {
+        let counter = counter.clone();
+        Box::pin(async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(Secret::from("fresh"))
+        })
+    });
+    let client = Client::new(cfg)
+        .unwrap()
+        .with_retry_policy(fast_retries())
+        .with_token_refresher(refresher);
+    // A create is safe to resend after a 401: it was not applied.
+    assert_eq!(
+        client
+            .create_sales_order(Lane::Orders, &new_order())
+            .await
+            .unwrap(),
+        OrderId(5)
+    );
+    assert_eq!(
+        client
+            .create_sales_order(Lane::Orders, &new_order())
+            .await
+            .unwrap(),
+        OrderId(5)
+    );
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+}
