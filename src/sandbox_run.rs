@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -182,7 +181,8 @@ reference = "0 */10 * * * *"
 
 /// The `sandbox` command: start, print where everything is, run until Ctrl-C / SIGTERM.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    let state_dir = std::env::temp_dir().join(format!("dsco-brightpearl-sandbox-{}", std::process::id()));
+    let state_dir =
+        std::env::temp_dir().join(format!("dsco-brightpearl-sandbox-{}", std::process::id()));
     let sandbox = Sandbox::start(&args, state_dir.clone()).await?;
     if args.json {
         println!("{}", serde_json::to_string(&sandbox.info)?);
@@ -200,7 +200,10 @@ fn print_human(info: &SandboxInfo, state_dir: &std::path::Path) {
     if let (Some(url), Some(token)) = (&info.control_url, &info.control_token) {
         println!("  control API      {url}");
         println!("  control token    {token}");
-        println!("  daemon config    {}", state_dir.join("sandbox.toml").display());
+        println!(
+            "  daemon config    {}",
+            state_dir.join("sandbox.toml").display()
+        );
     }
     println!(
         "  Brightpearl sim  {}  (account {}, app ref {}, account token {})",
@@ -225,7 +228,10 @@ fn print_human(info: &SandboxInfo, state_dir: &std::path::Path) {
 
 async fn wait_for_stop() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}
@@ -237,4 +243,3 @@ async fn wait_for_stop() {
         }
     }
 }
-

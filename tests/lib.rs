@@ -4,4 +4,5 @@ mod support;
 
 mod foundation;
 mod sandbox_brightpearl;
+mod sandbox_cmd;
 mod sandbox_dsco;
