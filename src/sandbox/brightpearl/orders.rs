@@ -237,7 +237,8 @@ fn create_sales_order(inner: &Inner, request: &Req) -> Outcome {
             None => 0,
             Some(value) => match id_of(value) {
                 Some(id) if exists(id) => id,
-                Some(0) | None if value.as_u64() == Some(0) => 0,
+                // An explicit 0 means "none", as Order GET renders unset ids.
+                None if value.as_u64() == Some(0) => 0,
                 _ => {
                     problems.add(code, format!("{what} {value} does not exist"));
                     0
@@ -725,9 +726,8 @@ pub fn render_order(inner: &Inner, state: &State, order: &Order, custom_fields: 
     if let Some(tax_date) = order.tax_date {
         out["originalInvoiceDate"] = json!(dates.format(tax_date));
     }
-    if order.installed_integration_instance_id > 0 {
-        out["installedIntegrationInstanceId"] = json!(order.installed_integration_instance_id);
-    }
+    // guess: Order GET does not echo `installedIntegrationInstanceId` or `externalRef` (neither
+    // appears in recorded orders; both are search columns) (brightpearl-api.md §4.3)
     if custom_fields {
         out["customFields"] = render_custom_fields(order);
     }
