@@ -1729,6 +1729,20 @@ async fn contacts_search_create_and_get() {
     assert!(body.get("createdByid").is_some());
     assert_eq!(get.json["pagination"]["resultsReturned"], 1);
     assert_eq!(get.json["sorting"][0]["field"], "contactId");
+    // Pages through the requested set (§1.9).
+    let page = bp
+        .get("/contact-service/contact/1-7?firstResult=3&pageSize=2&sort=contactId.DESC")
+        .await;
+    let ids: Vec<u64> = page.json["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|contact| contact["contactId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![5, 4]);
+    assert_eq!(page.json["pagination"]["morePagesAvailable"], true);
+    assert_eq!(page.json["pagination"]["firstResult"], 3);
+    assert_eq!(page.json["pagination"]["lastResult"], 4);
     let addresses = bp
         .get(&format!("/contact-service/postal-address/{address_id}"))
         .await;

@@ -9,6 +9,8 @@
 //! limit, 020 unparsable date, 021 bad currency, 030–035 status change refusals, 040 note text
 //! missing, 050/051 custom fields, 060 already invoiced.
 
+// guess: every ORDC code above except those brightpearl-api.md §1.6 lists (brightpearl-api.md §1.6)
+
 use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode};
@@ -1257,6 +1259,7 @@ fn patch_order(inner: &Inner, request: &Req, id: &str) -> Outcome {
 }
 
 /// Invoice an order (§4.20): sets the invoice reference, tax date, due date and `closedOn`.
+// guess: invoicing leaves the order status alone; status names are account labels (brightpearl-api.md §4.20)
 pub fn invoice(
     inner: &Inner,
     order_id: u32,
