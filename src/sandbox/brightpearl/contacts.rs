@@ -4,6 +4,8 @@
 //! Guessed error codes: `CONC-001` missing addressLine1, `CONC-002` text over its §5.3a limit,
 //! `CONC-003` unknown address or address of another contact, `CONC-004` unknown country.
 
+// guess: the CONC codes above (brightpearl-api.md §1.6 lists none for contacts)
+
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};

@@ -7,6 +7,8 @@
 //! shipped, 011 bad event code, 012 event field missing, 013 `If-Match` mismatch (412), 014 unknown
 //! shipping method, 015 tracking too long, 016 bad supplier.
 
+// guess: the WHSC codes above (brightpearl-api.md §1.6 names only the prefix)
+
 use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode};
@@ -408,6 +410,8 @@ fn render_note(inner: &Inner, note: &GoodsOutNote) -> Value {
     })
 }
 
+// guess: `*` orders without a note ID set means every note (brightpearl-api.md §4.14 requires a note
+// set only for drop-ship notes)
 fn get_notes(inner: &Inner, orders: &str, notes: Option<&str>) -> Response {
     // ID sets of at most 500 ids (§1.3).
     let order_set = match id_set(Some(orders), Some(500)) {

@@ -207,7 +207,7 @@ impl BrightpearlSim {
         self.raise(events);
     }
 
-    /// The order as Order GET renders it.
+    /// The order as Order GET renders it, with `customFields` always included.
     pub fn order(&self, id: u32) -> Option<Value> {
         let state = lock(&self.inner.state);
         state

@@ -9,6 +9,8 @@
 //! limit, 020 unparsable date, 021 bad currency, 030–035 status change refusals, 040 note text
 //! missing, 050/051 custom fields, 060 already invoiced.
 
+// guess: every ORDC code above except those brightpearl-api.md §1.6 lists (brightpearl-api.md §1.6)
+
 use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode};
@@ -237,7 +239,8 @@ fn create_sales_order(inner: &Inner, request: &Req) -> Outcome {
             None => 0,
             Some(value) => match id_of(value) {
                 Some(id) if exists(id) => id,
-                Some(0) | None if value.as_u64() == Some(0) => 0,
+                // An explicit 0 means "none", as Order GET renders unset ids.
+                None if value.as_u64() == Some(0) => 0,
                 _ => {
                     problems.add(code, format!("{what} {value} does not exist"));
                     0
@@ -725,9 +728,8 @@ pub fn render_order(inner: &Inner, state: &State, order: &Order, custom_fields: 
     if let Some(tax_date) = order.tax_date {
         out["originalInvoiceDate"] = json!(dates.format(tax_date));
     }
-    if order.installed_integration_instance_id > 0 {
-        out["installedIntegrationInstanceId"] = json!(order.installed_integration_instance_id);
-    }
+    // guess: Order GET does not echo `installedIntegrationInstanceId` or `externalRef` (neither
+    // appears in recorded orders; both are search columns) (brightpearl-api.md §4.3)
     if custom_fields {
         out["customFields"] = render_custom_fields(order);
     }
@@ -1257,6 +1259,7 @@ fn patch_order(inner: &Inner, request: &Req, id: &str) -> Outcome {
 }
 
 /// Invoice an order (§4.20): sets the invoice reference, tax date, due date and `closedOn`.
+// guess: invoicing leaves the order status alone; status names are account labels (brightpearl-api.md §4.20)
 pub fn invoice(
     inner: &Inner,
     order_id: u32,

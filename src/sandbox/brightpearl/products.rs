@@ -226,6 +226,7 @@ fn counts(in_stock: i64, allocated: i64) -> Value {
 }
 
 fn availability(inner: &Inner, ids: &str) -> Response {
+    // guess: the same 200-id cap as product GET (brightpearl-api.md §1.3 lists none for availability)
     let set = match id_set(Some(ids), Some(200)) {
         Ok(set) => set,
         Err(response) => return response,

@@ -157,6 +157,9 @@ impl Hooks {
     }
 }
 
+// guess: a subscription matches its own event and every more specific one below it, so
+// `order.modified` also receives `order.modified.order-status` (brightpearl-api.md §4.16 shows only
+// the resource-type form `product`)
 fn subscribed(subscription: &str, full: &str) -> bool {
     full == subscription
         || full
