@@ -142,7 +142,17 @@ async fn run_once(config: Config, flow: FlowName) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
     let run = match crate::app::open_store(&config).await {
         Ok(store) => {
-            let registry = crate::app::registry(&config, Vec::new());
+            let config = std::sync::Arc::new(config.clone());
+            let connections = {
+                let (config, store) = (config.clone(), store.clone());
+                std::sync::Arc::new(
+                    tokio::task::spawn_blocking(move || {
+                        crate::connections::Connections::load(config, store)
+                    })
+                    .await??,
+                )
+            };
+            let registry = crate::app::registry(&config, &connections, Vec::new());
             let scheduler = crate::scheduler::Scheduler::new(store, registry, Default::default());
             let run = scheduler.run_to_completion(flow, Trigger::Cli).await?;
             serde_json::to_value(crate::api::RunView::from(run))?

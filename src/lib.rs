@@ -17,6 +17,7 @@ pub mod app;
 pub mod brightpearl;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod dsco;
 pub mod logging;
 pub mod sandbox;

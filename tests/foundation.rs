@@ -72,6 +72,9 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/records/{id}/retry"),
     ("post", "/v1/records/{id}/skip"),
     ("post", "/v1/records/retry"),
+    ("get", "/v1/connections/{name}"),
+    ("put", "/v1/connections/{name}"),
+    ("post", "/v1/connections/{name}/test"),
 ];
 
 #[tokio::test]
