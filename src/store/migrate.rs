@@ -7,12 +7,12 @@ use super::tables::*;
 use super::{Error, SyncRecord, decode};
 
 /// The schema version this binary writes.
-pub const LATEST: u64 = 2;
+pub const LATEST: u64 = 3;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// Steps in order: `STEPS[i]` takes the store from version `i` to `i + 1`.
-const STEPS: [Step; LATEST as usize] = [v1_initial_tables, v2_status_index];
+const STEPS: [Step; LATEST as usize] = [v1_initial_tables, v2_status_index, v3_catalog_tables];
 
 /// Version 1: the tables every flow needs.
 fn v1_initial_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -44,6 +44,15 @@ fn v2_status_index(tx: &WriteTransaction) -> Result<(), redb::Error> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// Version 3: the Brightpearl product catalog, and the DSCO items and retailers seen on orders.
+/// Reference data, settings and DSCO's lists are documents in the existing `documents` table.
+fn v3_catalog_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(PRODUCT_ID_TO_PRODUCT)?;
+    tx.open_table(DSCO_SKU_TO_ITEM)?;
+    tx.open_table(DSCO_RETAILER_ID_TO_RETAILER)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! blocking; async code goes through [`Store::call`], which runs the closure on the blocking pool.
 //! Never hold a transaction across an `.await`.
 
+mod catalog;
 mod kv;
 pub mod migrate;
 mod records;
@@ -19,6 +20,10 @@ use redb::ReadableDatabase;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use catalog::{
+    DSCO_SHIP_METHODS_DOCUMENT, DSCO_WAREHOUSES_DOCUMENT, MappingWriteCounts, REFERENCE_DOCUMENT,
+    SETTINGS_DOCUMENT,
+};
 pub use kv::{Intent, Link};
 pub use records::{
     Outcome, RecordDetail, RecordFilter, RecordStatus, RetryPolicy, StatusCounts, SyncRecord,

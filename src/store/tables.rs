@@ -36,3 +36,11 @@ pub const STATUS_FLOW_ID_TO_UNIT: TableDefinition<(&str, &str, u64), ()> =
     TableDefinition::new("records_by_status");
 /// Runs by id.
 pub const RUN_ID_TO_RUN: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
+/// The Brightpearl product catalog by product id, replaced whole by the reference flow.
+/// Added by schema version 3.
+pub const PRODUCT_ID_TO_PRODUCT: TableDefinition<u32, &[u8]> = TableDefinition::new("products");
+/// DSCO items seen on order lines, by DSCO `sku`. Added by schema version 3.
+pub const DSCO_SKU_TO_ITEM: TableDefinition<&str, &[u8]> = TableDefinition::new("dsco_items");
+/// DSCO retailers seen on orders, by `dscoRetailerId`. Added by schema version 3.
+pub const DSCO_RETAILER_ID_TO_RETAILER: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("dsco_retailers");

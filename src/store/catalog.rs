@@ -1,0 +1,389 @@
+//! Reference data, the product catalog, DSCO's lists, the DSCO items and retailers seen, the
+//! settings document, and bulk mapping writes.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::tables::*;
+use super::{Error, ReadTx, WriteTx, decode, encode};
+use crate::reference::{DscoItem, DscoShipMethod, DscoWarehouse, Product, ReferenceData, Retailer};
+
+/// Document names in `NAME_TO_DOCUMENT`.
+pub const REFERENCE_DOCUMENT: &str = "reference";
+pub const SETTINGS_DOCUMENT: &str = "settings";
+pub const DSCO_WAREHOUSES_DOCUMENT: &str = "dsco.warehouses";
+pub const DSCO_SHIP_METHODS_DOCUMENT: &str = "dsco.ship_methods";
+
+/// What a bulk mapping write changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MappingWriteCounts {
+    /// Keys that did not exist before.
+    pub created: u64,
+    /// Keys whose row changed.
+    pub updated: u64,
+    /// Keys whose row was already the same.
+    pub unchanged: u64,
+    /// Keys removed because a `replace` upload did not hold them.
+    pub removed: u64,
+}
+
+impl ReadTx {
+    /// The Brightpearl reference data; `None` before the first retrieval.
+    pub fn reference_data(&self) -> Result<Option<ReferenceData>, Error> {
+        self.document(REFERENCE_DOCUMENT)
+    }
+
+    /// The whole product catalog, in product-id order.
+    pub fn catalog(&self) -> Result<Vec<Product>, Error> {
+        let table = self
+            .tx
+            .open_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        let mut out = Vec::with_capacity(table.len().map_err(Error::db)? as usize);
+        for entry in table.iter().map_err(Error::db)? {
+            let (_, v) = entry.map_err(Error::db)?;
+            out.push(decode("products", v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Product ids of the catalog, without decoding the products.
+    pub fn product_ids(&self) -> Result<Vec<u32>, Error> {
+        let table = self
+            .tx
+            .open_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        let mut out = Vec::with_capacity(table.len().map_err(Error::db)? as usize);
+        for entry in table.iter().map_err(Error::db)? {
+            out.push(entry.map_err(Error::db)?.0.value());
+        }
+        Ok(out)
+    }
+
+    pub fn product(&self, id: u32) -> Result<Option<Product>, Error> {
+        let table = self
+            .tx
+            .open_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        match table.get(id).map_err(Error::db)? {
+            Some(v) => Ok(Some(decode("products", v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Products with an id above `after`, at most `limit`, optionally only those whose SKU equals
+    /// `sku` (trimmed, case-insensitive).
+    pub fn products(
+        &self,
+        after: Option<u32>,
+        limit: usize,
+        sku: Option<&str>,
+    ) -> Result<Vec<Product>, Error> {
+        let table = self
+            .tx
+            .open_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        let mut out = Vec::new();
+        if after == Some(u32::MAX) {
+            return Ok(out);
+        }
+        let wanted = sku.map(|s| s.trim().to_lowercase());
+        for entry in table.range(start..).map_err(Error::db)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, v) = entry.map_err(Error::db)?;
+            let product: Product = decode("products", v.value())?;
+            if let Some(wanted) = &wanted
+                && product.sku.as_deref().map(|s| s.trim().to_lowercase()).as_ref() != Some(wanted)
+            {
+                continue;
+            }
+            out.push(product);
+        }
+        Ok(out)
+    }
+
+    pub fn product_count(&self) -> Result<u64, Error> {
+        let table = self
+            .tx
+            .open_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        table.len().map_err(Error::db)
+    }
+
+    /// DSCO items seen, in SKU order.
+    pub fn dsco_items(&self) -> Result<Vec<DscoItem>, Error> {
+        let table = self.tx.open_table(DSCO_SKU_TO_ITEM).map_err(Error::db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(Error::db)? {
+            out.push(decode("dsco_items", entry.map_err(Error::db)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// DSCO retailers seen, in id order.
+    pub fn retailers(&self) -> Result<Vec<Retailer>, Error> {
+        let table = self
+            .tx
+            .open_table(DSCO_RETAILER_ID_TO_RETAILER)
+            .map_err(Error::db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(Error::db)? {
+            out.push(decode("dsco_retailers", entry.map_err(Error::db)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The supplier's DSCO warehouses (empty until uploaded or refreshed).
+    pub fn dsco_warehouses(&self) -> Result<Vec<DscoWarehouse>, Error> {
+        Ok(self.document(DSCO_WAREHOUSES_DOCUMENT)?.unwrap_or_default())
+    }
+
+    /// The ship methods the retailers accept (empty until uploaded).
+    pub fn dsco_ship_methods(&self) -> Result<Vec<DscoShipMethod>, Error> {
+        Ok(self.document(DSCO_SHIP_METHODS_DOCUMENT)?.unwrap_or_default())
+    }
+
+    /// Mappings of a kind with a key above `after`, at most `limit`, in key order.
+    pub fn mappings_page<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>, Error> {
+        let table = self.tx.open_table(KIND_KEY_TO_MAPPING).map_err(Error::db)?;
+        let mut out = Vec::new();
+        for entry in table
+            .range((kind, after.unwrap_or(""))..)
+            .map_err(Error::db)?
+        {
+            let (k, v) = entry.map_err(Error::db)?;
+            let (entry_kind, key) = k.value();
+            if entry_kind != kind || out.len() >= limit {
+                break;
+            }
+            if Some(key) == after {
+                continue;
+            }
+            out.push((key.to_owned(), decode("mappings", v.value())?));
+        }
+        Ok(out)
+    }
+}
+
+impl WriteTx<'_> {
+    pub fn put_reference_data(&self, reference: &ReferenceData) -> Result<(), Error> {
+        self.put_document(REFERENCE_DOCUMENT, reference)
+    }
+
+    /// Replace the whole product catalog.
+    pub fn replace_catalog(&self, products: &[Product]) -> Result<(), Error> {
+        self.tx
+            .delete_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        let mut table = self
+            .tx
+            .open_table(PRODUCT_ID_TO_PRODUCT)
+            .map_err(Error::db)?;
+        for product in products {
+            table
+                .insert(product.id, encode(product).as_slice())
+                .map_err(Error::db)?;
+        }
+        Ok(())
+    }
+
+    /// Remember a DSCO item seen on an order line (the latest sighting wins).
+    pub fn note_dsco_item(&self, item: &DscoItem) -> Result<(), Error> {
+        let sku = item.sku.trim();
+        if sku.is_empty() {
+            return Ok(());
+        }
+        let mut table = self.tx.open_table(DSCO_SKU_TO_ITEM).map_err(Error::db)?;
+        table
+            .insert(sku, encode(item).as_slice())
+            .map_err(Error::db)?;
+        Ok(())
+    }
+
+    /// Remember a DSCO retailer seen on an order; a known name is kept when `name` is `None`.
+    pub fn note_retailer(&self, dsco_retailer_id: &str, name: Option<&str>) -> Result<(), Error> {
+        let id = dsco_retailer_id.trim();
+        if id.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let mut table = self
+            .tx
+            .open_table(DSCO_RETAILER_ID_TO_RETAILER)
+            .map_err(Error::db)?;
+        let existing: Option<Retailer> = match table.get(id).map_err(Error::db)? {
+            Some(v) => Some(decode("dsco_retailers", v.value())?),
+            None => None,
+        };
+        let retailer = match existing {
+            Some(r) => Retailer {
+                name: name.map(str::to_owned).or(r.name),
+                last_seen_at: now,
+                ..r
+            },
+            None => Retailer {
+                dsco_retailer_id: id.to_owned(),
+                name: name.map(str::to_owned),
+                first_seen_at: now,
+                last_seen_at: now,
+            },
+        };
+        table
+            .insert(id, encode(&retailer).as_slice())
+            .map_err(Error::db)?;
+        Ok(())
+    }
+
+    pub fn replace_dsco_warehouses(&self, warehouses: &[DscoWarehouse]) -> Result<(), Error> {
+        self.put_document(DSCO_WAREHOUSES_DOCUMENT, &warehouses)
+    }
+
+    pub fn replace_dsco_ship_methods(&self, methods: &[DscoShipMethod]) -> Result<(), Error> {
+        self.put_document(DSCO_SHIP_METHODS_DOCUMENT, &methods)
+    }
+
+    /// Write many mappings of a kind with the table opened once. With `replace`, keys not in
+    /// `rows` are removed first. Keys must be unique within `rows`.
+    pub fn write_mappings<'r, T: Serialize + 'r>(
+        &self,
+        kind: &str,
+        rows: impl IntoIterator<Item = (&'r str, &'r T)>,
+        replace: bool,
+    ) -> Result<MappingWriteCounts, Error> {
+        let mut table = self.tx.open_table(KIND_KEY_TO_MAPPING).map_err(Error::db)?;
+        let mut existing: HashMap<String, Vec<u8>> = HashMap::new();
+        for entry in table.range((kind, "")..).map_err(Error::db)? {
+            let (k, v) = entry.map_err(Error::db)?;
+            let (entry_kind, key) = k.value();
+            if entry_kind != kind {
+                break;
+            }
+            existing.insert(key.to_owned(), v.value().to_vec());
+        }
+        let mut counts = MappingWriteCounts::default();
+        let mut kept = std::collections::HashSet::new();
+        for (key, row) in rows {
+            let bytes = encode(row);
+            match existing.get(key) {
+                None => counts.created += 1,
+                Some(old) if *old == bytes => counts.unchanged += 1,
+                Some(_) => counts.updated += 1,
+            }
+            if existing.get(key) != Some(&bytes) {
+                table
+                    .insert((kind, key), bytes.as_slice())
+                    .map_err(Error::db)?;
+            }
+            if replace {
+                kept.insert(key.to_owned());
+            }
+        }
+        if replace {
+            for key in existing.keys() {
+                if !kept.contains(key) {
+                    table.remove((kind, key.as_str())).map_err(Error::db)?;
+                    counts.removed += 1;
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::Store;
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        (dir, store)
+    }
+
+    fn product(id: u32, sku: &str) -> Product {
+        Product {
+            id,
+            name: format!("Product {id}"),
+            sku: Some(sku.into()),
+            prices: BTreeMap::from([(1, "9.99".into())]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn catalog_is_replaced_whole_and_paged_by_id() {
+        let (_d, s) = store();
+        s.write(|tx| tx.replace_catalog(&[product(3, "C"), product(1, "A"), product(2, "B")]))
+            .unwrap();
+        s.write(|tx| tx.replace_catalog(&[product(2, "B"), product(5, "E"), product(4, "d")]))
+            .unwrap();
+        s.read(|tx| {
+            assert_eq!(tx.product_ids()?, vec![2, 4, 5]);
+            assert_eq!(tx.catalog()?.len(), 3);
+            assert_eq!(tx.product(1)?, None);
+            let page = tx.products(Some(2), 1, None)?;
+            assert_eq!(page[0].id, 4);
+            assert_eq!(tx.products(None, 10, Some(" D "))?[0].id, 4);
+            assert!(tx.products(Some(u32::MAX), 10, None)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn retailers_keep_their_first_sighting_and_known_name() {
+        let (_d, s) = store();
+        s.write(|tx| tx.note_retailer("R1", Some("Acme")))
+            .unwrap();
+        s.write(|tx| tx.note_retailer("R1", None)).unwrap();
+        let retailers = s.read(|tx| tx.retailers()).unwrap();
+        assert_eq!(retailers.len(), 1);
+        assert_eq!(retailers[0].name.as_deref(), Some("Acme"));
+        assert!(retailers[0].last_seen_at >= retailers[0].first_seen_at);
+    }
+
+    #[test]
+    fn bulk_mapping_writes_count_and_replace_removes() {
+        let (_d, s) = store();
+        let one = serde_json::json!({"v": 1});
+        let two = serde_json::json!({"v": 2});
+        let counts = s
+            .write(|tx| tx.write_mappings("items", [("a", &one), ("b", &one)], false))
+            .unwrap();
+        assert_eq!(counts.created, 2);
+        let counts = s
+            .write(|tx| tx.write_mappings("items", [("a", &one), ("c", &two)], true))
+            .unwrap();
+        assert_eq!(
+            counts,
+            MappingWriteCounts {
+                created: 1,
+                updated: 0,
+                unchanged: 1,
+                removed: 1
+            }
+        );
+        let keys: Vec<String> = s
+            .read(|tx| tx.mappings::<serde_json::Value>("items"))
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, vec!["a", "c"]);
+    }
+}
