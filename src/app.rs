@@ -98,10 +98,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// The flows this build runs.
 pub fn registry(
     _config: &Config,
-    _connections: &Arc<Connections>,
+    connections: &Arc<Connections>,
     extra: Vec<Arc<dyn Flow>>,
 ) -> Registry {
-    let mut registry = Registry::default();
+    let mut registry =
+        Registry::default().with(crate::sync::orders::OrdersFlow::new(connections.clone()));
     for flow in extra {
         registry = registry.with(flow);
     }

@@ -75,6 +75,9 @@ pub struct SalesOrder {
     pub staff_owner_id: Option<ContactId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_list_id: Option<PriceListId>,
+    /// Lead source (reference §4.1 assignment fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_source_id: Option<u64>,
     /// `INC` or `EXC`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_mode_code: Option<String>,
@@ -799,6 +802,16 @@ pub struct NewContact {
     pub relationship_to_account: Option<RelationshipToAccount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marketing_details: Option<MarketingDetails>,
+    /// The company; nesting as on Contact GET (`organisation.name`). Guess: the create nesting
+    /// beyond names, addresses and emails is UNCONFIRMED (reference §4.17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<ContactOrganisation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactOrganisation {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
