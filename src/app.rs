@@ -101,8 +101,11 @@ pub fn registry(
     connections: &Arc<Connections>,
     extra: Vec<Arc<dyn Flow>>,
 ) -> Registry {
-    let mut registry =
-        Registry::default().with(crate::sync::orders::OrdersFlow::new(connections.clone()));
+    let mut registry = Registry::default()
+        .with(crate::sync::orders::OrdersFlow::new(connections.clone()))
+        .with(crate::sync::reference::ReferenceFlow::new(
+            connections.clone(),
+        ));
     for flow in extra {
         registry = registry.with(flow);
     }
@@ -187,6 +190,18 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         background_stop.clone(),
     ));
 
+    if connections.brightpearl_config().is_ok() {
+        match scheduler
+            .trigger(
+                crate::sync::FlowName::Reference,
+                crate::store::Trigger::Startup,
+            )
+            .await
+        {
+            Ok(run_id) => tracing::info!(run_id = run_id.0, "reference data retrieval started"),
+            Err(e) => tracing::warn!(error = %e, "reference data retrieval not started"),
+        }
+    }
     systemd::ready();
     systemd::status("ready");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "ready");

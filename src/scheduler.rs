@@ -59,6 +59,7 @@ struct Inner {
     stop_runs: CancellationToken,
     accepting: AtomicBool,
     cron: tokio::sync::Mutex<Option<JobScheduler>>,
+    progress: crate::sync::Progress,
 }
 
 /// The scheduler; cheap to clone.
@@ -79,6 +80,7 @@ impl Scheduler {
                 stop_runs: CancellationToken::new(),
                 accepting: AtomicBool::new(true),
                 cron: tokio::sync::Mutex::new(None),
+                progress: Default::default(),
             }),
         }
     }
@@ -215,7 +217,8 @@ impl Scheduler {
             RunId(run.id),
             self.inner.store.clone(),
             self.inner.stop_runs.child_token(),
-        );
+        )
+        .with_progress(self.inner.progress.clone());
         let result = tracing::Instrument::instrument(task_flow.run(&ctx), span).await;
         run.finished_at = Some(Utc::now());
         match result {
@@ -251,6 +254,12 @@ impl Scheduler {
             tracing::error!(flow = %flow, run_id = run.id, error = %e, "run result not saved");
         }
         lock(&self.inner.running).remove(&flow);
+        lock(&self.inner.progress).remove(&flow);
+    }
+
+    /// What the flow's current run last said about its progress.
+    pub fn progress(&self, flow: FlowName) -> Option<String> {
+        lock(&self.inner.progress).get(&flow).cloned()
     }
 
     /// The run in progress for `flow`, if any.

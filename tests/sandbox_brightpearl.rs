@@ -678,6 +678,7 @@ async fn throttle_fault_answers_503_with_headers() {
     bp.sim.faults().add(FaultRule {
         method: None,
         path_contains: "/warehouse".into(),
+        query_contains: None,
         kind: FaultKind::Throttle,
         mode: FaultMode::Next(1),
     });
@@ -1869,6 +1870,7 @@ async fn spoiled_create_response_still_creates_and_is_found_by_external_ref() {
         bp.sim.faults().add(FaultRule {
             method: Some("POST".into()),
             path_contains: "/sales-order".into(),
+            query_contains: None,
             kind,
             mode: FaultMode::Next(1),
         });
@@ -1897,6 +1899,7 @@ async fn spoiled_create_response_still_creates_and_is_found_by_external_ref() {
     bp.sim.faults().add(FaultRule {
         method: Some("POST".into()),
         path_contains: "/sales-order".into(),
+        query_contains: None,
         kind: FaultKind::Slow { ms: 1_500 },
         mode: FaultMode::Next(1),
     });

@@ -1798,6 +1798,7 @@ async fn faults_from_the_shared_layer_apply_to_dsco_routes() {
     h.sim.faults().add(FaultRule {
         method: Some("GET".into()),
         path_contains: "/hello".into(),
+        query_contains: None,
         kind: FaultKind::Throttle,
         mode: FaultMode::Next(1),
     });

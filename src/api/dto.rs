@@ -72,6 +72,8 @@ pub struct FlowStatus {
     /// What is missing, e.g. "not connected: Brightpearl credentials are not set".
     pub note: Option<String>,
     pub running_run_id: Option<u64>,
+    /// What the running run last reported (e.g. "products 4000 of 20000").
+    pub progress: Option<String>,
     pub last_run: Option<RunDto>,
     pub next_run: Option<DateTime<Utc>>,
     /// Sync records of this flow by status.

@@ -9,6 +9,7 @@ mod connections;
 mod dto;
 pub mod error;
 mod extract;
+mod orders;
 mod records;
 mod runs;
 mod system;
@@ -74,6 +75,7 @@ pub fn router_and_spec(state: AppState) -> (axum::Router, utoipa::openapi::OpenA
         .merge(runs::routes())
         .merge(records::routes())
         .merge(connections::routes())
+        .merge(orders::routes())
         .split_for_parts();
     let spec = Arc::new(spec);
     let spec_for_route = spec.clone();

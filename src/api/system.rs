@@ -84,6 +84,7 @@ async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, Api
                     (None, true) => None,
                 },
                 running_run_id: state.scheduler.running(flow),
+                progress: state.scheduler.progress(flow),
                 last_run: last_run.map(RunDto::from),
                 counts,
             }

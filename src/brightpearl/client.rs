@@ -342,6 +342,27 @@ impl Client {
         Ok(products)
     }
 
+    /// `GET /product-service/product-price/{ID-SET}` in chunks of the product cap: each product's
+    /// price per price list (reference §4.10).
+    pub async fn get_product_prices(
+        &self,
+        lane: Lane,
+        ids: &[ProductId],
+    ) -> Result<Vec<ProductPrices>, Error> {
+        let raw: Vec<u64> = ids.iter().map(|id| id.0).collect();
+        let mut prices = Vec::new();
+        for set in chunk_id_sets(&raw, PRODUCT_ID_CAP) {
+            let call = Call::new(
+                lane,
+                Method::GET,
+                format!("product-service/product-price/{set}"),
+            );
+            let page: Vec<ProductPrices> = self.fetch_or_empty(call).await?;
+            prices.extend(page);
+        }
+        Ok(prices)
+    }
+
     /// Products whose identifier column equals `value` (all pages).
     pub async fn search_products(
         &self,

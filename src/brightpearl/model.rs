@@ -574,6 +574,24 @@ pub struct ProductIdentity {
     pub barcode: Option<String>,
 }
 
+/// One product's prices (`GET /product-service/product-price/{ID-SET}`, reference §4.10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPrices {
+    pub product_id: ProductId,
+    #[serde(default)]
+    pub price_lists: Vec<ProductPriceList>,
+}
+
+/// A product's price in one price list: `quantityPrice` maps a break quantity to a price string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPriceList {
+    pub price_list_id: PriceListId,
+    #[serde(default)]
+    pub quantity_price: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductStock {

@@ -60,6 +60,9 @@ pub enum FaultKind {
     Reset,
     /// Handle the request (its effect happens), then answer 200 with a body that is not JSON.
     MalformedJson,
+    /// Answer this status with an empty body without handling the request (e.g. 404 for an
+    /// expired scroll, 502 from a proxy).
+    Status { code: u16 },
 }
 
 /// When a fault fires.
@@ -72,13 +75,15 @@ pub enum FaultMode {
     Probability(f64),
 }
 
-/// One fault rule: requests whose method matches (or any, when `None`) and whose path contains
-/// `path_contains` get `kind`, as `mode` says.
+/// One fault rule: requests whose method matches (or any, when `None`), whose path contains
+/// `path_contains` and whose query contains `query_contains` (when set) get `kind`, as `mode` says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRule {
     #[serde(default)]
     pub method: Option<String>,
     pub path_contains: String,
+    #[serde(default)]
+    pub query_contains: Option<String>,
     #[serde(flatten)]
     pub kind: FaultKind,
     pub mode: FaultMode,
@@ -109,6 +114,11 @@ impl Faults {
 
     /// The fault to apply to this request, if any; consumes one use of a `Next(n)` rule.
     pub fn take(&self, method: &str, path: &str) -> Option<FaultKind> {
+        self.take_for(method, path, "")
+    }
+
+    /// [`Faults::take`] with the request's query string.
+    pub fn take_for(&self, method: &str, path: &str, query: &str) -> Option<FaultKind> {
         let mut rules = lock(&self.rules);
         let mut fired = None;
         for rule in rules.iter_mut() {
@@ -116,7 +126,11 @@ impl Faults {
                 .method
                 .as_deref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(method));
-            if !method_matches || !path.contains(&rule.path_contains) {
+            let query_matches = rule
+                .query_contains
+                .as_deref()
+                .is_none_or(|q| query.contains(q));
+            if !method_matches || !path.contains(&rule.path_contains) || !query_matches {
                 continue;
             }
             match &mut rule.mode {
@@ -221,11 +235,16 @@ pub async fn instrument(
     if path.starts_with("/_sandbox") {
         return next.run(request).await;
     }
-    let fault = inst.faults.take(&method, &path);
+    let fault = inst
+        .faults
+        .take_for(&method, &path, query.as_deref().unwrap_or(""));
     let response = match &fault {
         Some(FaultKind::TooManyRequests) => StatusCode::TOO_MANY_REQUESTS.into_response(),
         Some(FaultKind::ServerError) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Some(FaultKind::Throttle) => (inst.throttle_response)(),
+        Some(FaultKind::Status { code }) => StatusCode::from_u16(*code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
         Some(FaultKind::Slow { ms }) => {
             let response = next.run(request).await;
             tokio::time::sleep(Duration::from_millis(*ms)).await;
@@ -406,6 +425,7 @@ mod tests {
         faults.add(FaultRule {
             method: Some("POST".into()),
             path_contains: "/sales-order".into(),
+            query_contains: None,
             kind: FaultKind::ServerError,
             mode: FaultMode::Next(2),
         });

@@ -8,6 +8,7 @@
 
 pub mod exactly_once;
 pub mod orders;
+pub mod reference;
 
 use std::fmt;
 use std::str::FromStr;
@@ -124,7 +125,11 @@ pub struct FlowCtx {
     /// Cancelled when the daemon stops: check between records, never mid-record.
     pub cancel: CancellationToken,
     counts: Arc<Mutex<StatusCounts>>,
+    progress: Progress,
 }
+
+/// What running flows last said about their progress, shown in `GET /v1/status`.
+pub type Progress = Arc<Mutex<std::collections::HashMap<FlowName, String>>>;
 
 impl FlowCtx {
     pub fn new(flow: FlowName, run_id: RunId, store: Store, cancel: CancellationToken) -> Self {
@@ -134,7 +139,21 @@ impl FlowCtx {
             store,
             cancel,
             counts: Arc::default(),
+            progress: Arc::default(),
         }
+    }
+
+    /// Share the scheduler's progress board.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Say how far the run is, for `GET /v1/status` and the journal.
+    pub fn progress(&self, text: impl Into<String>) {
+        let text = text.into();
+        tracing::info!(flow = %self.flow, run_id = self.run_id.0, progress = %text, "run progress");
+        crate::store::lock(&self.progress).insert(self.flow, text);
     }
 
     /// Record what happened to one object (upserting its sync record by flow, kind and source
