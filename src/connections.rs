@@ -418,7 +418,8 @@ impl Connections {
     /// How long to wait after an unanswered create before searching for its effect: longer than
     /// the request timeout, because the first request may still be running upstream.
     pub fn brightpearl_create_grace(&self) -> Duration {
-        self.config.brightpearl.request_timeout + Duration::from_secs(5)
+        let timeout = self.config.brightpearl.request_timeout;
+        timeout + timeout / 4 + Duration::from_secs(1)
     }
 
     pub fn view(&self, name: Name) -> ConnectionView {
