@@ -313,9 +313,7 @@ pub struct CancellationsSettings {
 impl Settings {
     /// The stored settings, or the defaults when none were saved.
     pub fn load(tx: &ReadTx) -> Result<Settings, store::Error> {
-        Ok(tx
-            .document(store::SETTINGS_DOCUMENT)?
-            .unwrap_or_default())
+        Ok(tx.document(store::SETTINGS_DOCUMENT)?.unwrap_or_default())
     }
 
     /// The settings as the JSON document the API shows.
@@ -439,7 +437,9 @@ impl OrdersOverride {
 }
 
 fn check_type<T: DeserializeOwned>(value: Value) -> Result<(), String> {
-    serde_json::from_value::<T>(value).map(|_| ()).map_err(|e| e.to_string())
+    serde_json::from_value::<T>(value)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn check_per_retailer(value: &Value, problems: &mut Vec<Problem>) {
@@ -502,7 +502,10 @@ pub fn apply_merge_patch(current: &Value, patch: &Value) -> Value {
 /// Check values and, when `reference` is given, Brightpearl ids against it. Every problem is
 /// reported. Without reference data ids are not checked; the API refuses such changes before
 /// the first retrieval (see [`Settings::uses_reference_ids`]).
-pub fn validate(settings: &Settings, reference: Option<&ReferenceData>) -> Result<(), Vec<Problem>> {
+pub fn validate(
+    settings: &Settings,
+    reference: Option<&ReferenceData>,
+) -> Result<(), Vec<Problem>> {
     let mut problems = Vec::new();
     check_orders(
         "orders",
@@ -636,8 +639,16 @@ fn check_orders(
         }
     }
     for (name, id, set) in [
-        ("staff_owner_id", effective.staff_owner_id, own.staff_owner_id.is_some()),
-        ("lead_source_id", effective.lead_source_id, own.lead_source_id.is_some()),
+        (
+            "staff_owner_id",
+            effective.staff_owner_id,
+            own.staff_owner_id.is_some(),
+        ),
+        (
+            "lead_source_id",
+            effective.lead_source_id,
+            own.lead_source_id.is_some(),
+        ),
     ] {
         if id == Some(0) && checked(set) {
             problems.push(Problem::new(field(name), "must be a positive id"));
@@ -739,8 +750,8 @@ mod tests {
     /// Merge `patch` into the defaults and validate; the problem fields, sorted.
     fn problems(patch: Value, reference: Option<&ReferenceData>) -> Vec<String> {
         let merged = apply_merge_patch(&Settings::default().to_document(), &patch);
-        let result = Settings::from_document(&merged)
-            .and_then(|s| validate(&s, reference).map(|()| s));
+        let result =
+            Settings::from_document(&merged).and_then(|s| validate(&s, reference).map(|()| s));
         let mut fields: Vec<String> = match result {
             Ok(_) => Vec::new(),
             Err(p) => p.into_iter().map(|p| p.field).collect(),
@@ -765,26 +776,57 @@ mod tests {
           "cancellations": {"dsco_cancelled_status_id": null}
         });
         assert_eq!(Settings::default().to_document(), expected);
-        assert_eq!(Settings::from_document(&expected).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::from_document(&expected).unwrap(),
+            Settings::default()
+        );
     }
 
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let cases = [
             (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
-            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (
+                json!({"a": "b"}),
+                json!({"b": "c"}),
+                json!({"a": "b", "b": "c"}),
+            ),
             (json!({"a": "b"}), json!({"a": null}), json!({})),
-            (json!({"a": "b", "b": "c"}), json!({"a": null}), json!({"b": "c"})),
+            (
+                json!({"a": "b", "b": "c"}),
+                json!({"a": null}),
+                json!({"b": "c"}),
+            ),
             (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
             (json!({"a": "c"}), json!({"a": ["b"]}), json!({"a": ["b"]})),
-            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
-            (json!({"a": [{"b": "c"}]}), json!({"a": [1]}), json!({"a": [1]})),
+            (
+                json!({"a": {"b": "c"}}),
+                json!({"a": {"b": "d", "c": null}}),
+                json!({"a": {"b": "d"}}),
+            ),
+            (
+                json!({"a": [{"b": "c"}]}),
+                json!({"a": [1]}),
+                json!({"a": [1]}),
+            ),
             (json!(["a", "b"]), json!(["c", "d"]), json!(["c", "d"])),
             (json!({"a": "b"}), json!(["c"]), json!(["c"])),
             (json!({"a": "foo"}), json!(null), json!(null)),
-            (json!({"e": null}), json!({"a": 1}), json!({"e": null, "a": 1})),
-            (json!([1, 2]), json!({"a": "b", "c": null}), json!({"a": "b"})),
-            (json!({}), json!({"a": {"bb": {"ccc": null}}}), json!({"a": {"bb": {}}})),
+            (
+                json!({"e": null}),
+                json!({"a": 1}),
+                json!({"e": null, "a": 1}),
+            ),
+            (
+                json!([1, 2]),
+                json!({"a": "b", "c": null}),
+                json!({"a": "b"}),
+            ),
+            (
+                json!({}),
+                json!({"a": {"bb": {"ccc": null}}}),
+                json!({"a": {"bb": {}}}),
+            ),
         ];
         for (target, patch, expected) in cases {
             assert_eq!(apply_merge_patch(&target, &patch), expected, "{patch}");
@@ -801,7 +843,10 @@ mod tests {
             &current,
             &json!({"customers": {"mode": null}, "orders": {"currency": null}}),
         );
-        assert_eq!(Settings::from_document(&merged).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::from_document(&merged).unwrap(),
+            Settings::default()
+        );
     }
 
     #[test]
@@ -826,41 +871,125 @@ mod tests {
     fn each_value_is_checked_and_named() {
         let r = reference();
         let cases: Vec<(Value, &str)> = vec![
-            (json!({"customers": {"mode": "per_order"}}), "customers.mode"),
-            (json!({"customers": {"auto_create": "yes"}}), "customers.auto_create"),
-            (json!({"items": {"dsco_match_field": "gtin"}}), "items.dsco_match_field"),
-            (json!({"items": {"brightpearl_match_field": "sku"}}), "items.brightpearl_match_field"),
-            (json!({"items": {"brightpearl_match_field": "custom:"}}), "items.brightpearl_match_field"),
-            (json!({"orders": {"import_from": "yesterday"}}), "orders.import_from"),
-            (json!({"orders": {"include_test_orders": 1}}), "orders.include_test_orders"),
-            (json!({"orders": {"price_source": "msrp"}}), "orders.price_source"),
-            (json!({"orders": {"price_source": "price_list"}}), "orders.price_list_id"),
+            (
+                json!({"customers": {"mode": "per_order"}}),
+                "customers.mode",
+            ),
+            (
+                json!({"customers": {"auto_create": "yes"}}),
+                "customers.auto_create",
+            ),
+            (
+                json!({"items": {"dsco_match_field": "gtin"}}),
+                "items.dsco_match_field",
+            ),
+            (
+                json!({"items": {"brightpearl_match_field": "sku"}}),
+                "items.brightpearl_match_field",
+            ),
+            (
+                json!({"items": {"brightpearl_match_field": "custom:"}}),
+                "items.brightpearl_match_field",
+            ),
+            (
+                json!({"orders": {"import_from": "yesterday"}}),
+                "orders.import_from",
+            ),
+            (
+                json!({"orders": {"include_test_orders": 1}}),
+                "orders.include_test_orders",
+            ),
+            (
+                json!({"orders": {"price_source": "msrp"}}),
+                "orders.price_source",
+            ),
+            (
+                json!({"orders": {"price_source": "price_list"}}),
+                "orders.price_list_id",
+            ),
             (json!({"orders": {"currency": "usd"}}), "orders.currency"),
             (json!({"orders": {"currency": "DOLLAR"}}), "orders.currency"),
             (json!({"orders": {"status_id": 99}}), "orders.status_id"),
             (json!({"orders": {"status_id": -1}}), "orders.status_id"),
             (json!({"orders": {"channel_id": 99}}), "orders.channel_id"),
-            (json!({"orders": {"warehouse_id": 99}}), "orders.warehouse_id"),
-            (json!({"orders": {"price_list_id": 99}}), "orders.price_list_id"),
-            (json!({"orders": {"shipping_method_id": 99}}), "orders.shipping_method_id"),
+            (
+                json!({"orders": {"warehouse_id": 99}}),
+                "orders.warehouse_id",
+            ),
+            (
+                json!({"orders": {"price_list_id": 99}}),
+                "orders.price_list_id",
+            ),
+            (
+                json!({"orders": {"shipping_method_id": 99}}),
+                "orders.shipping_method_id",
+            ),
             (json!({"orders": {"tax_code": "T99"}}), "orders.tax_code"),
-            (json!({"orders": {"staff_owner_id": 0}}), "orders.staff_owner_id"),
-            (json!({"orders": {"lead_source_id": "x"}}), "orders.lead_source_id"),
-            (json!({"orders": {"shipping_charge_nominal_code": " "}}), "orders.shipping_charge_nominal_code"),
-            (json!({"orders": {"per_retailer": []}}), "orders.per_retailer"),
-            (json!({"orders": {"per_retailer": {"R1": {"status_id": 99}}}}), "orders.per_retailer.R1.status_id"),
-            (json!({"orders": {"per_retailer": {"R1": {"currency": "eur"}}}}), "orders.per_retailer.R1.currency"),
-            (json!({"orders": {"per_retailer": {"R1": {"price_source": "price_list"}}}}), "orders.per_retailer.R1.price_list_id"),
-            (json!({"orders": {"per_retailer": {"R1": 3}}}), "orders.per_retailer.R1"),
+            (
+                json!({"orders": {"staff_owner_id": 0}}),
+                "orders.staff_owner_id",
+            ),
+            (
+                json!({"orders": {"lead_source_id": "x"}}),
+                "orders.lead_source_id",
+            ),
+            (
+                json!({"orders": {"shipping_charge_nominal_code": " "}}),
+                "orders.shipping_charge_nominal_code",
+            ),
+            (
+                json!({"orders": {"per_retailer": []}}),
+                "orders.per_retailer",
+            ),
+            (
+                json!({"orders": {"per_retailer": {"R1": {"status_id": 99}}}}),
+                "orders.per_retailer.R1.status_id",
+            ),
+            (
+                json!({"orders": {"per_retailer": {"R1": {"currency": "eur"}}}}),
+                "orders.per_retailer.R1.currency",
+            ),
+            (
+                json!({"orders": {"per_retailer": {"R1": {"price_source": "price_list"}}}}),
+                "orders.per_retailer.R1.price_list_id",
+            ),
+            (
+                json!({"orders": {"per_retailer": {"R1": 3}}}),
+                "orders.per_retailer.R1",
+            ),
             (json!({"inventory": {"enabled": "no"}}), "inventory.enabled"),
-            (json!({"inventory": {"safety_buffer": -1}}), "inventory.safety_buffer"),
-            (json!({"inventory": {"safety_buffer": 1.5}}), "inventory.safety_buffer"),
-            (json!({"shipments": {"trigger": "invoice"}}), "shipments.trigger"),
-            (json!({"shipments": {"trigger": "order_status"}}), "shipments.order_status_id"),
-            (json!({"shipments": {"order_status_id": 99}}), "shipments.order_status_id"),
-            (json!({"shipments": {"goods_out_note_moment": "packed"}}), "shipments.goods_out_note_moment"),
-            (json!({"shipments": {"allow_untracked": null, "order_status_id": "5"}}), "shipments.order_status_id"),
-            (json!({"cancellations": {"dsco_cancelled_status_id": 99}}), "cancellations.dsco_cancelled_status_id"),
+            (
+                json!({"inventory": {"safety_buffer": -1}}),
+                "inventory.safety_buffer",
+            ),
+            (
+                json!({"inventory": {"safety_buffer": 1.5}}),
+                "inventory.safety_buffer",
+            ),
+            (
+                json!({"shipments": {"trigger": "invoice"}}),
+                "shipments.trigger",
+            ),
+            (
+                json!({"shipments": {"trigger": "order_status"}}),
+                "shipments.order_status_id",
+            ),
+            (
+                json!({"shipments": {"order_status_id": 99}}),
+                "shipments.order_status_id",
+            ),
+            (
+                json!({"shipments": {"goods_out_note_moment": "packed"}}),
+                "shipments.goods_out_note_moment",
+            ),
+            (
+                json!({"shipments": {"allow_untracked": null, "order_status_id": "5"}}),
+                "shipments.order_status_id",
+            ),
+            (
+                json!({"cancellations": {"dsco_cancelled_status_id": 99}}),
+                "cancellations.dsco_cancelled_status_id",
+            ),
         ];
         for (patch, field) in cases {
             assert_eq!(problems(patch.clone(), Some(&r)), vec![field], "{patch}");
@@ -917,12 +1046,18 @@ mod tests {
         assert_eq!(r1.status_id, Some(5));
         assert_eq!(r1.price_source, PriceSource::ConsumerPrice);
         assert_eq!(r1.channel_id, Some(3));
-        assert_eq!(r1.import_from.unwrap().to_rfc3339(), "2026-02-01T08:00:00+00:00");
+        assert_eq!(
+            r1.import_from.unwrap().to_rfc3339(),
+            "2026-02-01T08:00:00+00:00"
+        );
         assert_eq!(settings.orders_for_retailer("R2"), settings.orders.defaults);
         assert!(settings.uses_reference_ids());
         assert!(!Settings::default().uses_reference_ids());
         // The document round-trips through its JSON form.
-        assert_eq!(Settings::from_document(&settings.to_document()).unwrap(), settings);
+        assert_eq!(
+            Settings::from_document(&settings.to_document()).unwrap(),
+            settings
+        );
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! scheduler, map to DTOs. Every route is registered through utoipa-axum's `routes!`, so the
 //! OpenAPI document is generated from the same list the router is built from.
 
+mod catalog;
 mod dto;
 pub mod error;
 mod extract;
+mod mappings;
 mod records;
 mod runs;
+mod settings;
 mod system;
 
 use std::net::SocketAddr;
@@ -78,6 +81,9 @@ pub fn router_and_spec(state: AppState) -> (axum::Router, utoipa::openapi::OpenA
         .merge(system::routes())
         .merge(runs::routes())
         .merge(records::routes())
+        .merge(settings::routes())
+        .merge(mappings::routes())
+        .merge(catalog::routes())
         .split_for_parts();
     let spec = Arc::new(spec);
     let spec_for_route = spec.clone();

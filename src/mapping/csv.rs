@@ -179,18 +179,31 @@ mod tests {
 
     #[test]
     fn a_wrong_header_names_what_is_missing_and_unknown() {
-        let errors = lines(vec![parse(b"dsco_sku,product\nA,1\n", COLUMNS).unwrap_err()]);
+        let errors = lines(vec![
+            parse(b"dsco_sku,product\nA,1\n", COLUMNS).unwrap_err(),
+        ]);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 1);
-        assert!(errors[0].1.contains("unknown column \"product\""), "{errors:?}");
-        assert!(errors[0].1.contains("missing column brightpearl_product_id"));
+        assert!(
+            errors[0].1.contains("unknown column \"product\""),
+            "{errors:?}"
+        );
+        assert!(
+            errors[0]
+                .1
+                .contains("missing column brightpearl_product_id")
+        );
         let errors = lines(vec![parse(b"", COLUMNS).unwrap_err()]);
         assert!(errors[0].1.contains("empty"), "{errors:?}");
     }
 
     #[test]
     fn every_short_or_long_row_is_reported_with_its_line() {
-        let table = parse(b"dsco_sku,brightpearl_product_id\nA\nB,1\nC,2,3\nD", COLUMNS).unwrap();
+        let table = parse(
+            b"dsco_sku,brightpearl_product_id\nA\nB,1\nC,2,3\nD",
+            COLUMNS,
+        )
+        .unwrap();
         assert_eq!(table.rows, vec![(3, vec!["B".to_owned(), "1".to_owned()])]);
         let errors = lines(table.problems);
         assert_eq!(

@@ -8,7 +8,8 @@ use super::{RowError, csv, normalize};
 use crate::reference::{DscoShipMethod, DscoWarehouse};
 
 pub const WAREHOUSE_COLUMNS: &[&str] = &["code", "name"];
-pub const SHIP_METHOD_COLUMNS: &[&str] = &["carrier", "method", "service_level_code", "description"];
+pub const SHIP_METHOD_COLUMNS: &[&str] =
+    &["carrier", "method", "service_level_code", "description"];
 
 /// Parse a warehouse list: codes are required and unique (case-insensitively).
 pub fn parse_warehouses(bytes: &[u8]) -> Result<Vec<DscoWarehouse>, Vec<RowError>> {
@@ -92,7 +93,9 @@ pub fn parse_ship_methods(bytes: &[u8]) -> Result<Vec<DscoShipMethod>, Vec<RowEr
 pub fn warehouses_csv(warehouses: &[DscoWarehouse]) -> Vec<u8> {
     csv::write(
         WAREHOUSE_COLUMNS,
-        warehouses.iter().map(|w| vec![w.code.clone(), w.name.clone()]),
+        warehouses
+            .iter()
+            .map(|w| vec![w.code.clone(), w.name.clone()]),
     )
 }
 
@@ -116,7 +119,8 @@ mod tests {
 
     #[test]
     fn warehouse_codes_are_required_and_unique() {
-        let errors = parse_warehouses(b"code,name\nMAIN,Main\n,Nameless\nmain,Again\n").unwrap_err();
+        let errors =
+            parse_warehouses(b"code,name\nMAIN,Main\n,Nameless\nmain,Again\n").unwrap_err();
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4]);
         let ok = parse_warehouses(b"\xEF\xBB\xBFcode,name\nMAIN,Main\nEAST,\n").unwrap();

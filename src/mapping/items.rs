@@ -28,7 +28,8 @@ impl MappingRow for ItemMapping {
     fn from_values(values: &[String]) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
         let dsco_sku = required("dsco_sku", &values[0], &mut problems);
-        let brightpearl_product_id = positive_id("brightpearl_product_id", &values[1], &mut problems);
+        let brightpearl_product_id =
+            positive_id("brightpearl_product_id", &values[1], &mut problems);
         if problems.is_empty() {
             Ok(ItemMapping {
                 dsco_sku,
@@ -40,7 +41,10 @@ impl MappingRow for ItemMapping {
     }
 
     fn to_values(&self) -> Vec<String> {
-        vec![self.dsco_sku.clone(), self.brightpearl_product_id.to_string()]
+        vec![
+            self.dsco_sku.clone(),
+            self.brightpearl_product_id.to_string(),
+        ]
     }
 
     fn check(&self, ctx: &CheckContext) -> Vec<String> {
@@ -143,7 +147,11 @@ pub fn product_field<'p>(product: &'p Product, field: &BrightpearlMatchField) ->
 }
 
 impl ItemMatcher {
-    pub fn new(catalog: &[Product], manual: &[ItemMapping], settings: &ItemsSettings) -> ItemMatcher {
+    pub fn new(
+        catalog: &[Product],
+        manual: &[ItemMapping],
+        settings: &ItemsSettings,
+    ) -> ItemMatcher {
         let mut index: HashMap<String, Vec<u32>> = HashMap::with_capacity(catalog.len());
         for product in catalog {
             if let Some(value) = product_field(product, &settings.brightpearl_match_field) {
@@ -255,7 +263,11 @@ mod tests {
         }
     }
 
-    fn matcher(dsco: DscoMatchField, bp: BrightpearlMatchField, manual: &[ItemMapping]) -> ItemMatcher {
+    fn matcher(
+        dsco: DscoMatchField,
+        bp: BrightpearlMatchField,
+        manual: &[ItemMapping],
+    ) -> ItemMatcher {
         ItemMatcher::new(
             &catalog(),
             manual,
@@ -295,7 +307,10 @@ mod tests {
             };
             let got = matcher(dsco, bp.clone(), &[]).resolve(&line);
             match expected {
-                Resolution::Unmatched(_) => assert!(matches!(got, Resolution::Unmatched(_)), "{dsco:?}/{bp:?}: {got:?}"),
+                Resolution::Unmatched(_) => assert!(
+                    matches!(got, Resolution::Unmatched(_)),
+                    "{dsco:?}/{bp:?}: {got:?}"
+                ),
                 e => assert_eq!(got, e, "{dsco:?}/{bp:?}"),
             }
         }
@@ -348,6 +363,9 @@ mod tests {
         let Resolution::Unmatched(why) = m.resolve(&line) else {
             panic!("expected unmatched");
         };
-        assert!(why.contains("no Brightpearl product has MPN \"nothing\""), "{why}");
+        assert!(
+            why.contains("no Brightpearl product has MPN \"nothing\""),
+            "{why}"
+        );
     }
 }

@@ -34,7 +34,9 @@ pub use shipping_methods::ShippingMethodMapping;
 pub use warehouses::WarehouseMapping;
 
 /// The mapping kinds, by their contract names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MappingKind {
     Items,
@@ -367,7 +369,9 @@ fn row_from_json<R: MappingRow>(key: &str, body: &Value) -> Result<R, Vec<String
             Some(Value::String(s)) => Some(s.trim().to_owned()),
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(other) => {
-                problems.push(format!("{column} must be a string or a number, not {other}"));
+                problems.push(format!(
+                    "{column} must be a string or a number, not {other}"
+                ));
                 None
             }
         };
@@ -522,7 +526,11 @@ pub mod dynamic {
         by_kind!(kind, put_row(store, key, body))
     }
 
-    fn put_row<R: MappingRow>(store: &Store, key: &str, body: &Value) -> Result<Value, MappingError> {
+    fn put_row<R: MappingRow>(
+        store: &Store,
+        key: &str,
+        body: &Value,
+    ) -> Result<Value, MappingError> {
         super::put_one::<R>(store, key, body).map(|r| to_json(&r))
     }
 }
@@ -552,7 +560,10 @@ mod tests {
         let csv = b"dsco_sku,brightpearl_product_id\nA,1\nB,x\n,2\nC,99\na,2\nD\n";
         let errors = parse_rows::<ItemMapping>(csv, &ctx_with_products(&[1, 2]), &[], Mode::Merge)
             .unwrap_err();
-        let got: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        let got: Vec<(u64, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
         assert_eq!(got.len(), 5, "{got:?}");
         assert_eq!(got[0].0, 3);
         assert!(got[0].1.contains("not a positive integer"));
@@ -594,9 +605,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(errors[0].contains("does not match the key"), "{errors:?}");
-        let errors =
-            row_from_json::<ShippingMethodMapping>("orders|GCG", &serde_json::json!({}))
-                .unwrap_err();
+        let errors = row_from_json::<ShippingMethodMapping>("orders|GCG", &serde_json::json!({}))
+            .unwrap_err();
         assert!(errors[0].contains("joined by |"), "{errors:?}");
     }
 }

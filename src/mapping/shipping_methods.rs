@@ -75,7 +75,11 @@ impl ShippingMethodMapping {
                 normalize(&self.dsco_ship_method),
             )
         } else {
-            (normalize(&self.dsco_service_level_code), String::new(), String::new())
+            (
+                normalize(&self.dsco_service_level_code),
+                String::new(),
+                String::new(),
+            )
         }
     }
 }
@@ -295,7 +299,12 @@ impl ShippingMethodMap {
         Ok(ShippingMethodMap::new(&rows))
     }
 
-    fn lookup(&self, code: Option<&str>, carrier: Option<&str>, method: Option<&str>) -> Option<u32> {
+    fn lookup(
+        &self,
+        code: Option<&str>,
+        carrier: Option<&str>,
+        method: Option<&str>,
+    ) -> Option<u32> {
         if let Some(code) = present(code) {
             return self.by_code.get(&code).copied();
         }
@@ -331,7 +340,13 @@ impl ShippingMethodMap {
 mod tests {
     use super::*;
 
-    fn row(use_for: Use, code: &str, carrier: &str, method: &str, id: u32) -> ShippingMethodMapping {
+    fn row(
+        use_for: Use,
+        code: &str,
+        carrier: &str,
+        method: &str,
+        id: u32,
+    ) -> ShippingMethodMapping {
         ShippingMethodMapping {
             use_for,
             dsco_service_level_code: code.into(),
@@ -380,7 +395,9 @@ mod tests {
     #[test]
     fn rows_need_a_code_or_carrier_and_method_and_a_known_use() {
         let values = |v: [&str; 5]| v.map(str::to_owned);
-        assert!(ShippingMethodMapping::from_values(&values(["orders", "", "USPS", "", "1"])).is_err());
+        assert!(
+            ShippingMethodMapping::from_values(&values(["orders", "", "USPS", "", "1"])).is_err()
+        );
         let errors =
             ShippingMethodMapping::from_values(&values(["later", "A|B", "", "", "0"])).unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");
@@ -394,7 +411,8 @@ mod tests {
             (3, row(Use::Both, "B", "", "", 5)),
             (4, row(Use::Orders, "b", "", "", 6)),
         ];
-        let errors = ShippingMethodMapping::check_across(&rows, &[row(Use::Orders, "C", "", "", 7)]);
+        let errors =
+            ShippingMethodMapping::check_across(&rows, &[row(Use::Orders, "C", "", "", 7)]);
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4], "{errors:?}");
         let errors = ShippingMethodMapping::check_across(

@@ -81,8 +81,10 @@ impl WarehouseMap {
     pub fn new(rows: &[WarehouseMapping]) -> WarehouseMap {
         let mut map = WarehouseMap::default();
         for row in rows {
-            map.code_by_warehouse
-                .insert(row.brightpearl_warehouse_id, row.dsco_warehouse_code.clone());
+            map.code_by_warehouse.insert(
+                row.brightpearl_warehouse_id,
+                row.dsco_warehouse_code.clone(),
+            );
             let ids = map
                 .warehouses_by_code
                 .entry(row.dsco_warehouse_code.clone())

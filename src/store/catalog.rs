@@ -100,7 +100,12 @@ impl ReadTx {
             let (_, v) = entry.map_err(Error::db)?;
             let product: Product = decode("products", v.value())?;
             if let Some(wanted) = &wanted
-                && product.sku.as_deref().map(|s| s.trim().to_lowercase()).as_ref() != Some(wanted)
+                && product
+                    .sku
+                    .as_deref()
+                    .map(|s| s.trim().to_lowercase())
+                    .as_ref()
+                    != Some(wanted)
             {
                 continue;
             }
@@ -135,7 +140,10 @@ impl ReadTx {
             .map_err(Error::db)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(Error::db)? {
-            out.push(decode("dsco_retailers", entry.map_err(Error::db)?.1.value())?);
+            out.push(decode(
+                "dsco_retailers",
+                entry.map_err(Error::db)?.1.value(),
+            )?);
         }
         Ok(out)
     }
@@ -147,7 +155,9 @@ impl ReadTx {
 
     /// The ship methods the retailers accept (empty until uploaded).
     pub fn dsco_ship_methods(&self) -> Result<Vec<DscoShipMethod>, Error> {
-        Ok(self.document(DSCO_SHIP_METHODS_DOCUMENT)?.unwrap_or_default())
+        Ok(self
+            .document(DSCO_SHIP_METHODS_DOCUMENT)?
+            .unwrap_or_default())
     }
 
     /// Mappings of a kind with a key above `after`, at most `limit`, in key order.
@@ -348,8 +358,7 @@ mod tests {
     #[test]
     fn retailers_keep_their_first_sighting_and_known_name() {
         let (_d, s) = store();
-        s.write(|tx| tx.note_retailer("R1", Some("Acme")))
-            .unwrap();
+        s.write(|tx| tx.note_retailer("R1", Some("Acme"))).unwrap();
         s.write(|tx| tx.note_retailer("R1", None)).unwrap();
         let retailers = s.read(|tx| tx.retailers()).unwrap();
         assert_eq!(retailers.len(), 1);
