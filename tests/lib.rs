@@ -3,5 +3,6 @@
 mod support;
 
 mod foundation;
+mod mappings;
 mod sandbox_brightpearl;
 mod sandbox_dsco;

@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 
 use super::extract::Json;
 use super::{ApiError, AppState, FieldError};
-use crate::settings::{self, Problem, Settings};
+use crate::settings::{self, Problem, Rejection, Settings};
 use crate::store;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -60,19 +60,16 @@ async fn patch_settings(
                     .document(store::SETTINGS_DOCUMENT)?
                     .unwrap_or_default();
                 let merged = settings::apply_merge_patch(&current.to_document(), &patch);
-                let next = match Settings::from_document(&merged) {
-                    Ok(next) => next,
-                    Err(problems) => return Ok(Err(invalid(problems))),
-                };
                 let reference = tx.document(store::REFERENCE_DOCUMENT)?;
-                if reference.is_none() && next.uses_reference_ids() {
-                    return Ok(Err(ApiError::Conflict(
-                        "reference data not retrieved yet; run the reference flow before setting Brightpearl ids".into(),
-                    )));
-                }
-                if let Err(problems) = settings::validate(&next, reference.as_ref()) {
-                    return Ok(Err(invalid(problems)));
-                }
+                let next = match settings::check_document(&merged, reference.as_ref()) {
+                    Ok(next) => next,
+                    Err(Rejection::Invalid(problems)) => return Ok(Err(invalid(problems))),
+                    Err(Rejection::ReferenceMissing) => {
+                        return Ok(Err(ApiError::Conflict(
+                            "reference data not retrieved yet; run the reference flow before setting Brightpearl ids".into(),
+                        )));
+                    }
+                };
                 tx.put_document(store::SETTINGS_DOCUMENT, &next)?;
                 Ok(Ok(next.to_document()))
             })
