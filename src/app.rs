@@ -12,12 +12,13 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{self, AppState, ConnectionProbe, Listener, TlsFiles};
+use crate::api::{self, AppState, Listener, TlsFiles};
 use crate::config::Config;
+use crate::connections::Connections;
 use crate::scheduler::{Scheduler, Schedules};
 use crate::secret::Secret;
 use crate::store::Store;
-use crate::sync::{Flow, FlowName, Registry};
+use crate::sync::{Flow, Registry};
 use crate::systemd;
 
 /// The file the bound control-API address is written to, inside `state_dir`.
@@ -38,6 +39,7 @@ pub struct Running {
     pub token: Secret<String>,
     pub store: Store,
     pub scheduler: Scheduler,
+    pub connections: Arc<Connections>,
     shutdown: CancellationToken,
     done: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -94,8 +96,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// The flows this build runs.
-pub fn registry(_config: &Config, extra: Vec<Arc<dyn Flow>>) -> Registry {
-    let mut registry = Registry::default();
+pub fn registry(
+    _config: &Config,
+    connections: &Arc<Connections>,
+    extra: Vec<Arc<dyn Flow>>,
+) -> Registry {
+    let mut registry =
+        Registry::default().with(crate::sync::orders::OrdersFlow::new(connections.clone()));
     for flow in extra {
         registry = registry.with(flow);
     }
@@ -122,7 +129,16 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         );
     }
     let token = api_token(&config)?;
-    let registry = registry(&config, options.extra_flows);
+    let config = Arc::new(config);
+    let connections = {
+        let (config, store) = (config.clone(), store.clone());
+        Arc::new(
+            tokio::task::spawn_blocking(move || Connections::load(config, store))
+                .await
+                .context("store task")??,
+        )
+    };
+    let registry = registry(&config, &connections, options.extra_flows);
     let scheduler = Scheduler::new(
         store.clone(),
         registry,
@@ -140,7 +156,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         store: store.clone(),
         scheduler: scheduler.clone(),
         token: Arc::new(token.clone()),
-        connections: Arc::new(ConfiguredConnections::from(&config)),
+        connections: connections.clone(),
     };
     let tls = match (&config.api.tls_cert, &config.api.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
@@ -210,6 +226,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         token,
         store,
         scheduler,
+        connections,
         shutdown,
         done,
     })
@@ -313,62 +330,6 @@ async fn housekeeping(store: Store, retention_days: u32, stop: CancellationToken
                 "old synced and skipped records removed"
             ),
             Err(e) => tracing::warn!(error = %e, "record retention failed"),
-        }
-    }
-}
-
-/// Connection state as the config describes it.
-struct ConfiguredConnections {
-    brightpearl_missing: Option<String>,
-    dsco_missing: Option<String>,
-}
-
-impl From<&Config> for ConfiguredConnections {
-    fn from(config: &Config) -> Self {
-        let bp = &config.brightpearl;
-        let mut bp_missing = Vec::new();
-        if bp.base_url.is_none() {
-            bp_missing.push("brightpearl.base_url");
-        }
-        if bp.account.is_none() {
-            bp_missing.push("brightpearl.account");
-        }
-        if bp.app_ref.is_none() {
-            bp_missing.push("brightpearl.app_ref");
-        }
-        if bp.account_token.is_none() && bp.staff_token.is_none() {
-            bp_missing.push("brightpearl.account_token or staff_token");
-        }
-        let d = &config.dsco;
-        let mut dsco_missing = Vec::new();
-        if d.base_url.is_none() {
-            dsco_missing.push("dsco.base_url");
-        }
-        if d.api_key.is_none() && (d.client_id.is_none() || d.client_secret.is_none()) {
-            dsco_missing.push("dsco.client_id and client_secret, or dsco.api_key");
-        }
-        let describe = |side: &str, missing: Vec<&str>| {
-            (!missing.is_empty())
-                .then(|| format!("{side} credentials are not set ({})", missing.join(", ")))
-        };
-        ConfiguredConnections {
-            brightpearl_missing: describe("Brightpearl", bp_missing),
-            dsco_missing: describe("DSCO", dsco_missing),
-        }
-    }
-}
-
-impl ConnectionProbe for ConfiguredConnections {
-    fn missing_for(&self, flow: FlowName) -> Option<String> {
-        let needs_dsco = flow != FlowName::Reference;
-        match (
-            &self.brightpearl_missing,
-            self.dsco_missing.as_ref().filter(|_| needs_dsco),
-        ) {
-            (None, None) => None,
-            (Some(b), None) => Some(b.clone()),
-            (None, Some(d)) => Some(d.clone()),
-            (Some(b), Some(d)) => Some(format!("{b}; {d}")),
         }
     }
 }

@@ -184,7 +184,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sandbox(args) => {
             crate::logging::init("info");
-            crate::sandbox::run::run(args, cli.config.as_deref()).await?;
+            crate::sandbox_run::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -218,7 +218,17 @@ async fn run_once(config: Config, flow: FlowName) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
     let run = match crate::app::open_store(&config).await {
         Ok(store) => {
-            let registry = crate::app::registry(&config, Vec::new());
+            let config = std::sync::Arc::new(config.clone());
+            let connections = {
+                let (config, store) = (config.clone(), store.clone());
+                std::sync::Arc::new(
+                    tokio::task::spawn_blocking(move || {
+                        crate::connections::Connections::load(config, store)
+                    })
+                    .await??,
+                )
+            };
+            let registry = crate::app::registry(&config, &connections, Vec::new());
             let scheduler = crate::scheduler::Scheduler::new(store, registry, Default::default());
             let run = scheduler.run_to_completion(flow, Trigger::Cli).await?;
             serde_json::to_value(crate::api::RunView::from(run))?

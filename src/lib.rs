@@ -8,17 +8,22 @@
 //!   idempotency keys, sync records and runs.
 //! - [`sync`] defines flows and what a run gets; [`scheduler`] starts runs (cron, API, CLI) with a
 //!   per-flow overlap guard.
+//! - [`brightpearl`] and [`dsco`] are the API clients: wire models, auth, quotas, retries.
 //! - [`api`] is the control plane over HTTP; [`cli`] the command line.
 //! - [`sandbox`] simulates both upstream APIs for demos and tests; it imports nothing else here.
 
 pub mod api;
 pub mod app;
+pub mod brightpearl;
 pub mod cli;
 pub mod config;
+pub mod connections;
+pub mod dsco;
 pub mod logging;
 pub mod mapping;
 pub mod reference;
 pub mod sandbox;
+pub mod sandbox_run;
 pub mod scheduler;
 pub mod secret;
 pub mod settings;

@@ -92,6 +92,9 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/brightpearl/products"),
     ("get", "/v1/items"),
     ("get", "/v1/retailers"),
+    ("get", "/v1/connections/{name}"),
+    ("put", "/v1/connections/{name}"),
+    ("post", "/v1/connections/{name}/test"),
 ];
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 
 mod support;
 
+mod connections;
 mod foundation;
 mod mappings;
 mod sandbox_brightpearl;
+mod sandbox_cmd;
 mod sandbox_dsco;

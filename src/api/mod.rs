@@ -6,6 +6,7 @@
 //! OpenAPI document is generated from the same list the router is built from.
 
 mod catalog;
+mod connections;
 mod dto;
 pub mod error;
 mod extract;
@@ -31,16 +32,10 @@ use utoipa_axum::router::OpenApiRouter;
 pub use dto::RunDto as RunView;
 pub use error::{ApiError, ErrorBody, FieldError};
 
+use crate::connections::Connections;
 use crate::scheduler::Scheduler;
 use crate::secret::Secret;
 use crate::store::Store;
-use crate::sync::FlowName;
-
-/// Which upstream connections have credentials; flows without theirs report "not connected".
-pub trait ConnectionProbe: Send + Sync + 'static {
-    /// `None` when the flow can run; otherwise what is missing, in plain words.
-    fn missing_for(&self, flow: FlowName) -> Option<String>;
-}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -48,7 +43,7 @@ pub struct AppState {
     pub store: Store,
     pub scheduler: Scheduler,
     pub token: Arc<Secret<String>>,
-    pub connections: Arc<dyn ConnectionProbe>,
+    pub connections: Arc<Connections>,
 }
 
 #[derive(OpenApi)]
@@ -84,6 +79,7 @@ pub fn router_and_spec(state: AppState) -> (axum::Router, utoipa::openapi::OpenA
         .merge(settings::routes())
         .merge(mappings::routes())
         .merge(catalog::routes())
+        .merge(connections::routes())
         .split_for_parts();
     let spec = Arc::new(spec);
     let spec_for_route = spec.clone();

@@ -340,51 +340,6 @@ pub fn admin_routes<S: Clone + Send + Sync + 'static>(inst: Instrumentation) -> 
         )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_n_fault_fires_n_times_then_disappears() {
-        let faults = Faults::default();
-        faults.add(FaultRule {
-            method: Some("POST".into()),
-            path_contains: "/sales-order".into(),
-            kind: FaultKind::ServerError,
-            mode: FaultMode::Next(2),
-        });
-        assert_eq!(faults.take("GET", "/x/sales-order"), None);
-        assert_eq!(
-            faults.take("POST", "/x/sales-order"),
-            Some(FaultKind::ServerError)
-        );
-        assert_eq!(
-            faults.take("post", "/x/sales-order"),
-            Some(FaultKind::ServerError)
-        );
-        assert_eq!(faults.take("POST", "/x/sales-order"), None);
-        assert!(faults.list().is_empty());
-    }
-
-    #[test]
-    fn clock_advances() {
-        let clock = SimClock::default();
-        let before = clock.now();
-        clock.advance(Duration::from_secs(3600));
-        assert!(clock.now() - before >= chrono::Duration::seconds(3600));
-    }
-
-    #[test]
-    fn fault_rule_json_shape() {
-        let rule: FaultRule = serde_json::from_str(
-            r#"{"path_contains":"/order/page","kind":"slow","ms":5000,"mode":{"probability":0.5}}"#,
-        )
-        .unwrap();
-        assert_eq!(rule.kind, FaultKind::Slow { ms: 5000 });
-        assert_eq!(rule.mode, FaultMode::Probability(0.5));
-    }
-}
-
 /// A simulator serving on a loopback port until dropped or shut down.
 pub struct SimServer {
     addr: std::net::SocketAddr,
@@ -438,5 +393,50 @@ impl Drop for SimServer {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_n_fault_fires_n_times_then_disappears() {
+        let faults = Faults::default();
+        faults.add(FaultRule {
+            method: Some("POST".into()),
+            path_contains: "/sales-order".into(),
+            kind: FaultKind::ServerError,
+            mode: FaultMode::Next(2),
+        });
+        assert_eq!(faults.take("GET", "/x/sales-order"), None);
+        assert_eq!(
+            faults.take("POST", "/x/sales-order"),
+            Some(FaultKind::ServerError)
+        );
+        assert_eq!(
+            faults.take("post", "/x/sales-order"),
+            Some(FaultKind::ServerError)
+        );
+        assert_eq!(faults.take("POST", "/x/sales-order"), None);
+        assert!(faults.list().is_empty());
+    }
+
+    #[test]
+    fn clock_advances() {
+        let clock = SimClock::default();
+        let before = clock.now();
+        clock.advance(Duration::from_secs(3600));
+        assert!(clock.now() - before >= chrono::Duration::seconds(3600));
+    }
+
+    #[test]
+    fn fault_rule_json_shape() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"path_contains":"/order/page","kind":"slow","ms":5000,"mode":{"probability":0.5}}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.kind, FaultKind::Slow { ms: 5000 });
+        assert_eq!(rule.mode, FaultMode::Probability(0.5));
     }
 }

@@ -49,9 +49,13 @@ pub fn catalog(count: u32) -> Vec<DemoProduct> {
 
 /// Product number `index` (1-based) of the demo catalog.
 pub fn product(index: u32) -> DemoProduct {
-    let barcode_index = if index % 50 == 0 { index + 1 } else { index };
+    let barcode_index = if index.is_multiple_of(50) {
+        index + 1
+    } else {
+        index
+    };
     let upc = format!("0{:011}", 880_000_000 + index as u64);
-    let dsco_upc = if index % 30 == 0 {
+    let dsco_upc = if index.is_multiple_of(30) {
         format!("0{:011}", 990_000_000 + index as u64)
     } else {
         upc.clone()
@@ -68,7 +72,7 @@ pub fn product(index: u32) -> DemoProduct {
         mpn: format!("MPN-{index:05}"),
         cost: format!("{}.{:02}", cents / 100, cents % 100),
         price: format!("{}.{:02}", cents * 2 / 100, cents * 2 % 100),
-        in_brightpearl: index % 40 != 0,
+        in_brightpearl: !index.is_multiple_of(40),
     }
 }
 

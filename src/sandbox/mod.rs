@@ -6,4 +6,3 @@ pub mod brightpearl;
 pub mod common;
 pub mod demo;
 pub mod dsco;
-pub mod run;

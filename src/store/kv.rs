@@ -41,6 +41,30 @@ impl ReadTx {
         }
     }
 
+    /// Documents whose names start with `prefix`, in name order, after `after` (exclusive).
+    pub fn documents_with_prefix<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>, Error> {
+        let table = self.tx.open_table(NAME_TO_DOCUMENT).map_err(Error::db)?;
+        let start = after.unwrap_or(prefix);
+        let mut out = Vec::new();
+        for entry in table.range(start..).map_err(Error::db)? {
+            let (k, v) = entry.map_err(Error::db)?;
+            let name = k.value();
+            if !name.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            if Some(name) == after {
+                continue;
+            }
+            out.push((name.to_owned(), decode("documents", v.value())?));
+        }
+        Ok(out)
+    }
+
     pub fn mapping<T: DeserializeOwned>(&self, kind: &str, key: &str) -> Result<Option<T>, Error> {
         let table = self.tx.open_table(KIND_KEY_TO_MAPPING).map_err(Error::db)?;
         match table.get((kind, key)).map_err(Error::db)? {

@@ -6,6 +6,9 @@
 //! record (see `store::records`) and counts it into the run; they never build HTTP requests
 //! themselves (the clients do) and never touch redb (the store does).
 
+pub mod exactly_once;
+pub mod orders;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -149,6 +152,36 @@ impl FlowCtx {
             .store
             .call(move |s| {
                 s.write(|tx| tx.record_outcome(flow, &kind, &source_id, outcome, detail, run_id))
+            })
+            .await?;
+        crate::store::lock(&self.counts).add(record.status);
+        Ok(record)
+    }
+
+    /// [`FlowCtx::record`], with more writes (`extra`, which sees the updated record) in the same
+    /// transaction: a link, an intent cleared and the record commit together or not at all.
+    pub async fn record_with<F>(
+        &self,
+        kind: &str,
+        source_id: &str,
+        outcome: Outcome,
+        detail: RecordDetail,
+        extra: F,
+    ) -> Result<SyncRecord, store::Error>
+    where
+        F: FnOnce(&store::WriteTx, &SyncRecord) -> Result<(), store::Error> + Send + 'static,
+    {
+        let (flow, run_id) = (self.flow, self.run_id);
+        let (kind, source_id) = (kind.to_owned(), source_id.to_owned());
+        let record = self
+            .store
+            .call(move |s| {
+                s.write(|tx| {
+                    let record =
+                        tx.record_outcome(flow, &kind, &source_id, outcome, detail, run_id)?;
+                    extra(tx, &record)?;
+                    Ok(record)
+                })
             })
             .await?;
         crate::store::lock(&self.counts).add(record.status);

@@ -225,3 +225,61 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// Both simulators on loopback, sharing one clock.
+pub struct Sims {
+    pub brightpearl: dsco_brightpearl::sandbox::brightpearl::BrightpearlSim,
+    pub dsco: dsco_brightpearl::sandbox::dsco::DscoSim,
+    pub bp_server: dsco_brightpearl::sandbox::common::SimServer,
+    pub dsco_server: dsco_brightpearl::sandbox::common::SimServer,
+}
+
+impl Sims {
+    pub async fn start() -> Sims {
+        Sims::start_with(Default::default(), Default::default()).await
+    }
+
+    pub async fn start_with(
+        bp: dsco_brightpearl::sandbox::brightpearl::BrightpearlSimConfig,
+        dsco: dsco_brightpearl::sandbox::dsco::DscoSimConfig,
+    ) -> Sims {
+        use dsco_brightpearl::sandbox::brightpearl::BrightpearlSim;
+        use dsco_brightpearl::sandbox::dsco::DscoSim;
+        let clock = bp.clock.clone();
+        let brightpearl = BrightpearlSim::new(bp);
+        let dsco = DscoSim::new(dsco_brightpearl::sandbox::dsco::DscoSimConfig { clock, ..dsco });
+        let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let bp_server = brightpearl.start(addr).await.unwrap();
+        let dsco_server = dsco.start(addr).await.unwrap();
+        Sims {
+            brightpearl,
+            dsco,
+            bp_server,
+            dsco_server,
+        }
+    }
+
+    pub fn brightpearl_url(&self) -> String {
+        self.bp_server.url()
+    }
+
+    pub fn dsco_url(&self) -> String {
+        format!("{}/api/v3", self.dsco_server.url())
+    }
+
+    /// `[brightpearl]` and `[dsco]` config sections with the simulators' credentials.
+    pub fn config_toml(&self) -> String {
+        let bp = self.brightpearl.config();
+        let d = self.dsco.config();
+        format!(
+            "[brightpearl]\nbase_url = \"{}\"\naccount = \"{}\"\napp_ref = \"{}\"\naccount_token = \"{}\"\nrequest_timeout = \"2s\"\n\n[dsco]\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nrequest_timeout = \"2s\"\n",
+            self.brightpearl_url(),
+            bp.account,
+            bp.app_ref,
+            bp.account_token,
+            self.dsco_url(),
+            d.client_id,
+            d.client_secret
+        )
+    }
+}

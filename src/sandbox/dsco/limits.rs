@@ -1,0 +1,168 @@
+//! Per-endpoint throttling (dsco-api.md §1.5): token buckets on the [`SimClock`], one per window
+//! of each limited endpoint, answering 429. No `Retry-After` or rate-limit headers: the reference
+//! documents none.
+//!
+//! [`SimClock`]: crate::sandbox::common::SimClock
+
+use axum::Json;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{API_PREFIX, DscoSim};
+
+/// One endpoint's call limits; `path` is relative to `/api/v3` (`"/order/page"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointLimit {
+    pub method: String,
+    pub path: String,
+    pub per_second: Option<u32>,
+    pub per_minute: Option<u32>,
+    pub per_hour: Option<u32>,
+}
+
+impl EndpointLimit {
+    pub fn new(method: &str, path: &str, per_second: Option<u32>, per_minute: Option<u32>) -> Self {
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            per_second,
+            per_minute,
+            per_hour: None,
+        }
+    }
+}
+
+/// The limits of dsco-api.md §1.5.
+pub fn default_limits() -> Vec<EndpointLimit> {
+    let mut limits = vec![
+        EndpointLimit::new("GET", "/order/page", Some(10), Some(500)),
+        EndpointLimit::new("GET", "/order/", Some(10), Some(500)),
+        EndpointLimit::new("POST", "/order/acknowledge", Some(15), Some(1000)),
+        EndpointLimit::new("POST", "/order/singleShipment", Some(15), Some(300)),
+        // guess: the small-batch family's 10/s from [KB V3-vs-V2] (dsco-api.md §1.5).
+        EndpointLimit::new("POST", "/order/shipment/batch/small", Some(10), None),
+        EndpointLimit::new("POST", "/order/item/cancel/batch/small", Some(10), None),
+        EndpointLimit::new("POST", "/invoice/batch/small", Some(10), None),
+        EndpointLimit::new("POST", "/inventory/batch/small", Some(10), None),
+        EndpointLimit::new("GET", "/inventory", Some(15), Some(300)),
+        EndpointLimit::new("POST", "/inventory/singleItem", Some(5), Some(300)),
+        EndpointLimit::new("POST", "/invoice", Some(15), Some(1000)),
+        EndpointLimit::new("GET", "/invoice", Some(15), Some(1000)),
+        EndpointLimit::new("POST", "/order/", Some(15), Some(3000)),
+    ];
+    let mut catalog = EndpointLimit::new("GET", "/catalog", Some(10), None);
+    catalog.per_hour = Some(10_000);
+    limits.push(catalog);
+    limits
+}
+
+/// A token bucket: `capacity` calls per `window_seconds`, refilled continuously.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    capacity: f64,
+    window_seconds: f64,
+    tokens: f64,
+    last: DateTime<Utc>,
+}
+
+impl Bucket {
+    fn new(capacity: u32, window_seconds: f64, now: DateTime<Utc>) -> Self {
+        Self {
+            capacity: capacity as f64,
+            window_seconds,
+            tokens: capacity as f64,
+            last: now,
+        }
+    }
+
+    fn refill(&mut self, now: DateTime<Utc>) {
+        let elapsed = (now - self.last).num_milliseconds().max(0) as f64 / 1000.0;
+        self.tokens =
+            (self.tokens + elapsed * self.capacity / self.window_seconds).min(self.capacity);
+        self.last = now;
+    }
+}
+
+/// The answer to a throttled call.
+// guess: API Gateway's throttling body (dsco-api.md §1.5 documents only the 429 status).
+pub(crate) fn throttled() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({"message": "Too Many Requests"})),
+    )
+        .into_response()
+}
+
+/// Middleware: spend one token from each of the endpoint's buckets, or answer 429.
+pub(crate) async fn enforce(State(sim): State<DscoSim>, request: Request, next: Next) -> Response {
+    if !sim.config().rate_limits {
+        return next.run(request).await;
+    }
+    let Some(matched) = request.extensions().get::<MatchedPath>() else {
+        return next.run(request).await;
+    };
+    let mut path = matched.as_str().trim_start_matches(API_PREFIX).to_owned();
+    if path == "/order" {
+        path = "/order/".into();
+    }
+    let method = request.method().as_str().to_owned();
+    let Some(limit) = sim
+        .config()
+        .limits
+        .iter()
+        .find(|l| l.method.eq_ignore_ascii_case(&method) && l.path == path)
+        .cloned()
+    else {
+        return next.run(request).await;
+    };
+    let now = sim.clock().now();
+    let allowed = sim.with_state(|state, _| {
+        let key = format!("{method} {path}");
+        let buckets = state.buckets.entry(key).or_insert_with(|| {
+            [
+                (limit.per_second, 1.0),
+                (limit.per_minute, 60.0),
+                (limit.per_hour, 3600.0),
+            ]
+            .into_iter()
+            .filter_map(|(cap, window)| cap.map(|c| Bucket::new(c, window, now)))
+            .collect()
+        });
+        for bucket in buckets.iter_mut() {
+            bucket.refill(now);
+        }
+        if buckets.iter().all(|b| b.tokens >= 1.0) {
+            for bucket in buckets.iter_mut() {
+                bucket.tokens -= 1.0;
+            }
+            true
+        } else {
+            false
+        }
+    });
+    if allowed {
+        next.run(request).await
+    } else {
+        throttled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bucket;
+
+    #[test]
+    fn bucket_refills_in_proportion_to_elapsed_time() {
+        let start = chrono::Utc::now();
+        let mut bucket = Bucket::new(60, 60.0, start);
+        bucket.tokens = 0.0;
+        bucket.refill(start + chrono::Duration::seconds(30));
+        assert!((bucket.tokens - 30.0).abs() < 1e-9);
+        bucket.refill(start + chrono::Duration::seconds(600));
+        assert_eq!(bucket.tokens, 60.0, "never above capacity");
+    }
+}

@@ -1,0 +1,1190 @@
+//! The `orders` flow, DSCO → Brightpearl, on its schedule and on demand: new DSCO purchase orders
+//! become Brightpearl sales orders exactly once, then are acknowledged on DSCO; orders cancelled
+//! on DSCO move their Brightpearl order to the configured status.
+//!
+//! A run: fetch the window `(cursor − overlap, now − 10 s]` by `ordersUpdatedSince`, following
+//! `scrollId` to the empty page (an expired scroll restarts the same window); add orders whose
+//! records are due for a retry and orders with an open create intent; decide per order; create
+//! (exactly once, see `sync::exactly_once`); acknowledge in batches; commit the cursor once
+//! every order of the window has a link or a record.
+
+pub mod build;
+pub mod customer;
+pub mod view;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::brightpearl::{self, Lane, OrderNote, OrderStatusUpdate};
+use crate::connections::Connections;
+use crate::dsco::{
+    self, Acknowledgement, OrderIdType, OrderKey, OrderPageRequest, OrderQuery, OrderWindowStart,
+};
+use crate::mapping::customers::CustomerMap;
+use crate::mapping::items::ItemMatcher;
+use crate::mapping::shipping_methods::ShippingMethodMap;
+use crate::reference::{DscoItem, Product, ReferenceData};
+use crate::settings::Settings;
+use crate::store::{Link, Outcome, RecordDetail, RecordStatus, Store};
+use crate::sync::exactly_once::{Attempt, create_once, describe_rejection};
+use crate::sync::{Flow, FlowCtx, FlowError, FlowName, RunReport};
+
+use build::{Inputs, Prepared, lifecycle};
+use customer::{Customer, Resolver};
+use view::{OrderState, OrderView};
+
+/// Link and intent kind for orders.
+pub const ORDER_KIND: &str = "order";
+/// Record kind for cancellations seen on DSCO.
+pub const CANCELLATION_KIND: &str = "cancellation";
+const CURSOR: &str = "orders.window";
+const FIRST_START: &str = "orders.first_start";
+/// How far each window reaches back over the previous one.
+const OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+/// DSCO refuses an `until` younger than 5 s (dsco-api.md §2.2); we keep 10 s.
+const UNTIL_LAG: chrono::Duration = chrono::Duration::seconds(10);
+/// Orders acknowledged per change-log round trip.
+const ACK_BATCH: usize = 100;
+/// Restarts of one window after expired scrolls before the run gives up.
+const SCROLL_RESTARTS: u32 = 3;
+
+/// The window cursor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cursor {
+    until: DateTime<Utc>,
+}
+
+/// The link's flow-specific data.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct LinkData {
+    /// A note still to be added to the Brightpearl order.
+    #[serde(default)]
+    pending_note: Option<String>,
+    #[serde(default)]
+    cancelled: bool,
+    #[serde(default)]
+    acknowledged: bool,
+}
+
+pub struct OrdersFlow {
+    connections: Arc<Connections>,
+}
+
+impl OrdersFlow {
+    pub fn new(connections: Arc<Connections>) -> Arc<OrdersFlow> {
+        Arc::new(OrdersFlow { connections })
+    }
+}
+
+impl Flow for OrdersFlow {
+    fn name(&self) -> FlowName {
+        FlowName::Orders
+    }
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        Box::pin(async move {
+            let bp = self
+                .connections
+                .brightpearl()
+                .map_err(FlowError::NotConnected)?;
+            let dsco = self.connections.dsco().map_err(FlowError::NotConnected)?;
+            let mut run =
+                Run::load(ctx, &bp, &dsco, self.connections.brightpearl_create_grace()).await?;
+            run.execute().await
+        })
+    }
+}
+
+/// One run's working set.
+struct Run<'a> {
+    ctx: &'a FlowCtx,
+    bp: &'a brightpearl::Client,
+    dsco: &'a dsco::Client,
+    settings: Settings,
+    matcher: ItemMatcher,
+    products: HashMap<u32, Product>,
+    shipping_methods: ShippingMethodMap,
+    reference: Option<ReferenceData>,
+    customers: CustomerMap,
+    grace: std::time::Duration,
+    contact_cache: HashMap<String, u64>,
+    /// (DSCO order id, Brightpearl order id) to acknowledge at the end of the run.
+    to_acknowledge: Vec<(String, u64)>,
+    /// Brightpearl sales orders by customer ref, for taking over another connector's orders.
+    take_over_by_ref: HashMap<String, Vec<(u64, Option<String>)>>,
+    notes: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    async fn load(
+        ctx: &'a FlowCtx,
+        bp: &'a brightpearl::Client,
+        dsco: &'a dsco::Client,
+        grace: std::time::Duration,
+    ) -> Result<Run<'a>, FlowError> {
+        let (settings, matcher, catalog, shipping_methods, reference, customers) = ctx
+            .store
+            .call(|s| {
+                s.read(|tx| {
+                    Ok((
+                        Settings::load(tx)?,
+                        ItemMatcher::load(tx)?,
+                        tx.catalog()?,
+                        ShippingMethodMap::load(tx)?,
+                        tx.reference_data()?,
+                        CustomerMap::load(tx)?,
+                    ))
+                })
+            })
+            .await?;
+        Ok(Run {
+            ctx,
+            bp,
+            dsco,
+            settings,
+            matcher,
+            products: catalog.into_iter().map(|p| (p.id, p)).collect(),
+            shipping_methods,
+            reference,
+            customers,
+            grace,
+            contact_cache: HashMap::new(),
+            to_acknowledge: Vec::new(),
+            take_over_by_ref: HashMap::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
+    async fn execute(&mut self) -> Result<RunReport, FlowError> {
+        let now = Utc::now();
+        let until = now - UNTIL_LAG;
+        let start = self.window_start(now).await?;
+        let mut orders: BTreeMap<String, dsco::Order> = BTreeMap::new();
+        if start < until {
+            for order in self.fetch_window(start, until).await? {
+                if let Some(id) = order.dsco_order_id.as_ref().map(|i| i.0.clone()) {
+                    let newer = orders
+                        .get(&id)
+                        .is_none_or(|o| o.dsco_last_update <= order.dsco_last_update);
+                    if newer {
+                        orders.insert(id, order);
+                    }
+                } else {
+                    self.record_order_without_id(&order).await?;
+                }
+            }
+        }
+        let in_window = orders.len();
+        self.add_pending(&mut orders).await?;
+        self.take_over_candidates(&orders).await;
+        let mut stopped = false;
+        let mut ordered: Vec<dsco::Order> = orders.into_values().collect();
+        ordered.sort_by(|a, b| a.dsco_create_date.cmp(&b.dsco_create_date));
+        for order in &ordered {
+            if self.ctx.stopping() {
+                stopped = true;
+                break;
+            }
+            self.process(order).await?;
+        }
+        self.acknowledge().await?;
+        if !stopped && start < until {
+            let cursor = Cursor { until };
+            self.store()
+                .call(move |s| s.write(|tx| tx.set_cursor(CURSOR, &cursor)))
+                .await?;
+        }
+        let mut note = format!(
+            "window {} – {}: {in_window} orders, {} processed",
+            start.format("%Y-%m-%d %H:%M:%S"),
+            until.format("%H:%M:%S"),
+            ordered.len()
+        );
+        if stopped {
+            note.push_str(
+                "; stopped at a record boundary for shutdown, the window is fetched again next run",
+            );
+        }
+        for extra in &self.notes {
+            note.push_str("; ");
+            note.push_str(extra);
+        }
+        Ok(RunReport {
+            counts: self.ctx.counts(),
+            note: Some(note),
+        })
+    }
+
+    /// Where this window starts: the cursor less the overlap, else `orders.import_from`, else the
+    /// daemon's first start (remembered in the store).
+    async fn window_start(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, FlowError> {
+        let import_from = self.settings.orders.defaults.import_from;
+        let (cursor, first_start) = self
+            .store()
+            .call(move |s| {
+                let cursor: Option<Cursor> = s.read(|tx| tx.cursor(CURSOR))?;
+                let first = s.write(|tx| match tx.document::<DateTime<Utc>>(FIRST_START)? {
+                    Some(first) => Ok(first),
+                    None => {
+                        tx.put_document(FIRST_START, &now)?;
+                        Ok(now)
+                    }
+                })?;
+                Ok((cursor, first))
+            })
+            .await?;
+        let start = match cursor {
+            Some(c) => c.until - OVERLAP,
+            None => import_from.unwrap_or(first_start),
+        };
+        // Orders created before import_from are never imported, whatever the cursor says.
+        Ok(match import_from {
+            Some(from) if from > start => from,
+            _ => start,
+        })
+    }
+
+    async fn fetch_window(
+        &self,
+        start: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<dsco::Order>, FlowError> {
+        let query = OrderQuery {
+            since: OrderWindowStart::UpdatedSince(start),
+            until,
+            statuses: Vec::new(),
+            orders_per_page: Some(1000),
+            include_test_orders: self.settings.orders.defaults.include_test_orders,
+        };
+        let mut restarts = 0;
+        'window: loop {
+            let mut all = Vec::new();
+            let mut request = OrderPageRequest::Search(query.clone());
+            loop {
+                match self.dsco.fetch_orders_page(&request).await {
+                    Ok(page) => {
+                        if page.orders.is_empty() {
+                            return Ok(all);
+                        }
+                        all.extend(page.orders);
+                        match page.scroll_id {
+                            Some(scroll) => request = OrderPageRequest::Scroll(scroll),
+                            None => return Ok(all),
+                        }
+                    }
+                    Err(dsco::Error::ScrollExpired { .. }) if restarts < SCROLL_RESTARTS => {
+                        restarts += 1;
+                        tracing::warn!(
+                            flow = "orders",
+                            run_id = self.ctx.run_id.0,
+                            restarts,
+                            "DSCO scroll expired; fetching the same window again"
+                        );
+                        continue 'window;
+                    }
+                    Err(e) => {
+                        return Err(FlowError::Upstream(format!("fetching DSCO orders: {e}")));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Orders outside the window that still need work: due records and open intents.
+    async fn add_pending(
+        &mut self,
+        orders: &mut BTreeMap<String, dsco::Order>,
+    ) -> Result<(), FlowError> {
+        let now = Utc::now();
+        let (due, intents, unacked) = self
+            .store()
+            .call(move |s| {
+                s.read(|tx| {
+                    let due: Vec<String> = tx
+                        .due_records(FlowName::Orders, now)?
+                        .into_iter()
+                        .filter(|r| r.kind == ORDER_KIND || r.kind == CANCELLATION_KIND)
+                        .map(|r| r.source_id)
+                        .collect();
+                    let intents: Vec<String> =
+                        tx.intents(ORDER_KIND)?.into_iter().map(|i| i.key).collect();
+                    // Imported orders whose acknowledgement is still outstanding.
+                    let pending_ack: Vec<String> = tx
+                        .records(
+                            &crate::store::RecordFilter {
+                                flow: Some(FlowName::Orders),
+                                status: Some(RecordStatus::Pending),
+                                kind: Some(ORDER_KIND.into()),
+                                source_id: None,
+                            },
+                            None,
+                            10_000,
+                        )?
+                        .into_iter()
+                        .map(|r| r.source_id)
+                        .collect();
+                    Ok((due, intents, pending_ack))
+                })
+            })
+            .await?;
+        for id in due.into_iter().chain(intents).chain(unacked) {
+            if orders.contains_key(&id) {
+                continue;
+            }
+            match self.dsco.get_order(OrderKey::DscoOrderId, &id).await {
+                Ok(Some(order)) => {
+                    orders.insert(id, order);
+                }
+                Ok(None) => {
+                    self.ctx
+                        .record(
+                            ORDER_KIND,
+                            &id,
+                            Outcome::Permanent {
+                                reason: format!("DSCO no longer finds order {id}"),
+                                code: None,
+                            },
+                            RecordDetail::default(),
+                        )
+                        .await?;
+                }
+                Err(e) => {
+                    self.ctx
+                        .record(
+                            ORDER_KIND,
+                            &id,
+                            Outcome::Retryable {
+                                reason: format!("could not re-read the order from DSCO: {e}"),
+                            },
+                            RecordDetail::default(),
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Orders another connector already acknowledged (a `supplierOrderNumber` is set) and that we
+    /// have no link for: find their Brightpearl orders with one `customerRefs` search.
+    async fn take_over_candidates(&mut self, orders: &BTreeMap<String, dsco::Order>) {
+        let mut refs = Vec::new();
+        for order in orders.values() {
+            if order
+                .supplier_order_number
+                .as_deref()
+                .is_some_and(|s| !s.is_empty())
+            {
+                refs.push(order.po_number.clone());
+            }
+        }
+        if refs.is_empty() {
+            return;
+        }
+        refs.sort();
+        refs.dedup();
+        match self
+            .bp
+            .search_sales_orders_by_customer_refs(Lane::Orders, &refs)
+            .await
+        {
+            Ok(rows) => {
+                for row in rows {
+                    if let Some(r) = row.customer_ref.clone() {
+                        self.take_over_by_ref
+                            .entry(r)
+                            .or_default()
+                            .push((row.sales_order_id.0, row.external_ref.clone()));
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(flow = "orders", error = %e, "customerRefs search for take-over failed; orders are checked one by one")
+            }
+        }
+    }
+
+    async fn record_order_without_id(&self, order: &dsco::Order) -> Result<(), FlowError> {
+        self.ctx
+            .record(
+                ORDER_KIND,
+                &format!("po:{}", order.po_number),
+                Outcome::Permanent {
+                    reason: format!("DSCO order with PO {} has no dscoOrderId", order.po_number),
+                    code: None,
+                },
+                RecordDetail::default(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn dsco_id(order: &dsco::Order) -> String {
+    order
+        .dsco_order_id
+        .as_ref()
+        .map(|i| i.0.clone())
+        .unwrap_or_default()
+}
+
+fn related(order: &dsco::Order, bp_order_id: Option<u64>) -> Vec<(String, String)> {
+    let mut out = vec![("po_number".to_owned(), order.po_number.clone())];
+    if let Some(r) = &order.dsco_retailer_id {
+        out.push(("dsco_retailer_id".into(), r.clone()));
+    }
+    if let Some(bp) = bp_order_id {
+        out.push(("bp_order_id".into(), bp.to_string()));
+    }
+    out
+}
+
+impl Run<'_> {
+    /// Write the record, update the view (and anything `extra` writes) in one transaction.
+    async fn settle(
+        &self,
+        order: &dsco::Order,
+        kind: &str,
+        outcome: Outcome,
+        detail: RecordDetail,
+        event: &str,
+        state: Option<OrderState>,
+        extra: impl FnOnce(&crate::store::WriteTx) -> Result<(), crate::store::Error> + Send + 'static,
+    ) -> Result<(), FlowError> {
+        let id = dsco_id(order);
+        let po = order.po_number.clone();
+        let retailer = order.dsco_retailer_id.clone();
+        let event = event.to_owned();
+        let view_detail = match &outcome {
+            Outcome::Synced => None,
+            Outcome::Pending(r) | Outcome::Skipped(r) => Some(r.clone()),
+            Outcome::Retryable { reason } | Outcome::Permanent { reason, .. } => {
+                Some(reason.clone())
+            }
+        };
+        let bp_order_id = detail
+            .related
+            .iter()
+            .find(|(k, _)| k == "bp_order_id")
+            .and_then(|(_, v)| v.parse::<u64>().ok());
+        let kind_owned = kind.to_owned();
+        self.ctx
+            .record_with(kind, &id.clone(), outcome, detail, move |tx, record| {
+                let mut view = view::load_in(tx, &id)?
+                    .unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref()));
+                if bp_order_id.is_some() {
+                    view.bp_order_id = bp_order_id;
+                }
+                let state = state.or(match record.status {
+                    RecordStatus::NeedsAttention => Some(OrderState::NeedsAttention),
+                    RecordStatus::Failed
+                        if kind_owned == ORDER_KIND && view.bp_order_id.is_none() =>
+                    {
+                        Some(OrderState::Failed)
+                    }
+                    _ => None,
+                });
+                view.step(&event, view_detail, state);
+                view::save(tx, &view)?;
+                extra(tx)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn process(&mut self, order: &dsco::Order) -> Result<(), FlowError> {
+        let id = dsco_id(order);
+        self.note_seen(order).await?;
+        let state = lifecycle(order);
+        let key = id.clone();
+        let link = self
+            .store()
+            .call(move |s| s.read(|tx| tx.link(ORDER_KIND, &key)))
+            .await?;
+        if let Some(link) = link {
+            return self.process_linked(order, link, state).await;
+        }
+        let test = order.test_flag.unwrap_or(false);
+        if test && !self.settings.orders.defaults.include_test_orders {
+            return self
+                .skip_once(order, "test order; orders.include_test_orders is off")
+                .await;
+        }
+        match state {
+            "created" | "acknowledged" => {}
+            "cancelled" => {
+                return self
+                    .skip_once(order, "cancelled on DSCO before it was imported")
+                    .await;
+            }
+            other => {
+                return self
+                    .skip_once(
+                        order,
+                        &format!("already {other} on DSCO and not imported by this connector"),
+                    )
+                    .await;
+            }
+        }
+        if order
+            .supplier_order_number
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+            && self.take_over(order).await?
+        {
+            return Ok(());
+        }
+        self.import(order).await
+    }
+
+    /// Skip an order, without rewriting a record that already says so.
+    async fn skip_once(&self, order: &dsco::Order, reason: &str) -> Result<(), FlowError> {
+        let id = dsco_id(order);
+        let existing = self
+            .store()
+            .call(move |s| s.read(|tx| tx.record_for(FlowName::Orders, ORDER_KIND, &id)))
+            .await?;
+        if existing.is_some_and(|r| r.status == RecordStatus::Skipped) {
+            return Ok(());
+        }
+        self.settle(
+            order,
+            ORDER_KIND,
+            Outcome::Skipped(reason.to_owned()),
+            RecordDetail {
+                related: related(order, None),
+                ..Default::default()
+            },
+            "skipped",
+            Some(OrderState::Skipped),
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    async fn note_seen(&self, order: &dsco::Order) -> Result<(), FlowError> {
+        let now = Utc::now();
+        let items: Vec<DscoItem> = order
+            .line_items
+            .iter()
+            .filter_map(|l| {
+                let sku = l.sku.clone().filter(|s| !s.trim().is_empty())?;
+                Some(DscoItem {
+                    sku,
+                    upc: l.upc.clone(),
+                    ean: l.ean.clone(),
+                    mpn: l.mpn.clone(),
+                    dsco_item_id: l.dsco_item_id.as_ref().map(|i| i.0.clone()),
+                    title: l.title.clone(),
+                    seen_at: now,
+                })
+            })
+            .collect();
+        let retailer = order.dsco_retailer_id.clone();
+        let name = order.dsco_trading_partner_name.clone();
+        self.store()
+            .call(move |s| {
+                s.write(|tx| {
+                    for item in &items {
+                        tx.note_dsco_item(item)?;
+                    }
+                    if let Some(r) = retailer.as_deref().filter(|r| !r.trim().is_empty()) {
+                        tx.note_retailer(r, name.as_deref())?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn process_linked(
+        &mut self,
+        order: &dsco::Order,
+        link: Link,
+        state: &str,
+    ) -> Result<(), FlowError> {
+        let mut data: LinkData = serde_json::from_value(link.data.clone()).unwrap_or_default();
+        let Ok(bp_order_id) = link.bp_id.parse::<u64>() else {
+            return Ok(());
+        };
+        if let Some(text) = data.pending_note.clone() {
+            self.add_note(order, bp_order_id, &text, &mut data, &link)
+                .await?;
+        }
+        match state {
+            "cancelled" if !data.cancelled => self.cancel(order, bp_order_id, link, data).await,
+            "created" => {
+                // Linked but DSCO still shows it new: acknowledge again.
+                self.to_acknowledge.push((dsco_id(order), bp_order_id));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn add_note(
+        &self,
+        order: &dsco::Order,
+        bp_order_id: u64,
+        text: &str,
+        data: &mut LinkData,
+        link: &Link,
+    ) -> Result<(), FlowError> {
+        let note = OrderNote {
+            text: text.to_owned(),
+            is_public: Some(false),
+            added_on: None,
+        };
+        match self
+            .bp
+            .add_order_note(Lane::Orders, brightpearl::OrderId(bp_order_id), &note)
+            .await
+        {
+            Ok(_) => {
+                data.pending_note = None;
+                let mut link = link.clone();
+                link.data = serde_json::to_value(&*data).unwrap_or_default();
+                let id = dsco_id(order);
+                self.store()
+                    .call(move |s| {
+                        s.write(|tx| {
+                            tx.put_link(ORDER_KIND, &link)?;
+                            if let Some(mut view) = view::load_in(tx, &id)? {
+                                view.step("note_added", None, None);
+                                view::save(tx, &view)?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await?;
+            }
+            Err(e) => {
+                // The order exists; the note is retried on the next run that sees the order.
+                tracing::warn!(flow = "orders", dsco_order_id = %dsco_id(order), bp_order_id, error = %e, "order note not added yet");
+            }
+        }
+        Ok(())
+    }
+
+    /// An order another connector created and acknowledged: link it instead of creating it.
+    async fn take_over(&mut self, order: &dsco::Order) -> Result<bool, FlowError> {
+        let id = dsco_id(order);
+        let by_external_ref = match self
+            .bp
+            .search_orders_by_external_ref(Lane::Orders, &id)
+            .await
+        {
+            Ok(rows) => rows.into_iter().map(|r| r.order_id.0).min(),
+            Err(e) => {
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Retryable {
+                        reason: format!("could not search Brightpearl for an order another connector created: {e}"),
+                    },
+                    RecordDetail { related: related(order, None), ..Default::default() },
+                    "take_over_search_failed",
+                    None,
+                    |_| Ok(()),
+                )
+                .await?;
+                return Ok(true);
+            }
+        };
+        let supplier_number = order.supplier_order_number.clone().unwrap_or_default();
+        let by_customer_ref = self
+            .take_over_by_ref
+            .get(&order.po_number)
+            .and_then(|hits| {
+                // A PO number can span several DSCO orders: prefer the order DSCO names, then an
+                // exact externalRef, then a single hit.
+                hits.iter()
+                    .find(|(bp, _)| bp.to_string() == supplier_number)
+                    .or_else(|| {
+                        hits.iter()
+                            .find(|(_, ext)| ext.as_deref() == Some(id.as_str()))
+                    })
+                    .or_else(|| (hits.len() == 1).then(|| &hits[0]))
+                    .map(|(bp, _)| *bp)
+            });
+        let Some(bp_order_id) = by_external_ref.or(by_customer_ref) else {
+            return Ok(false);
+        };
+        let link = Link {
+            dsco_id: id.clone(),
+            bp_id: bp_order_id.to_string(),
+            linked_at: Utc::now(),
+            data: serde_json::to_value(LinkData {
+                acknowledged: true,
+                ..Default::default()
+            })
+            .unwrap_or_default(),
+        };
+        self.settle(
+            order,
+            ORDER_KIND,
+            Outcome::Synced,
+            RecordDetail {
+                related: related(order, Some(bp_order_id)),
+                ..Default::default()
+            },
+            "linked_existing",
+            Some(OrderState::Acknowledged),
+            move |tx| tx.put_link(ORDER_KIND, &link),
+        )
+        .await?;
+        tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id, "order already in Brightpearl (another connector): linked");
+        Ok(true)
+    }
+
+    async fn import(&mut self, order: &dsco::Order) -> Result<(), FlowError> {
+        let id = dsco_id(order);
+        let retailer = order.dsco_retailer_id.clone().unwrap_or_default();
+        let defaults = self.settings.orders_for_retailer(&retailer);
+        let prepared: Prepared = match build::prepare(
+            order,
+            &Inputs {
+                defaults: &defaults,
+                matcher: &self.matcher,
+                products: &self.products,
+                shipping_methods: &self.shipping_methods,
+                reference: self.reference.as_ref(),
+            },
+        ) {
+            Ok(p) => p,
+            Err(problems) => {
+                tracing::info!(flow = "orders", dsco_order_id = %id, problems = problems.len(), "order needs attention");
+                return self
+                    .settle(
+                        order,
+                        ORDER_KIND,
+                        Outcome::Permanent {
+                            reason: problems.join("; "),
+                            code: None,
+                        },
+                        RecordDetail {
+                            related: related(order, None),
+                            ..Default::default()
+                        },
+                        "needs_attention",
+                        Some(OrderState::NeedsAttention),
+                        |_| Ok(()),
+                    )
+                    .await;
+            }
+        };
+        let mut resolver = Resolver {
+            client: self.bp,
+            store: &self.ctx.store,
+            settings: &self.settings.customers,
+            mapped: &self.customers,
+            grace: self.grace,
+            cache: std::mem::take(&mut self.contact_cache),
+        };
+        let customer = resolver.resolve(order).await;
+        self.contact_cache = resolver.cache;
+        let contact_id = match customer? {
+            Customer::Contact(c) => c,
+            Customer::NeedsAttention { reason, code } => {
+                return self
+                    .settle(
+                        order,
+                        ORDER_KIND,
+                        Outcome::Permanent { reason, code },
+                        RecordDetail {
+                            related: related(order, None),
+                            ..Default::default()
+                        },
+                        "needs_attention",
+                        Some(OrderState::NeedsAttention),
+                        |_| Ok(()),
+                    )
+                    .await;
+            }
+            Customer::Retry(reason) => {
+                return self
+                    .settle(
+                        order,
+                        ORDER_KIND,
+                        Outcome::Retryable { reason },
+                        RecordDetail {
+                            related: related(order, None),
+                            ..Default::default()
+                        },
+                        "customer_retry",
+                        None,
+                        |_| Ok(()),
+                    )
+                    .await;
+            }
+            Customer::Waiting(reason) => {
+                return self
+                    .settle(
+                        order,
+                        ORDER_KIND,
+                        Outcome::Pending(reason),
+                        RecordDetail {
+                            related: related(order, None),
+                            ..Default::default()
+                        },
+                        "customer_waiting",
+                        Some(OrderState::Pending),
+                        |_| Ok(()),
+                    )
+                    .await;
+            }
+        };
+        let sales_order = prepared.with_customer(contact_id);
+        let request = serde_json::to_string(&sales_order).ok();
+        let bp = self.bp;
+        let search_id = id.clone();
+        let attempt = create_once(
+            &self.ctx.store,
+            ORDER_KIND,
+            &id,
+            self.grace,
+            || async move {
+                let rows = bp
+                    .search_orders_by_external_ref(Lane::Orders, &search_id)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter(|r| r.external_ref.as_deref().is_none_or(|e| e == search_id))
+                    .map(|r| r.order_id.0)
+                    .min())
+            },
+            || async move {
+                bp.create_sales_order(Lane::Orders, &sales_order)
+                    .await
+                    .map(|o| o.0)
+            },
+        )
+        .await?;
+        let detail = |bp_order_id: Option<u64>, response: Option<String>| RecordDetail {
+            related: related(order, bp_order_id),
+            request: request.clone(),
+            response,
+        };
+        match attempt {
+            Attempt::Created(bp_order_id) | Attempt::Found(bp_order_id) => {
+                let how = if matches!(attempt, Attempt::Created(_)) {
+                    "created"
+                } else {
+                    "found_after_unanswered_create"
+                };
+                let data = LinkData {
+                    pending_note: prepared.note.clone(),
+                    ..Default::default()
+                };
+                let link = Link {
+                    dsco_id: id.clone(),
+                    bp_id: bp_order_id.to_string(),
+                    linked_at: Utc::now(),
+                    data: serde_json::to_value(&data).unwrap_or_default(),
+                };
+                let link_for_tx = link.clone();
+                let intent_key = id.clone();
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Pending(format!(
+                        "imported as Brightpearl order {bp_order_id}; acknowledging on DSCO"
+                    )),
+                    detail(
+                        Some(bp_order_id),
+                        Some(format!("{{\"response\":{bp_order_id}}}")),
+                    ),
+                    how,
+                    Some(OrderState::Imported),
+                    move |tx| {
+                        tx.put_link(ORDER_KIND, &link_for_tx)?;
+                        tx.clear_intent(ORDER_KIND, &intent_key)?;
+                        Ok(())
+                    },
+                )
+                .await?;
+                tracing::info!(flow = "orders", run_id = self.ctx.run_id.0, dsco_order_id = %id, bp_order_id, how, "order imported");
+                if let Some(text) = &prepared.note {
+                    let mut data = data;
+                    self.add_note(order, bp_order_id, text, &mut data, &link)
+                        .await?;
+                }
+                self.to_acknowledge.push((id, bp_order_id));
+                Ok(())
+            }
+            Attempt::Waiting(reason) => {
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Pending(reason),
+                    detail(None, None),
+                    "create_waiting",
+                    Some(OrderState::Pending),
+                    |_| Ok(()),
+                )
+                .await
+            }
+            Attempt::Rejected { reason, code } => {
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Permanent { reason, code },
+                    detail(None, None),
+                    "create_rejected",
+                    Some(OrderState::NeedsAttention),
+                    |_| Ok(()),
+                )
+                .await
+            }
+            Attempt::NotApplied(reason) | Attempt::Unknown(reason) => {
+                tracing::warn!(flow = "orders", dsco_order_id = %id, reason = %reason, "order create to be retried");
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Retryable { reason },
+                    detail(None, None),
+                    "create_retry",
+                    Some(OrderState::Failed),
+                    |_| Ok(()),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Cancelled on DSCO after import: move the Brightpearl order to the configured status.
+    async fn cancel(
+        &mut self,
+        order: &dsco::Order,
+        bp_order_id: u64,
+        mut link: Link,
+        mut data: LinkData,
+    ) -> Result<(), FlowError> {
+        let id = dsco_id(order);
+        let rel = RecordDetail {
+            related: related(order, Some(bp_order_id)),
+            ..Default::default()
+        };
+        let Some(status_id) = self.settings.cancellations.dsco_cancelled_status_id else {
+            return self
+                .settle(
+                    order,
+                    CANCELLATION_KIND,
+                    Outcome::Permanent {
+                        reason: format!("cancelled on DSCO, but cancellations.dsco_cancelled_status_id is not set, so Brightpearl order {bp_order_id} was not changed"),
+                        code: None,
+                    },
+                    rel,
+                    "cancel_not_configured",
+                    None,
+                    |_| Ok(()),
+                )
+                .await;
+        };
+        let update = OrderStatusUpdate {
+            order_status_id: brightpearl::OrderStatusId(u64::from(status_id)),
+            order_note: Some(OrderNote {
+                text: format!(
+                    "Cancelled on DSCO (DSCO order {id}, PO {}).",
+                    order.po_number
+                ),
+                is_public: Some(false),
+                added_on: None,
+            }),
+        };
+        match self
+            .bp
+            .update_order_status(Lane::Orders, brightpearl::OrderId(bp_order_id), &update)
+            .await
+        {
+            Ok(()) => {
+                data.cancelled = true;
+                link.data = serde_json::to_value(&data).unwrap_or_default();
+                tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id, "order cancelled on DSCO: Brightpearl status changed");
+                self.settle(
+                    order,
+                    CANCELLATION_KIND,
+                    Outcome::Synced,
+                    rel,
+                    "cancelled",
+                    Some(OrderState::Cancelled),
+                    move |tx| tx.put_link(ORDER_KIND, &link),
+                )
+                .await
+            }
+            Err(e) if e.is_retryable() => {
+                self.settle(
+                    order,
+                    CANCELLATION_KIND,
+                    Outcome::Retryable {
+                        reason: format!("changing the Brightpearl order status failed: {e}"),
+                    },
+                    rel,
+                    "cancel_retry",
+                    None,
+                    |_| Ok(()),
+                )
+                .await
+            }
+            Err(e) => {
+                let (reason, code) = describe_rejection(&e);
+                self.settle(
+                    order,
+                    CANCELLATION_KIND,
+                    Outcome::Permanent {
+                        reason: format!("cancelled on DSCO, but Brightpearl order {bp_order_id} could not be cancelled: {reason}"),
+                        code,
+                    },
+                    rel,
+                    "cancel_refused",
+                    Some(OrderState::NeedsAttention),
+                    |_| Ok(()),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Acknowledge imported orders on DSCO, in batches; an order counts as acknowledged only when
+    /// the change log says success.
+    async fn acknowledge(&mut self) -> Result<(), FlowError> {
+        let mut seen = std::collections::HashSet::new();
+        let pending: Vec<(String, u64)> = std::mem::take(&mut self.to_acknowledge)
+            .into_iter()
+            .filter(|(id, _)| seen.insert(id.clone()))
+            .collect();
+        for chunk in pending.chunks(ACK_BATCH) {
+            let acks: Vec<Acknowledgement> = chunk
+                .iter()
+                .map(|(id, bp)| Acknowledgement {
+                    id: id.clone(),
+                    id_type: OrderIdType::DscoOrderId,
+                    supplier_order_number: Some(bp.to_string()),
+                })
+                .collect();
+            let result = self.dsco.acknowledge_orders(&acks).await;
+            for (i, (id, bp_order_id)) in chunk.iter().enumerate() {
+                let order_stub = dsco::Order {
+                    dsco_order_id: Some(dsco::OrderId(id.clone())),
+                    ..order_stub(self.store(), id).await?
+                };
+                let rel = RecordDetail {
+                    related: related(&order_stub, Some(*bp_order_id)),
+                    request: serde_json::to_string(&acks[i]).ok(),
+                    response: None,
+                };
+                match &result {
+                    Ok(batch) => {
+                        let outcome = batch.outcomes.get(i);
+                        match outcome.map(|o| o.status) {
+                            Some(dsco::ObjectStatus::Success) => {
+                                let key = id.clone();
+                                self.settle(
+                                    &order_stub,
+                                    ORDER_KIND,
+                                    Outcome::Synced,
+                                    rel,
+                                    "acknowledged",
+                                    Some(OrderState::Acknowledged),
+                                    move |tx| {
+                                        if let Some(mut link) = tx.link(ORDER_KIND, &key)? {
+                                            let mut data: LinkData =
+                                                serde_json::from_value(link.data.clone())
+                                                    .unwrap_or_default();
+                                            data.acknowledged = true;
+                                            link.data =
+                                                serde_json::to_value(&data).unwrap_or_default();
+                                            tx.put_link(ORDER_KIND, &link)?;
+                                        }
+                                        Ok(())
+                                    },
+                                )
+                                .await?;
+                                tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id = *bp_order_id, "order acknowledged on DSCO");
+                            }
+                            Some(dsco::ObjectStatus::Failure) => {
+                                let messages =
+                                    outcome.map(|o| o.messages.clone()).unwrap_or_default();
+                                let text = messages
+                                    .iter()
+                                    .map(|m| {
+                                        format!("{} {}", m.code, m.description_text())
+                                            .trim()
+                                            .to_owned()
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join("; ");
+                                self.settle(
+                                    &order_stub,
+                                    ORDER_KIND,
+                                    Outcome::Permanent {
+                                        reason: format!("DSCO refused the acknowledgement: {text}"),
+                                        code: messages.first().map(|m| m.code.clone()),
+                                    },
+                                    rel,
+                                    "ack_rejected",
+                                    Some(OrderState::NeedsAttention),
+                                    |_| Ok(()),
+                                )
+                                .await?;
+                            }
+                            _ => {
+                                self.settle(
+                                    &order_stub,
+                                    ORDER_KIND,
+                                    Outcome::Pending("acknowledgement sent; DSCO has not reported its outcome yet".into()),
+                                    rel,
+                                    "ack_sent",
+                                    None,
+                                    |_| Ok(()),
+                                )
+                                .await?;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.settle(
+                            &order_stub,
+                            ORDER_KIND,
+                            Outcome::Retryable {
+                                reason: format!("acknowledging on DSCO failed: {e}"),
+                            },
+                            rel,
+                            "ack_retry",
+                            None,
+                            |_| Ok(()),
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The few order fields an acknowledgement's record needs, from the order's view.
+async fn order_stub(store: &Store, id: &str) -> Result<dsco::Order, FlowError> {
+    let key = id.to_owned();
+    let view = store
+        .call(move |s| s.read(|tx| view::load(tx, &key)))
+        .await?;
+    let mut stub: dsco::Order = serde_json::from_value(serde_json::json!({
+        "poNumber": "", "shipping": {}, "lineItems": []
+    }))
+    .map_err(|e| FlowError::Other(e.to_string()))?;
+    if let Some(v) = view {
+        stub.po_number = v.po_number;
+        stub.dsco_retailer_id = v.dsco_retailer_id;
+    }
+    Ok(stub)
+}

@@ -1,0 +1,146 @@
+//! What a user sees of an order (`GET /v1/orders`): its ids, state, reason and a timeline of
+//! what was sent and received. Kept as one store document per DSCO order, written in the same
+//! transaction as the link or record it describes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{self, ReadTx, WriteTx};
+
+/// Document-name prefix of order views.
+pub const PREFIX: &str = "order/";
+/// Timeline entries kept per order (oldest dropped first).
+const TIMELINE_CAP: usize = 100;
+
+/// An order's state as the user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    Pending,
+    Imported,
+    Acknowledged,
+    NeedsAttention,
+    Failed,
+    Cancelled,
+    Shipped,
+    Invoiced,
+    Skipped,
+}
+
+impl std::str::FromStr for OrderState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!(
+                "unknown state {s:?}; states are pending, imported, acknowledged, needs_attention, failed, cancelled, shipped, invoiced, skipped"
+            )
+        })
+    }
+}
+
+/// One step of an order's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// What happened (`fetched`, `create_sent`, `created`, `linked`, `ack_sent`, ...).
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+/// An order's view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub dsco_order_id: String,
+    pub po_number: String,
+    pub dsco_retailer_id: Option<String>,
+    pub bp_order_id: Option<u64>,
+    pub state: OrderState,
+    pub reason: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl OrderView {
+    pub fn new(dsco_order_id: &str, po_number: &str, retailer: Option<&str>) -> OrderView {
+        OrderView {
+            dsco_order_id: dsco_order_id.to_owned(),
+            po_number: po_number.to_owned(),
+            dsco_retailer_id: retailer.map(str::to_owned),
+            bp_order_id: None,
+            state: OrderState::Pending,
+            reason: None,
+            updated_at: Utc::now(),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// Record a step; the state changes only when `state` is given.
+    pub fn step(&mut self, event: &str, detail: Option<String>, state: Option<OrderState>) {
+        let now = Utc::now();
+        self.updated_at = now;
+        if let Some(state) = state {
+            self.state = state;
+            self.reason = match state {
+                OrderState::NeedsAttention
+                | OrderState::Failed
+                | OrderState::Skipped
+                | OrderState::Pending => detail.clone(),
+                _ => None,
+            };
+        }
+        self.timeline.push(TimelineEntry {
+            at: now,
+            event: event.to_owned(),
+            detail,
+        });
+        if self.timeline.len() > TIMELINE_CAP {
+            let excess = self.timeline.len() - TIMELINE_CAP;
+            self.timeline.drain(..excess);
+        }
+    }
+}
+
+fn name(dsco_order_id: &str) -> String {
+    format!("{PREFIX}{dsco_order_id}")
+}
+
+pub fn load(tx: &ReadTx, dsco_order_id: &str) -> Result<Option<OrderView>, store::Error> {
+    tx.document(&name(dsco_order_id))
+}
+
+pub fn load_in(tx: &WriteTx, dsco_order_id: &str) -> Result<Option<OrderView>, store::Error> {
+    tx.document(&name(dsco_order_id))
+}
+
+pub fn save(tx: &WriteTx, view: &OrderView) -> Result<(), store::Error> {
+    tx.put_document(&name(&view.dsco_order_id), view)
+}
+
+/// Views in DSCO-id order after `after`, optionally of one state.
+pub fn list(
+    tx: &ReadTx,
+    state: Option<OrderState>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<OrderView>, store::Error> {
+    let mut out = Vec::new();
+    let mut cursor = after.map(name);
+    loop {
+        let batch: Vec<(String, OrderView)> =
+            tx.documents_with_prefix(PREFIX, cursor.as_deref(), 500)?;
+        let done = batch.len() < 500;
+        for (doc_name, view) in batch {
+            cursor = Some(doc_name);
+            if state.is_none_or(|s| s == view.state) {
+                out.push(view);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        if done {
+            return Ok(out);
+        }
+    }
+}

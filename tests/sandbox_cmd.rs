@@ -1,0 +1,154 @@
+//! `dsco-brightpearl sandbox`: the real binary, its `--json` contract line, and that what it
+//! prints works.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support;
+
+fn start(args: &[&str]) -> (std::process::Child, Value) {
+    let mut child = Command::new(support::binary())
+        .arg("sandbox")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, info)
+}
+
+fn stop(mut child: std::process::Child) -> Option<i32> {
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap().code()
+}
+
+#[tokio::test]
+async fn sandbox_json_line_names_working_urls_and_credentials() {
+    let (child, info) = start(&["--json", "--seed", "7"]);
+    for key in [
+        "brightpearl_base_url",
+        "brightpearl_account",
+        "brightpearl_app_ref",
+        "brightpearl_account_token",
+        "dsco_base_url",
+        "dsco_client_id",
+        "dsco_client_secret",
+        "control_url",
+        "control_token",
+    ] {
+        assert!(
+            info[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key} missing: {info}"
+        );
+    }
+    assert!(info["sandbox_admin_urls"]["brightpearl"].is_string());
+    assert!(info["sandbox_admin_urls"]["dsco"].is_string());
+    let http = support::http();
+    // The control API is up and its token works.
+    let control = info["control_url"].as_str().unwrap();
+    let r = http
+        .get(format!("{control}/v1/status"))
+        .bearer_auth(info["control_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The Brightpearl base URL is scheme + host, exactly what [brightpearl] base_url takes.
+    let bp = info["brightpearl_base_url"].as_str().unwrap();
+    assert_eq!(url::Url::parse(bp).unwrap().path(), "/");
+    let r = http
+        .get(format!(
+            "{bp}/public-api/{}/warehouse-service/warehouse",
+            info["brightpearl_account"].as_str().unwrap()
+        ))
+        .header(
+            "brightpearl-app-ref",
+            info["brightpearl_app_ref"].as_str().unwrap(),
+        )
+        .header(
+            "brightpearl-account-token",
+            info["brightpearl_account_token"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["response"].as_array().unwrap().len(),
+        3,
+        "three demo warehouses"
+    );
+    // The DSCO base URL takes a client-credentials token and serves seeded orders.
+    let dsco = info["dsco_base_url"].as_str().unwrap();
+    let token: Value = http
+        .post(format!("{dsco}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", info["dsco_client_id"].as_str().unwrap()),
+            (
+                "client_secret",
+                info["dsco_client_secret"].as_str().unwrap(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let until = (chrono::Utc::now() - chrono::Duration::seconds(10)).to_rfc3339();
+    let r = http
+        .get(format!("{dsco}/order/page"))
+        .bearer_auth(access)
+        .query(&[
+            ("ordersCreatedSince", "2000-01-01T00:00:00Z"),
+            ("until", until.as_str()),
+            ("ordersPerPage", "100"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    assert!(!page["orders"].as_array().unwrap().is_empty());
+    assert_eq!(stop(child), Some(0));
+}
+
+#[tokio::test]
+async fn sims_only_starts_no_daemon_and_ports_are_honoured() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (child, info) = start(&["--sims-only", "--json", "--port-dsco", &port.to_string()]);
+    assert!(info.get("control_url").is_none());
+    assert_eq!(
+        info["dsco_base_url"].as_str().unwrap(),
+        format!("http://127.0.0.1:{port}/api/v3")
+    );
+    let r = support::http()
+        .get(format!(
+            "{}/state",
+            info["sandbox_admin_urls"]["dsco"].as_str().unwrap()
+        ))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(stop(child), Some(0));
+}
