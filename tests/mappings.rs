@@ -863,10 +863,34 @@ async fn the_cli_imports_exports_and_edits_settings_through_the_running_daemon()
         err.contains("orders.currency") && err.contains("colour"),
         "{err}"
     );
+    // `-` reads the patch from stdin.
+    let mut child = std::process::Command::new(support::binary())
+        .arg("--config")
+        .arg(&config)
+        .args(["settings", "set", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(br#"{"inventory":{"safety_buffer":3}}"#)
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (code, out, _) = cli(&["settings", "get"]);
     assert_eq!(code, Some(0));
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["orders"]["currency"], "EUR");
     assert_eq!(doc["orders"]["status_id"], 5);
+    assert_eq!(doc["inventory"]["safety_buffer"], 3);
     let _ = daemon;
 }
