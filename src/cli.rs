@@ -1,4 +1,5 @@
-//! The command line: `run`, `check-config`, `run-once <flow>`, `sandbox`, `migrate`.
+//! The command line: `run`, `check-config`, `run-once <flow>`, `sandbox`, `migrate`, and
+//! `mappings import|export`, `settings get|set`, which talk to the running daemon's control API.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::mapping::MappingKind;
 use crate::store::{RunStatus, Trigger};
 use crate::sync::FlowName;
 
@@ -47,6 +49,54 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Open the store and bring its schema up to date (the daemon also does this at start).
     Migrate,
+    /// Import or export manual mappings as CSV through the running daemon's control API.
+    Mappings {
+        #[command(subcommand)]
+        action: MappingsCommand,
+    },
+    /// Show or change the settings document through the running daemon's control API.
+    Settings {
+        #[command(subcommand)]
+        action: SettingsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingsCommand {
+    /// Upload a CSV file; nothing is applied if any row is bad, and every bad row is printed.
+    Import {
+        /// items | customers | shipping-methods | warehouses
+        kind: MappingKind,
+        /// The CSV file (`-` for stdin).
+        file: PathBuf,
+        /// merge: add and update rows; replace: the file becomes the whole mapping.
+        #[arg(long, value_enum, default_value_t = ModeArg::Merge)]
+        mode: ModeArg,
+    },
+    /// Download the manual mappings of a kind as CSV.
+    Export {
+        /// items | customers | shipping-methods | warehouses
+        kind: MappingKind,
+        /// Where to write the CSV (`-` for stdout).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    Merge,
+    Replace,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print the settings document.
+    Get,
+    /// Apply a JSON merge patch, e.g. '{"orders":{"currency":"USD"}}' (`-` reads it from stdin).
+    Set {
+        /// The JSON merge patch, or `-` for stdin.
+        patch: String,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -66,6 +116,16 @@ pub struct SandboxArgs {
     /// Seed for the demo data, so runs are reproducible.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+impl clap::ValueEnum for MappingKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &MappingKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 impl clap::ValueEnum for FlowName {
@@ -105,6 +165,22 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(cli.config.as_deref())?;
             crate::logging::init(&config.log.filter);
             run_once(config, flow).await
+        }
+        Command::Mappings { action } => {
+            let config = load(cli.config.as_deref())?;
+            let api = LocalApi::new(&config)?;
+            match action {
+                MappingsCommand::Import { kind, file, mode } => api.import(kind, &file, mode).await,
+                MappingsCommand::Export { kind, file } => api.export(kind, &file).await,
+            }
+        }
+        Command::Settings { action } => {
+            let config = load(cli.config.as_deref())?;
+            let api = LocalApi::new(&config)?;
+            match action {
+                SettingsCommand::Get => api.settings_get().await,
+                SettingsCommand::Set { patch } => api.settings_set(&patch).await,
+            }
         }
         Command::Sandbox(args) => {
             crate::logging::init("info");
@@ -202,14 +278,20 @@ pub fn local_api(config: &Config) -> anyhow::Result<(String, String)> {
     Ok((base, token))
 }
 
-async fn run_through_api(config: &Config, flow: FlowName) -> anyhow::Result<serde_json::Value> {
-    let (base, token) = local_api(config)?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+/// A client for the local control API; loopback TLS uses the daemon's own certificate.
+fn local_client(base: &str, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    crate::tls::ensure_crypto_provider();
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
         .danger_accept_invalid_certs(
             base.starts_with("https://127.") || base.starts_with("https://[::1]"),
         )
-        .build()?;
+        .build()?)
+}
+
+async fn run_through_api(config: &Config, flow: FlowName) -> anyhow::Result<serde_json::Value> {
+    let (base, token) = local_api(config)?;
+    let http = local_client(&base, Duration::from_secs(30))?;
     let started = http
         .post(format!("{base}/v1/sync/{flow}/run"))
         .bearer_auth(&token)
@@ -238,6 +320,155 @@ async fn run_through_api(config: &Config, flow: FlowName) -> anyhow::Result<serd
             .await?;
         if run.get("status").and_then(|s| s.as_str()) != Some("running") {
             return Ok(run);
+        }
+    }
+}
+
+/// The running daemon's control API, for the `mappings` and `settings` commands.
+struct LocalApi {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl LocalApi {
+    fn new(config: &Config) -> anyhow::Result<LocalApi> {
+        let (base, token) = local_api(config)?;
+        // Uploads of 100,000 rows take a few seconds; leave ample room.
+        let http = local_client(&base, Duration::from_secs(600))?;
+        Ok(LocalApi { base, token, http })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Option<Vec<u8>>> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
+        let status = response.status();
+        let body = response.bytes().await?.to_vec();
+        if status.is_success() {
+            return Ok(Some(body));
+        }
+        print_api_error(status, &body);
+        Ok(None)
+    }
+
+    async fn import(
+        &self,
+        kind: MappingKind,
+        file: &std::path::Path,
+        mode: ModeArg,
+    ) -> anyhow::Result<ExitCode> {
+        let csv = read_input(file)?;
+        let mode = match mode {
+            ModeArg::Merge => "merge",
+            ModeArg::Replace => "replace",
+        };
+        let request = self
+            .http
+            .put(format!("{}/v1/mappings/{kind}", self.base))
+            .query(&[("mode", mode)])
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(csv);
+        let Some(body) = self.send(request).await? else {
+            return Ok(ExitCode::FAILURE);
+        };
+        let result: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        Ok(ExitCode::SUCCESS)
+    }
+
+    async fn export(&self, kind: MappingKind, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+        let request = self
+            .http
+            .get(format!("{}/v1/mappings/{kind}", self.base))
+            .query(&[("format", "csv")]);
+        let Some(csv) = self.send(request).await? else {
+            return Ok(ExitCode::FAILURE);
+        };
+        if file.as_os_str() == "-" {
+            use std::io::Write;
+            std::io::stdout().write_all(&csv)?;
+        } else {
+            std::fs::write(file, &csv)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            let rows = csv
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                .saturating_sub(1);
+            eprintln!("exported {rows} {kind} mapping(s) to {}", file.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    async fn settings_get(&self) -> anyhow::Result<ExitCode> {
+        let Some(body) = self
+            .send(self.http.get(format!("{}/v1/settings", self.base)))
+            .await?
+        else {
+            return Ok(ExitCode::FAILURE);
+        };
+        let document: serde_json::Value = serde_json::from_slice(&body)?;
+        println!("{}", serde_json::to_string_pretty(&document)?);
+        Ok(ExitCode::SUCCESS)
+    }
+
+    async fn settings_set(&self, patch: &str) -> anyhow::Result<ExitCode> {
+        let text = if patch == "-" {
+            String::from_utf8(read_input(std::path::Path::new("-"))?)
+                .context("the patch on stdin is not UTF-8")?
+        } else {
+            patch.to_owned()
+        };
+        let patch: serde_json::Value =
+            serde_json::from_str(&text).context("the patch is not valid JSON")?;
+        let request = self
+            .http
+            .patch(format!("{}/v1/settings", self.base))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/merge-patch+json",
+            )
+            .body(serde_json::to_vec(&patch)?);
+        let Some(body) = self.send(request).await? else {
+            return Ok(ExitCode::FAILURE);
+        };
+        let document: serde_json::Value = serde_json::from_slice(&body)?;
+        println!("{}", serde_json::to_string_pretty(&document)?);
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// A file's bytes, or stdin's for `-`.
+fn read_input(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+    }
+}
+
+/// Print an API error body: the message, then each field or row at fault.
+fn print_api_error(status: reqwest::StatusCode, body: &[u8]) {
+    let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let message = parsed
+        .get("message")
+        .and_then(|m| m.as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+    eprintln!("error: the daemon answered {status}: {message}");
+    if let Some(details) = parsed.get("details").and_then(|d| d.as_array()) {
+        for detail in details {
+            eprintln!(
+                "  {}: {}",
+                detail.get("field").and_then(|f| f.as_str()).unwrap_or(""),
+                detail.get("message").and_then(|m| m.as_str()).unwrap_or("")
+            );
         }
     }
 }

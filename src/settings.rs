@@ -324,11 +324,27 @@ impl Settings {
     /// Turn a (merged) document into settings, naming every unknown field and wrong type.
     /// Absent fields take their defaults.
     pub fn from_document(document: &Value) -> Result<Settings, Vec<Problem>> {
+        let (settings, problems) = Settings::from_document_lenient(document);
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Like [`Settings::from_document`], but also return the settings built from the fields that
+    /// are fine (unknown and mistyped fields dropped), so values can be checked in the same
+    /// answer.
+    pub fn from_document_lenient(document: &Value) -> (Settings, Vec<Problem>) {
         let defaults = Settings::default().to_document();
         let Value::Object(document_map) = document else {
-            return Err(vec![Problem::new("", "settings must be a JSON object")]);
+            return (
+                Settings::default(),
+                vec![Problem::new("", "settings must be a JSON object")],
+            );
         };
         let mut problems = Vec::new();
+        let mut cleaned = Map::new();
         for (section, value) in document_map {
             let Some(Value::Object(default_section)) = defaults.get(section) else {
                 problems.push(Problem::new(section.clone(), "unknown field"));
@@ -338,6 +354,7 @@ impl Settings {
                 problems.push(Problem::new(section.clone(), "must be an object"));
                 continue;
             };
+            let mut cleaned_section = Map::new();
             for (field, field_value) in fields {
                 let path = format!("{section}.{field}");
                 if !default_section.contains_key(field) {
@@ -345,7 +362,8 @@ impl Settings {
                     continue;
                 }
                 if section == "orders" && field == "per_retailer" {
-                    check_per_retailer(field_value, &mut problems);
+                    let kept = check_per_retailer(field_value, &mut problems);
+                    cleaned_section.insert(field.clone(), kept);
                     continue;
                 }
                 // Type-check this one field by putting it into the default section.
@@ -361,15 +379,22 @@ impl Settings {
                     "cancellations" => check_type::<CancellationsSettings>(probe),
                     _ => Ok(()),
                 };
-                if let Err(message) = result {
-                    problems.push(Problem::new(path, message));
+                match result {
+                    Ok(()) => {
+                        cleaned_section.insert(field.clone(), field_value.clone());
+                    }
+                    Err(message) => problems.push(Problem::new(path, message)),
                 }
             }
+            cleaned.insert(section.clone(), Value::Object(cleaned_section));
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        match serde_json::from_value(Value::Object(cleaned)) {
+            Ok(settings) => (settings, problems),
+            Err(e) => {
+                problems.push(Problem::new("", e.to_string()));
+                (Settings::default(), problems)
+            }
         }
-        serde_json::from_value(document.clone()).map_err(|e| vec![Problem::new("", e.to_string())])
     }
 
     /// The orders defaults for a retailer: its `per_retailer` overrides over the defaults.
@@ -442,18 +467,20 @@ fn check_type<T: DeserializeOwned>(value: Value) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn check_per_retailer(value: &Value, problems: &mut Vec<Problem>) {
+/// Check `orders.per_retailer`; what is fine of it, for checking values.
+fn check_per_retailer(value: &Value, problems: &mut Vec<Problem>) -> Value {
     let Value::Object(retailers) = value else {
         problems.push(Problem::new(
             "orders.per_retailer",
             "must be an object of dscoRetailerId → orders overrides",
         ));
-        return;
+        return Value::Object(Map::new());
     };
     let allowed = Settings::default().to_document()["orders"]
         .as_object()
         .cloned()
         .unwrap_or_default();
+    let mut kept = Map::new();
     for (retailer, overrides) in retailers {
         let base = format!("orders.per_retailer.{retailer}");
         if retailer.trim().is_empty() {
@@ -463,6 +490,7 @@ fn check_per_retailer(value: &Value, problems: &mut Vec<Problem>) {
             problems.push(Problem::new(base, "must be an object"));
             continue;
         };
+        let mut kept_fields = Map::new();
         for (field, field_value) in fields {
             let path = format!("{base}.{field}");
             if field == "per_retailer" || !allowed.contains_key(field) {
@@ -470,11 +498,16 @@ fn check_per_retailer(value: &Value, problems: &mut Vec<Problem>) {
                 continue;
             }
             let probe = Value::Object(Map::from_iter([(field.clone(), field_value.clone())]));
-            if let Err(message) = check_type::<OrdersOverride>(probe) {
-                problems.push(Problem::new(path, message));
+            match check_type::<OrdersOverride>(probe) {
+                Ok(()) => {
+                    kept_fields.insert(field.clone(), field_value.clone());
+                }
+                Err(message) => problems.push(Problem::new(path, message)),
             }
         }
+        kept.insert(retailer.clone(), Value::Object(kept_fields));
     }
+    Value::Object(kept)
 }
 
 /// Apply a JSON merge patch (RFC 7396) to `current`.
@@ -496,6 +529,39 @@ pub fn apply_merge_patch(current: &Value, patch: &Value) -> Value {
             Value::Object(target)
         }
         other => other.clone(),
+    }
+}
+
+/// What a PATCH found wrong.
+#[derive(Debug)]
+pub enum Rejection {
+    /// Fields at fault, all of them.
+    Invalid(Vec<Problem>),
+    /// Brightpearl ids are set but no reference data has been retrieved to check them.
+    ReferenceMissing,
+}
+
+/// Check a whole merged document: structure, types, values and ids, reporting every problem
+/// once per field. Brightpearl ids without reference data are a [`Rejection::ReferenceMissing`].
+pub fn check_document(
+    document: &Value,
+    reference: Option<&ReferenceData>,
+) -> Result<Settings, Rejection> {
+    let (settings, mut problems) = Settings::from_document_lenient(document);
+    if problems.is_empty() && reference.is_none() && settings.uses_reference_ids() {
+        return Err(Rejection::ReferenceMissing);
+    }
+    if let Err(more) = validate(&settings, reference) {
+        for problem in more {
+            if !problems.iter().any(|p| p.field == problem.field) {
+                problems.push(problem);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(Rejection::Invalid(problems))
     }
 }
 
@@ -1066,5 +1132,33 @@ mod tests {
             problems(json!({"orders": {"status_id": 99}}), None),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn a_whole_document_check_reports_structure_and_values_together_once_per_field() {
+        let r = reference();
+        let merged = apply_merge_patch(
+            &Settings::default().to_document(),
+            &json!({"colour": 1, "orders": {"currency": "usd"},
+                    "shipments": {"trigger": "order_status", "order_status_id": "five"}}),
+        );
+        let Err(Rejection::Invalid(problems)) = check_document(&merged, Some(&r)) else {
+            panic!("expected problems");
+        };
+        let mut fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            vec!["colour", "orders.currency", "shipments.order_status_id"]
+        );
+        let ids = apply_merge_patch(
+            &Settings::default().to_document(),
+            &json!({"orders": {"per_retailer": {"R1": {"price_list_id": 4}}}}),
+        );
+        assert!(matches!(
+            check_document(&ids, None),
+            Err(Rejection::ReferenceMissing)
+        ));
+        assert!(check_document(&ids, Some(&r)).is_ok());
     }
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod connections;
 mod foundation;
+mod mappings;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;

@@ -5,13 +5,16 @@
 //! scheduler, map to DTOs. Every route is registered through utoipa-axum's `routes!`, so the
 //! OpenAPI document is generated from the same list the router is built from.
 
+mod catalog;
 mod connections;
 mod dto;
 pub mod error;
 mod extract;
+mod mappings;
 mod orders;
 mod records;
 mod runs;
+mod settings;
 mod system;
 
 use std::net::SocketAddr;
@@ -74,6 +77,9 @@ pub fn router_and_spec(state: AppState) -> (axum::Router, utoipa::openapi::OpenA
         .merge(system::routes())
         .merge(runs::routes())
         .merge(records::routes())
+        .merge(settings::routes())
+        .merge(mappings::routes())
+        .merge(catalog::routes())
         .merge(connections::routes())
         .merge(orders::routes())
         .split_for_parts();

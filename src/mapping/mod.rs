@@ -385,7 +385,8 @@ fn row_from_json<R: MappingRow>(key: &str, body: &Value) -> Result<R, Vec<String
                     "{column} {b:?} in the body does not match the key ({from_key:?})"
                 ));
             }
-            values.push(from_key);
+            // The body's spelling wins when it names the same key (e.g. a SKU's case).
+            values.push(from_body.unwrap_or(from_key));
         } else {
             values.push(from_body.unwrap_or_default());
         }

@@ -160,6 +160,61 @@ mod tests {
         ));
     }
 
+    const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v2.redb");
+
+    /// Write the version-2 fixture: a settings document and an item mapping, and no catalog
+    /// tables. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
+    fn write_v2_fixture(path: &std::path::Path) {
+        let _ = std::fs::remove_file(path);
+        let store = Store::open_at_version(path, 2).unwrap();
+        store
+            .write(|tx| {
+                tx.put_document(
+                    "settings",
+                    &serde_json::json!({"orders": {"currency": "USD"}}),
+                )?;
+                tx.put_mapping(
+                    "items",
+                    "sku-1",
+                    &serde_json::json!({"dsco_sku": "SKU-1", "brightpearl_product_id": 101}),
+                )
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn the_version_2_fixture_gains_the_catalog_tables_and_keeps_its_data() {
+        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
+            write_v2_fixture(std::path::Path::new(FIXTURE_V2));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("v2.redb");
+        std::fs::copy(FIXTURE_V2, &copy).unwrap();
+        {
+            let db = redb::Database::create(&copy).unwrap();
+            assert_eq!(stored_version(&db).unwrap(), 2);
+            let tx = db.begin_read().unwrap();
+            assert!(matches!(
+                tx.open_table(PRODUCT_ID_TO_PRODUCT),
+                Err(redb::TableError::TableDoesNotExist(_))
+            ));
+        }
+        let store = Store::open(&copy).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        store
+            .read(|tx| {
+                assert!(tx.catalog()?.is_empty());
+                assert!(tx.dsco_items()?.is_empty());
+                assert!(tx.retailers()?.is_empty());
+                let settings = crate::settings::Settings::load(tx)?;
+                assert_eq!(settings.orders.defaults.currency.as_deref(), Some("USD"));
+                let items = tx.mappings::<crate::mapping::ItemMapping>("items")?;
+                assert_eq!(items[0].1.brightpearl_product_id, 101);
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn each_step_runs_once_in_order() {
         let dir = tempfile::tempdir().unwrap();
