@@ -5,6 +5,7 @@ mod support;
 mod connections;
 mod foundation;
 mod mappings;
+mod orders;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;

@@ -227,11 +227,14 @@ impl QuotaBudget {
         self.changed.notify_waiters();
     }
 
-    /// Record a throttle answer: nothing is left until the window ends.
+    /// Record a throttle answer: nothing is left until the window ends. Brightpearl says when
+    /// that is (`brightpearl-next-throttle-period`); an answer without the header (a 429 from a
+    /// proxy, say) pauses briefly instead of for a whole guessed window, and the next answer,
+    /// which carries the header, corrects the estimate.
     pub fn observe_throttled(&self, next_throttle_period: Option<Duration>) {
         self.throttled_total.fetch_add(1, Ordering::Relaxed);
         let wait = next_throttle_period
-            .unwrap_or(self.config.window)
+            .unwrap_or(UNANNOUNCED_THROTTLE_PAUSE.min(self.config.window))
             .min(self.config.max_wait);
         let mut state = self.lock();
         state.remaining = 0;
@@ -266,6 +269,9 @@ impl QuotaBudget {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// How long a throttle answer without `brightpearl-next-throttle-period` pauses the budget.
+const UNANNOUNCED_THROTTLE_PAUSE: Duration = Duration::from_secs(2);
 
 impl Default for QuotaBudget {
     fn default() -> Self {

@@ -124,7 +124,9 @@ pub struct FlowCtx {
     pub store: Store,
     /// Cancelled when the daemon stops: check between records, never mid-record.
     pub cancel: CancellationToken,
-    counts: Arc<Mutex<StatusCounts>>,
+    /// The latest status of each object this run touched, by (kind, source id): an object
+    /// recorded twice in a run (imported, then acknowledged) counts once, in its final status.
+    touched: Arc<Mutex<std::collections::HashMap<(String, String), store::RecordStatus>>>,
     progress: Progress,
 }
 
@@ -138,7 +140,7 @@ impl FlowCtx {
             run_id,
             store,
             cancel,
-            counts: Arc::default(),
+            touched: Arc::default(),
             progress: Arc::default(),
         }
     }
@@ -173,7 +175,7 @@ impl FlowCtx {
                 s.write(|tx| tx.record_outcome(flow, &kind, &source_id, outcome, detail, run_id))
             })
             .await?;
-        crate::store::lock(&self.counts).add(record.status);
+        self.touch(&record);
         Ok(record)
     }
 
@@ -203,13 +205,24 @@ impl FlowCtx {
                 })
             })
             .await?;
-        crate::store::lock(&self.counts).add(record.status);
+        self.touch(&record);
         Ok(record)
     }
 
-    /// The counts recorded so far in this run.
+    fn touch(&self, record: &SyncRecord) {
+        crate::store::lock(&self.touched).insert(
+            (record.kind.clone(), record.source_id.clone()),
+            record.status,
+        );
+    }
+
+    /// Objects touched so far in this run, by their latest status.
     pub fn counts(&self) -> StatusCounts {
-        crate::store::lock(&self.counts).clone()
+        let mut counts = StatusCounts::default();
+        for status in crate::store::lock(&self.touched).values() {
+            counts.add(*status);
+        }
+        counts
     }
 
     /// Whether the daemon asked runs to stop at the next record boundary.

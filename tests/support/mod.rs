@@ -56,6 +56,10 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(extra_toml: &str, flows: Vec<Arc<dyn Flow>>) -> TestApp {
+        // TEST_LOG=debug shows the daemon's log while debugging a test.
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            dsco_brightpearl::logging::init(&filter);
+        }
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path(), extra_toml);
         let running = app::start(config, Options { extra_flows: flows })
@@ -93,7 +97,7 @@ impl TestApp {
 
     /// Poll GET /v1/runs/{id} until the run is no longer running.
     pub async fn wait_run(&self, run_id: u64) -> serde_json::Value {
-        wait_for(Duration::from_secs(60), || async {
+        wait_for(Duration::from_secs(180), || async {
             let run = self.json(&format!("/v1/runs/{run_id}")).await;
             (run["status"] != "running").then_some(run)
         })
