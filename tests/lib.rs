@@ -4,6 +4,7 @@ mod support;
 
 mod connections;
 mod foundation;
+mod journal;
 mod mappings;
 mod orders;
 mod sandbox_brightpearl;
