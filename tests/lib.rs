@@ -6,6 +6,7 @@ mod connections;
 mod foundation;
 mod mappings;
 mod orders;
+mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
