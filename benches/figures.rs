@@ -110,7 +110,8 @@ fn catalog_figures() {
             run.note.clone().or(run.error.clone()).unwrap_or_default()
         );
         println!(
-            "catalog: Brightpearl calls {} (minimum {minimum}: {chunks} product GETs + {chunks} price GETs + 2 OPTIONS + 6 lists); \
+            "catalog: Brightpearl calls {} (paging minimum {minimum}: {chunks} product GETs + {chunks} price GETs + 2 OPTIONS + 6 lists; \
+             the price ids come from the product GETs, so no price OPTIONS is needed); \
              product OPTIONS {}, product GETs {}, price OPTIONS {}, price GETs {}, refused {refused}; quota calls_total {}",
             requests.len(),
             count("OPTIONS", "/product-service/product"),
