@@ -81,6 +81,11 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/mappings/{kind}/{key}"),
     ("get", "/v1/dsco/warehouses"),
     ("put", "/v1/dsco/warehouses"),
+    ("post", "/v1/dsco/warehouses/refresh"),
+    (
+        "post",
+        "/v1/mappings/customers/{dsco_retailer_id}/create-in-brightpearl",
+    ),
     ("get", "/v1/dsco/ship-methods"),
     ("put", "/v1/dsco/ship-methods"),
     ("get", "/v1/brightpearl/warehouses"),

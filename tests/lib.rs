@@ -7,6 +7,7 @@ mod foundation;
 mod journal;
 mod mappings;
 mod orders;
+mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
