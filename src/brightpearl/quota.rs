@@ -349,7 +349,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // Paused time: the waits below are whole seconds of virtual time, over at once.
+    #[tokio::test(start_paused = true)]
     async fn low_lanes_keep_the_reserve_for_high_lanes() {
         let budget = QuotaBudget::new(config());
         // Low lanes may go while remaining > margin + reserve = 5: 10, 9, 8, 7, 6 → five calls.
@@ -358,7 +359,7 @@ mod tests {
         }
         assert_eq!(budget.snapshot().remaining_estimate, 5);
         let low =
-            tokio::time::timeout(Duration::from_millis(30), budget.acquire(Lane::Reference)).await;
+            tokio::time::timeout(Duration::from_secs(10), budget.acquire(Lane::Reference)).await;
         assert!(low.is_err(), "a low lane must not eat into the reserve");
         // High lanes may go down to the safety margin.
         for _ in 0..4 {
@@ -366,21 +367,39 @@ mod tests {
         }
         assert_eq!(budget.snapshot().remaining_estimate, 1);
         let high =
-            tokio::time::timeout(Duration::from_millis(30), budget.acquire(Lane::Shipments)).await;
+            tokio::time::timeout(Duration::from_secs(10), budget.acquire(Lane::Shipments)).await;
         assert!(high.is_err(), "nobody spends the safety margin");
         let snap = budget.snapshot();
         assert_eq!(snap.calls_total, 9);
         assert_eq!(snap.calls_by_lane, [4, 0, 5, 0]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn waits_for_the_next_window_instead_of_tripping() {
         let budget = QuotaBudget::new(config());
-        budget.observe(Some(1), Some(Duration::from_millis(40)));
+        budget.observe(Some(1), Some(Duration::from_secs(40)));
         // One left, margin 1: the next call waits until the server's window ends, then goes
         // with a fresh window.
+        let before = Instant::now();
         budget.acquire(Lane::Orders).await;
+        assert!(
+            Instant::now() - before >= Duration::from_secs(40),
+            "it waited for the window"
+        );
         assert_eq!(budget.snapshot().remaining_estimate, 9);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_without_the_period_header_pauses_briefly() {
+        let budget = QuotaBudget::new(config());
+        budget.observe_throttled(None);
+        let before = Instant::now();
+        budget.acquire(Lane::Orders).await;
+        let waited = Instant::now() - before;
+        assert!(
+            waited >= UNANNOUNCED_THROTTLE_PAUSE && waited < Duration::from_secs(10),
+            "{waited:?}"
+        );
     }
 
     #[test]
@@ -438,7 +457,7 @@ mod tests {
         assert_eq!(decide(&state, &cfg, Lane::Orders, now), Decision::Go);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn throttle_empties_the_window() {
         let budget = QuotaBudget::new(config());
         budget.observe_throttled(Some(Duration::from_millis(2500)));
