@@ -1027,3 +1027,47 @@ async fn brightpearl_validation_errors_are_recorded_with_code_and_message_and_te
     w.run().await;
     assert_eq!(w.view(&test_order).await["state"], "acknowledged");
 }
+
+/// The retailer cancels while the import is in flight: DSCO's change log refuses the
+/// acknowledgement, which is recorded with DSCO's code and description; the next run cancels
+/// the Brightpearl order.
+#[tokio::test]
+async fn a_refused_acknowledgement_is_recorded_with_dscos_code() {
+    let w = World::new(json!({})).await;
+    let id = w.order(RETAILER, "PO-RACE", json!([line("SKU-0037", 1)]), json!({}));
+    w.window_catches_up().await;
+    // The create takes effect at once but its answer is held 1.5 s (within the 2 s timeout).
+    w.sims.brightpearl.faults().add(FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/order-service/sales-order".into(),
+        query_contains: None,
+        kind: FaultKind::Slow { ms: 1500 },
+        mode: FaultMode::Next(1),
+    });
+    let r = w.app.post("/v1/sync/orders/run").send().await.unwrap();
+    let run_id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+    wait_for(Duration::from_secs(30), || async {
+        (w.sims.brightpearl.order_count() == 1).then_some(())
+    })
+    .await;
+    w.sims.dsco.cancel_order(&id).unwrap();
+    w.created();
+    w.app.wait_run(run_id).await;
+    let record = w.record(&id).await;
+    assert_eq!(record["status"], "needs_attention", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("DSCO refused the acknowledgement"),
+        "{record}"
+    );
+    assert!(record["error_code"].is_string(), "{record}");
+    // The next run sees the cancellation and moves the Brightpearl order to the cancelled status.
+    w.run().await;
+    assert_eq!(w.view(&id).await["state"], "cancelled");
+    assert_eq!(
+        w.bp_orders_for("PO-RACE")[0]["orderStatus"]["orderStatusId"],
+        5
+    );
+}
