@@ -799,6 +799,22 @@ mod tests {
     }
 
     #[test]
+    fn shipping_charges_become_one_free_text_row_when_a_nominal_code_is_set() {
+        let mut w = world();
+        let o = order(serde_json::json!({"shippingSurcharge": 7.5}));
+        assert_eq!(run(&w, &o).unwrap().order.rows.len(), 1, "no nominal code: no row");
+        w.defaults.shipping_charge_nominal_code = Some("4040".into());
+        let p = run(&w, &o).unwrap();
+        assert_eq!(p.order.rows.len(), 2);
+        let row = &p.order.rows[1];
+        assert_eq!(row.product_id, None);
+        assert_eq!(row.nominal_code.as_deref(), Some("4040"));
+        assert_eq!(row.net, "7.5000");
+        assert_eq!(row.tax, "0.7500");
+        assert!(row.name.as_deref().unwrap().contains("Shipping"));
+    }
+
+    #[test]
     fn lifecycle_falls_back_to_the_deprecated_status() {
         let mut o = order(serde_json::json!({}));
         o.dsco_lifecycle = None;
