@@ -510,9 +510,9 @@ async fn orders_latency(duration_secs: u64) {
             }
         }
         for r in w.imported(PREFIX) {
-            if !seen.contains_key(&r) {
-                let at = created[&r];
-                seen.insert(r, at.elapsed());
+            if let std::collections::btree_map::Entry::Vacant(e) = seen.entry(r) {
+                let at = created[e.key()];
+                e.insert(at.elapsed());
             }
         }
         if seen.len() == count || deadline.is_some_and(|d| Instant::now() >= d) {
