@@ -4,7 +4,7 @@
 //! uploaded as CSV through HTTP to an in-process daemon), `orders` (the orders flow against both
 //! simulators with Brightpearl capped at 20 requests per 10 s: calls per order, throughput, and
 //! latency on a one-minute schedule; `--orders-latency-secs=N` shortens the latency part, 180 s by
-//! default). Without arguments every section runs.
+//! default; `BENCH_VERBOSE=1` shows its progress). Without arguments every section runs.
 
 use std::collections::BTreeMap;
 use std::os::unix::net::UnixDatagram;
