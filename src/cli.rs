@@ -299,16 +299,41 @@ async fn run_through_api(config: &Config, flow: FlowName) -> anyhow::Result<serd
         .await?;
     let status = started.status();
     let body: serde_json::Value = started.json().await.unwrap_or_default();
-    if !status.is_success() {
+    let run_id = if status == reqwest::StatusCode::CONFLICT {
+        // Already running (a schedule or another user started it): wait for that run instead.
+        let flows: serde_json::Value = http
+            .get(format!("{base}/v1/status"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let running = flows["flows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["flow"] == flow.as_str())
+            .and_then(|f| f["running_run_id"].as_u64());
+        match running {
+            Some(id) => {
+                eprintln!("{flow} is already running (run {id}); waiting for that run");
+                id
+            }
+            None => anyhow::bail!(
+                "the daemon refused the run ({status}): {}",
+                body.get("message").and_then(|m| m.as_str()).unwrap_or("")
+            ),
+        }
+    } else if !status.is_success() {
         anyhow::bail!(
             "the daemon refused the run ({status}): {}",
             body.get("message").and_then(|m| m.as_str()).unwrap_or("")
         );
-    }
-    let run_id = body
-        .get("run_id")
-        .and_then(|v| v.as_u64())
-        .context("the daemon's answer has no run_id")?;
+    } else {
+        body.get("run_id")
+            .and_then(|v| v.as_u64())
+            .context("the daemon's answer has no run_id")?
+    };
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let run: serde_json::Value = http

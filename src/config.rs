@@ -477,15 +477,13 @@ impl Raw<'_> {
 }
 
 fn build(raw: &Raw<'_>, problems: &mut Vec<Problem>) -> Config {
+    // Relative paths are allowed (tests, the sandbox); an empty one is not.
     let state_dir = PathBuf::from(raw.string("state_dir").unwrap_or_default());
-    if state_dir.as_os_str().is_empty() || !state_dir.is_absolute() && !state_dir.starts_with(".") {
-        // Relative paths are allowed (tests, the sandbox); an empty one is not.
-        if state_dir.as_os_str().is_empty() {
-            problems.push(Problem {
-                key: "state_dir".into(),
-                message: "must not be empty".into(),
-            });
-        }
+    if state_dir.as_os_str().is_empty() {
+        problems.push(Problem {
+            key: "state_dir".into(),
+            message: "must not be empty".into(),
+        });
     }
     let shutdown_grace = raw.duration("shutdown_grace", problems);
 

@@ -169,6 +169,21 @@ impl Effective {
     }
 }
 
+/// The effective `base_url` parsed, or what is missing noted.
+fn base_url(e: &Effective, missing: &mut Vec<&'static str>) -> Option<url::Url> {
+    match e.get("base_url").as_deref().map(url::Url::parse) {
+        Some(Ok(u)) => Some(u),
+        Some(Err(_)) => {
+            missing.push("a valid base_url");
+            None
+        }
+        None => {
+            missing.push("base_url");
+            None
+        }
+    }
+}
+
 struct State {
     brightpearl: StoredBrightpearl,
     dsco: StoredDsco,
@@ -297,18 +312,7 @@ impl Connections {
     pub fn brightpearl_config(&self) -> Result<brightpearl::ClientConfig, String> {
         let e = self.brightpearl_effective();
         let mut missing = Vec::new();
-        let base = e.get("base_url");
-        let base_url = match base.as_deref().map(url::Url::parse) {
-            Some(Ok(u)) => Some(u),
-            Some(Err(_)) => {
-                missing.push("a valid base_url");
-                None
-            }
-            None => {
-                missing.push("base_url");
-                None
-            }
-        };
+        let base_url = base_url(&e, &mut missing);
         let account = e.get("account");
         if account.is_none() {
             missing.push("account");
@@ -350,17 +354,7 @@ impl Connections {
     pub fn dsco_config(&self) -> Result<dsco::ClientConfig, String> {
         let e = self.dsco_effective();
         let mut missing = Vec::new();
-        let base_url = match e.get("base_url").as_deref().map(url::Url::parse) {
-            Some(Ok(u)) => Some(u),
-            Some(Err(_)) => {
-                missing.push("a valid base_url");
-                None
-            }
-            None => {
-                missing.push("base_url");
-                None
-            }
-        };
+        let base_url = base_url(&e, &mut missing);
         let auth = match (e.get("client_id"), e.get("client_secret"), e.get("api_key")) {
             (Some(client_id), Some(secret), _) => Some(dsco::Auth::ClientCredentials {
                 client_id,

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backoff;
 pub mod brightpearl;
 pub mod cli;
 pub mod config;

@@ -68,6 +68,8 @@ impl Sandbox {
             clock: clock.clone(),
             ..Default::default()
         });
+        // The demo orders are spread over the last DEMO_ORDERS minutes; import them all.
+        let seeded_at = chrono::Utc::now() - chrono::Duration::minutes(i64::from(DEMO_ORDERS) + 10);
         brightpearl.seed_demo(DEMO_PRODUCTS);
         dsco.seed_demo(DEMO_PRODUCTS, DEMO_ORDERS, args.seed);
         let bp_server = brightpearl
@@ -100,8 +102,11 @@ impl Sandbox {
         } else {
             let config = daemon_config(&info, &state_dir)?;
             let running = app::start(config, app::Options::default()).await?;
-            info.control_url = Some(format!("http://{}", running.addr));
-            info.control_token = Some(running.token.expose().clone());
+            let url = format!("http://{}", running.addr);
+            let token = running.token.expose().clone();
+            configure(&url, &token, seeded_at).await?;
+            info.control_url = Some(url);
+            info.control_token = Some(token);
             Some(running)
         };
         Ok(Sandbox {
@@ -125,6 +130,90 @@ impl Sandbox {
         self.dsco_server.stop().await;
         Ok(())
     }
+}
+
+/// Set the demo account up the way a user would, through the control API: wait for the
+/// reference data, then settings and mappings (warehouses, shipping methods, two of the three
+/// retailers mapped to existing contacts; the third gets a contact created on its first order).
+async fn configure(
+    url: &str,
+    token: &str,
+    seeded_at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let runs: serde_json::Value = http
+            .get(format!("{url}/v1/runs?flow=reference"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let items = runs["items"].as_array().cloned().unwrap_or_default();
+        if items.iter().any(|r| r["status"] == "succeeded") {
+            break;
+        }
+        if let Some(failed) = items.iter().find(|r| r["status"] == "failed") {
+            anyhow::bail!(
+                "the sandbox's reference data retrieval failed: {}",
+                failed["error"]
+            );
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the sandbox's reference data was not retrieved within two minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let settings = serde_json::json!({
+        "orders": {
+            "import_from": seeded_at.to_rfc3339(),
+            "status_id": 2, "channel_id": 2, "warehouse_id": 1, "tax_code": "T",
+            "shipping_method_id": 1, "price_source": "expected_cost",
+            "shipping_charge_nominal_code": "4040"
+        },
+        "cancellations": {"dsco_cancelled_status_id": 5}
+    });
+    let r = http
+        .patch(format!("{url}/v1/settings"))
+        .bearer_auth(token)
+        .json(&settings)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status().is_success(),
+        "sandbox settings refused: {}",
+        r.text().await?
+    );
+    let warehouses = crate::sandbox::demo::warehouses()
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("{},{}", i + 1, w.dsco_code))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (kind, csv) in [
+        ("warehouses", format!("brightpearl_warehouse_id,dsco_warehouse_code\n{warehouses}\n")),
+        (
+            "shipping-methods",
+            "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\n\
+             both,UPCG,UPS,Ground,1\nboth,FE2D,FedEx,2Day,2\nboth,USPM,USPS,Priority Mail,3\nboth,FEHD,FedEx,Home Delivery,4\n"
+                .to_owned(),
+        ),
+        ("customers", "dsco_retailer_id,brightpearl_contact_id\n1000001,3\n1000002,4\n".to_owned()),
+    ] {
+        let r = http
+            .put(format!("{url}/v1/mappings/{kind}"))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "sandbox {kind} mapping refused: {}", r.text().await?);
+    }
+    Ok(())
 }
 
 /// The daemon's configuration against the simulators, written as a TOML file into the state dir
@@ -189,7 +278,19 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     } else {
         print_human(&sandbox.info, &state_dir);
     }
-    wait_for_stop().await;
+    match (
+        &sandbox.info.control_url,
+        &sandbox.info.control_token,
+        args.json,
+    ) {
+        (Some(url), Some(token), false) => {
+            tokio::select! {
+                _ = wait_for_stop() => {}
+                _ = print_summaries(url, token) => {}
+            }
+        }
+        _ => wait_for_stop().await,
+    }
     let result = sandbox.stop().await;
     let _ = std::fs::remove_dir_all(&state_dir);
     result
@@ -224,6 +325,92 @@ fn print_human(info: &SandboxInfo, state_dir: &std::path::Path) {
         println!("\nTry:\n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/status");
         println!("  curl -s -XPOST -H 'Authorization: Bearer {token}' {url}/v1/sync/orders/run");
     }
+}
+
+/// One line per flow whenever its state changes: last run, counts, next run.
+async fn print_summaries(url: &str, token: &str) {
+    let Ok(http) = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+    else {
+        return std::future::pending().await;
+    };
+    let mut last: std::collections::HashMap<String, String> = Default::default();
+    loop {
+        if let Ok(r) = http
+            .get(format!("{url}/v1/status"))
+            .bearer_auth(token)
+            .send()
+            .await
+            && let Ok(status) = r.json::<serde_json::Value>().await
+        {
+            for flow in status["flows"].as_array().into_iter().flatten() {
+                if flow["available"] != true {
+                    continue;
+                }
+                let line = summary_line(flow);
+                let name = flow["flow"].as_str().unwrap_or("?").to_owned();
+                if last.get(&name) != Some(&line) {
+                    println!("{line}");
+                    last.insert(name, line);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// `orders      12:00:21 succeeded · 30 synced, 5 need attention, 1 skipped · next 12:00:40`
+pub fn summary_line(flow: &serde_json::Value) -> String {
+    let name = flow["flow"].as_str().unwrap_or("?");
+    let c = &flow["counts"];
+    let mut counts = Vec::new();
+    for (key, label) in [
+        ("synced", "synced"),
+        ("pending", "pending"),
+        ("failed", "failed (retrying)"),
+        ("needs_attention", "need attention"),
+        ("skipped", "skipped"),
+    ] {
+        let n = c[key].as_u64().unwrap_or(0);
+        if n > 0 {
+            counts.push(format!("{n} {label}"));
+        }
+    }
+    let counts = if counts.is_empty() {
+        "no records yet".to_owned()
+    } else {
+        counts.join(", ")
+    };
+    let time = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.format("%H:%M:%S").to_string())
+    };
+    let state = if let Some(progress) = flow["progress"].as_str() {
+        format!("running: {progress}")
+    } else if flow["running_run_id"].is_u64() {
+        "running".to_owned()
+    } else {
+        match &flow["last_run"] {
+            serde_json::Value::Null => "not run yet".to_owned(),
+            run => format!(
+                "{} {}",
+                time(&run["finished_at"])
+                    .or(time(&run["started_at"]))
+                    .unwrap_or_default(),
+                run["status"].as_str().unwrap_or("?")
+            ),
+        }
+    };
+    let next = time(&flow["next_run"])
+        .map(|t| format!(" · next {t}"))
+        .unwrap_or_default();
+    let note = flow["note"]
+        .as_str()
+        .map(|n| format!(" · {n}"))
+        .unwrap_or_default();
+    format!("{name:<13} {state} · {counts}{next}{note}")
 }
 
 async fn wait_for_stop() {

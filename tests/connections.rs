@@ -200,3 +200,65 @@ async fn the_config_wins_over_the_store() {
     assert_eq!(test(&app, "dsco").await["ok"], true);
     app.stop().await;
 }
+
+/// `run-once <flow>` runs in-process when no daemon holds the store, and through the running
+/// daemon's control API when one does.
+#[tokio::test]
+async fn run_once_works_with_and_without_a_running_daemon() {
+    let sims = Sims::start().await;
+    sims.brightpearl.seed_demo(50);
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "state_dir = \"{}\"\n{}\n[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"{}\"\n",
+        dir.path().join("state").display(),
+        sims.config_toml(),
+        crate::support::TOKEN
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, &toml).unwrap();
+    let run_once = |config: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(crate::support::binary())
+                .args([
+                    "--config",
+                    config.to_str().unwrap(),
+                    "run-once",
+                    "reference",
+                ])
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let out = run_once(config.clone()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["trigger"], "cli");
+    assert!(run["note"].as_str().unwrap().contains("products"), "{run}");
+
+    let daemon = crate::support::Daemon::start(dir.path(), &toml, &[]).await;
+    let out = run_once(config.clone()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("through its control API"));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    // The daemon's own start-up retrieval may still be going: then run-once reports that run.
+    assert!(
+        run["trigger"] == "manual" || run["trigger"] == "startup",
+        "{run}"
+    );
+    drop(daemon);
+}

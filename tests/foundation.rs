@@ -81,6 +81,11 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/mappings/{kind}/{key}"),
     ("get", "/v1/dsco/warehouses"),
     ("put", "/v1/dsco/warehouses"),
+    ("post", "/v1/dsco/warehouses/refresh"),
+    (
+        "post",
+        "/v1/mappings/customers/{dsco_retailer_id}/create-in-brightpearl",
+    ),
     ("get", "/v1/dsco/ship-methods"),
     ("put", "/v1/dsco/ship-methods"),
     ("get", "/v1/brightpearl/warehouses"),
@@ -547,4 +552,165 @@ fn the_systemd_unit_verifies_and_has_the_lifecycle_settings() {
         out.status.success() && text.trim().is_empty(),
         "systemd-analyze verify: {text}"
     );
+}
+
+#[tokio::test]
+async fn the_control_api_serves_https_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+    ]);
+    std::fs::write(
+        d.join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "leaf.pem",
+    ]);
+    let app = TestApp::start(
+        &format!(
+            "[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            d.join("leaf.pem").display(),
+            d.join("leaf.key").display()
+        ),
+        vec![],
+    )
+    .await;
+    let addr = std::fs::read_to_string(app.dir.path().join("state/api.addr")).unwrap();
+    assert!(addr.starts_with("https://"), "{addr}");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(d.join("ca.pem")).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    let url = addr.trim().replace("http://", "https://");
+    let r = client
+        .get(format!("{url}/v1/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = app.http.get(format!("{}/health", app.url)).send().await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn systemd_hears_ready_watchdog_pings_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let toml = format!(
+        "state_dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n",
+        dir.path().join("state").display()
+    );
+    std::fs::write(dir.path().join("config.toml"), &toml).unwrap();
+    let mut child = std::process::Command::new(support::binary())
+        .args([
+            "--config",
+            dir.path().join("config.toml").to_str().unwrap(),
+            "run",
+        ])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000")
+        .env_remove("WATCHDOG_PID")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut stopping_sent = false;
+    loop {
+        let n = socket.recv(&mut buf).expect("a notification within 30 s");
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        messages.push(text.clone());
+        let ready = messages.iter().any(|m| m.lines().any(|l| l == "READY=1"));
+        let pings = messages
+            .iter()
+            .filter(|m| m.lines().any(|l| l == "WATCHDOG=1"))
+            .count();
+        if ready && pings >= 2 && !stopping_sent {
+            // READY came only once the API answered: api.addr exists and /ready is 200.
+            let addr = std::fs::read_to_string(dir.path().join("state/api.addr")).unwrap();
+            let r = support::http()
+                .get(format!("{}/ready", addr.trim()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            std::process::Command::new("kill")
+                .arg(child.id().to_string())
+                .status()
+                .unwrap();
+            stopping_sent = true;
+        }
+        if text.lines().any(|l| l == "STOPPING=1") {
+            break;
+        }
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(stopping_sent, "STOPPING=1 came only after our SIGTERM");
 }

@@ -4,8 +4,10 @@ mod support;
 
 mod connections;
 mod foundation;
+mod journal;
 mod mappings;
 mod orders;
+mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;

@@ -968,3 +968,62 @@ async fn sigkill_between_create_and_commit_yields_exactly_one_order() {
     );
     drop(daemon);
 }
+
+#[tokio::test]
+async fn brightpearl_validation_errors_are_recorded_with_code_and_message_and_test_orders_wait() {
+    let w = World::new(json!({"customers": {"auto_create": false}})).await;
+    // A customer mapping to a contact Brightpearl does not have: Brightpearl refuses the order.
+    w.upload(
+        "customers",
+        &format!("dsco_retailer_id,brightpearl_contact_id\n{RETAILER},99999\n"),
+    )
+    .await;
+    let refused = w.order(
+        RETAILER,
+        "PO-REFUSED",
+        json!([line("SKU-0034", 1)]),
+        json!({}),
+    );
+    let test_order = w.order(
+        OTHER_RETAILER,
+        "PO-TEST",
+        json!([line("SKU-0035", 1)]),
+        json!({"testFlag": true}),
+    );
+    w.run().await;
+    let record = w.record(&refused).await;
+    assert_eq!(record["status"], "needs_attention", "{record}");
+    assert_eq!(record["error_code"], "ORDC-008", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Contact 99999 does not exist"),
+        "{record}"
+    );
+    assert!(
+        record["last_request"]
+            .as_str()
+            .unwrap()
+            .contains("PO-REFUSED")
+    );
+    // Test orders are not fetched while orders.include_test_orders is off.
+    assert_eq!(
+        w.app
+            .get(&format!("/v1/orders/{test_order}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    w.upload(
+        "customers",
+        &format!("dsco_retailer_id,brightpearl_contact_id\n{OTHER_RETAILER},4\n"),
+    )
+    .await;
+    w.patch_settings(json!({"orders": {"include_test_orders": true}}))
+        .await;
+    w.run().await;
+    assert_eq!(w.view(&test_order).await["state"], "acknowledged");
+}

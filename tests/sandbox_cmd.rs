@@ -152,3 +152,49 @@ async fn sims_only_starts_no_daemon_and_ports_are_honoured() {
     assert_eq!(r.status(), 200);
     assert_eq!(stop(child), Some(0));
 }
+
+#[tokio::test]
+async fn the_sandbox_imports_the_demo_orders_and_prints_a_line_per_flow() {
+    let mut child = Command::new(support::binary())
+        .args(["sandbox", "--seed", "5"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read lines on a thread until an orders summary shows imported orders (or a deadline).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let summary = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no orders summary with synced orders; saw:\n{}",
+            seen.join("\n")
+        );
+        let Ok(line) = rx.recv_timeout(left) else {
+            continue;
+        };
+        if line.starts_with("orders") && line.contains("synced") && line.contains("need attention")
+        {
+            break line;
+        }
+        seen.push(line);
+    };
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("reference") && l.contains("succeeded")),
+        "{seen:?}"
+    );
+    assert!(summary.contains("next "), "{summary}");
+    assert_eq!(stop(child), Some(0));
+}

@@ -37,6 +37,9 @@ pub enum ApiError {
     NotImplemented(String),
     #[error("{0}")]
     Unavailable(String),
+    /// An upstream API (DSCO, Brightpearl) failed or refused; the message names the endpoint.
+    #[error("{0}")]
+    BadGateway(String),
     /// Anything unexpected: logged with the request id, answered without detail.
     #[error("internal error")]
     Internal(String),
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "not_implemented"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

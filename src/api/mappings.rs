@@ -1,7 +1,9 @@
 //! Mappings and DSCO's lists: `/v1/mappings/{kind}` (JSON pages or CSV; CSV bulk upload with
 //! `?mode=merge|replace`), `/v1/mappings/{kind}/{key}`, `/v1/dsco/warehouses`,
-//! `/v1/dsco/ship-methods`. Parsing, checks and storage live in `mapping`; this file only maps
-//! HTTP to them.
+//! `/v1/dsco/ship-methods`, and the two routes that ask DSCO or Brightpearl: `POST
+//! /v1/dsco/warehouses/refresh` and `POST /v1/mappings/customers/{id}/create-in-brightpearl`.
+//! Parsing, checks and storage live in `mapping`, contact creation in `sync::orders::customer`;
+//! this file only maps HTTP to them.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -21,6 +23,7 @@ use crate::mapping::{
 };
 use crate::reference::{DscoShipMethod, DscoWarehouse};
 use crate::store::MappingWriteCounts;
+use crate::sync::orders::customer::{Customer, create_retailer_contact};
 
 /// Uploads of 100,000 rows and more must fit.
 const UPLOAD_LIMIT_BYTES: usize = 256 * 1024 * 1024;
@@ -30,6 +33,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_mappings, upload_mappings))
         .routes(routes!(get_mapping, put_mapping, delete_mapping))
         .routes(routes!(list_dsco_warehouses, upload_dsco_warehouses))
+        .routes(routes!(refresh_dsco_warehouses))
+        .routes(routes!(create_customer_in_brightpearl))
         .routes(routes!(list_dsco_ship_methods, upload_dsco_ship_methods))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }
@@ -364,4 +369,138 @@ async fn upload_dsco_ship_methods(
         .call(move |s| s.write(|tx| tx.replace_dsco_ship_methods(&list)))
         .await?;
     Ok(axum::Json(ListReplaced { rows }))
+}
+
+/// Fetch the supplier's warehouses from DSCO (`GET /warehouse/page`, every scroll page) and make
+/// them the stored list; answers the new list as `GET /v1/dsco/warehouses` does.
+#[utoipa::path(post, path = "/v1/dsco/warehouses/refresh", tag = "dsco",
+    responses((status = 200, body = Page<DscoWarehouse>),
+              (status = 409, body = super::ErrorBody, description = "DSCO credentials are not set; the message names what is missing"),
+              (status = 502, body = super::ErrorBody, description = "DSCO failed; the message names the endpoint and status")))]
+async fn refresh_dsco_warehouses(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Page<DscoWarehouse>>, ApiError> {
+    let client = state.connections.dsco().map_err(ApiError::Conflict)?;
+    let fetched = client.list_warehouses().await.map_err(|e| {
+        ApiError::BadGateway(
+            state
+                .connections
+                .redact(format!("retrieving DSCO's warehouses failed: {e}")),
+        )
+    })?;
+    let mut list: Vec<DscoWarehouse> = fetched
+        .into_iter()
+        .filter(|w| !w.code.trim().is_empty())
+        .map(|w| DscoWarehouse {
+            code: w.code.trim().to_owned(),
+            name: w.name.unwrap_or_default(),
+        })
+        .collect();
+    list.sort_by(|a, b| a.code.cmp(&b.code));
+    list.dedup_by(|a, b| a.code == b.code);
+    let stored = list.clone();
+    state
+        .store
+        .call(move |s| s.write(|tx| tx.replace_dsco_warehouses(&stored)))
+        .await?;
+    tracing::info!(warehouses = list.len(), "dsco warehouses refreshed");
+    Ok(axum::Json(Page {
+        items: list,
+        next_cursor: None,
+    }))
+}
+
+/// The answer of `create-in-brightpearl`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedCustomer {
+    pub dsco_retailer_id: String,
+    pub brightpearl_contact_id: u64,
+    /// The name the contact was created with.
+    pub name: String,
+}
+
+/// Create the Brightpearl contact of a DSCO retailer and map it (`customers` mapping), exactly
+/// once, the way the orders flow does. The name comes from DSCO's trading partners, else the
+/// name seen on the retailer's orders, else `DSCO retailer <id>`.
+#[utoipa::path(post, path = "/v1/mappings/customers/{dsco_retailer_id}/create-in-brightpearl",
+    tag = "mappings",
+    params(("dsco_retailer_id" = String, Path, description = "DSCO's retailer (account) id")),
+    responses((status = 201, body = CreatedCustomer),
+              (status = 400, body = super::ErrorBody),
+              (status = 409, body = super::ErrorBody, description = "already mapped (the message names the contact), or Brightpearl credentials are not set"),
+              (status = 502, body = super::ErrorBody, description = "Brightpearl refused the contact or gave no clear answer; an unanswered create is checked for before any new attempt"),
+              (status = 503, body = super::ErrorBody, description = "an earlier create was not answered and its grace period has not passed; call again later")))]
+async fn create_customer_in_brightpearl(
+    State(state): State<AppState>,
+    Path(dsco_retailer_id): Path<String>,
+) -> Result<(StatusCode, axum::Json<CreatedCustomer>), ApiError> {
+    let retailer = dsco_retailer_id.trim().to_owned();
+    if retailer.is_empty() {
+        return Err(ApiError::BadRequest("dsco_retailer_id is empty".into()));
+    }
+    let lookup = retailer.clone();
+    let (mapped, seen_name) = state
+        .store
+        .call(move |s| {
+            s.read(|tx| {
+                let mapped = mapping::customers::contact_for(tx, &lookup)?;
+                let seen = tx
+                    .retailers()?
+                    .into_iter()
+                    .find(|r| r.dsco_retailer_id == lookup)
+                    .and_then(|r| r.name);
+                Ok((mapped, seen))
+            })
+        })
+        .await?;
+    if let Some(contact) = mapped {
+        return Err(ApiError::Conflict(format!(
+            "retailer {retailer} is already mapped to Brightpearl contact {contact}"
+        )));
+    }
+    let client = state
+        .connections
+        .brightpearl()
+        .map_err(ApiError::Conflict)?;
+    let name = match trading_partner_name(&state, &retailer).await {
+        Some(name) => name,
+        None => seen_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("DSCO retailer {retailer}")),
+    };
+    let grace = state.connections.brightpearl_create_grace();
+    let customer =
+        create_retailer_contact(&client, &state.store, &retailer, &name, None, grace).await?;
+    match customer {
+        Customer::Contact(brightpearl_contact_id) => Ok((
+            StatusCode::CREATED,
+            axum::Json(CreatedCustomer {
+                dsco_retailer_id: retailer,
+                brightpearl_contact_id,
+                name,
+            }),
+        )),
+        Customer::Waiting(why) => Err(ApiError::Unavailable(why)),
+        Customer::NeedsAttention { reason, .. } => {
+            Err(ApiError::BadGateway(state.connections.redact(reason)))
+        }
+        Customer::Retry(why) => Err(ApiError::BadGateway(state.connections.redact(why))),
+    }
+}
+
+/// The retailer's name in DSCO's trading partners, when DSCO is connected and answers.
+async fn trading_partner_name(state: &AppState, retailer: &str) -> Option<String> {
+    let client = state.connections.dsco().ok()?;
+    match client.list_trading_partners().await {
+        Ok(partners) => partners
+            .into_iter()
+            .find(|p| p.account_id.trim() == retailer)
+            .and_then(|p| p.trading_partner_name)
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty()),
+        Err(e) => {
+            tracing::warn!(error = %e, "dsco trading partners unavailable; naming the contact without them");
+            None
+        }
+    }
 }

@@ -26,8 +26,8 @@ use super::idset::{
 };
 use super::model::*;
 use super::quota::{Lane, QuotaBudget};
-use super::retry::RetryPolicy;
 use super::search::{MAX_PAGE_SIZE, SearchPage, SearchQuery, decode_search_page};
+use crate::backoff::RetryPolicy;
 use crate::secret::Secret;
 
 /// Where and how to reach one Brightpearl account.

@@ -10,9 +10,9 @@ mod error;
 pub mod idset;
 pub mod model;
 pub mod quota;
-mod retry;
 pub mod search;
 
+pub use crate::backoff::RetryPolicy;
 pub use client::{
     Auth, Client, ClientConfig, TokenGrant, TokenKind, TokenRefresher, default_token_url,
     exchange_token,
@@ -20,7 +20,6 @@ pub use client::{
 pub use error::{ApiError, Error};
 pub use model::*;
 pub use quota::{Lane, QuotaBudget, QuotaConfig, QuotaSnapshot};
-pub use retry::RetryPolicy;
 pub use search::{SearchPage, SearchQuery};
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::batch::{
 };
 use super::error::{Error, classify_status, excerpt, messages_in};
 use super::model::*;
-use super::retry::RetryPolicy;
+use crate::backoff::RetryPolicy;
 use crate::secret::Secret;
 
 /// Where and how to reach DSCO.

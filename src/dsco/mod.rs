@@ -9,8 +9,8 @@ pub mod batch;
 mod client;
 mod error;
 pub mod model;
-mod retry;
 
+pub use crate::backoff::RetryPolicy;
 pub use batch::{ChangeLog, ChangeLogPolling, ObjectOutcome, ObjectStatus};
 pub use client::{
     Auth, BatchResult, Client, ClientConfig, OrderPageRequest, OrderPager, OrderQuery,
@@ -18,7 +18,6 @@ pub use client::{
 };
 pub use error::Error;
 pub use model::*;
-pub use retry::RetryPolicy;
 
 #[cfg(test)]
 mod tests;

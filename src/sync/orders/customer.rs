@@ -12,7 +12,7 @@ use crate::brightpearl::{
 };
 use crate::dsco;
 use crate::mapping::MappingKind;
-use crate::mapping::customers::{CustomerMap, CustomerMapping};
+use crate::mapping::customers::{self, CustomerMap, CustomerMapping};
 use crate::settings::{CustomerMode, CustomersSettings};
 use crate::store::{Link, Store};
 use crate::sync::exactly_once::{Attempt, create_once};
@@ -134,61 +134,20 @@ impl Resolver<'_> {
             .clone()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| format!("DSCO retailer {retailer}"));
-        let marker = retailer_marker(retailer);
-        let contact = NewContact {
-            salutation: None,
-            first_name: cut(&name, limits::CONTACT_NAME),
-            last_name: marker.clone(),
-            post_address_ids: Default::default(),
-            communication: None,
-            relationship_to_account: Some(RelationshipToAccount {
-                is_supplier: false,
-                is_staff: false,
-            }),
-            marketing_details: None,
-            organisation: Some(ContactOrganisation {
-                name: cut(&name, limits::ADDRESS_LINE),
-            }),
-        };
         let address = order.bill_to.as_ref().map(address_of);
-        let client = self.client;
-        let attempt = create_once(
+        let customer = create_retailer_contact(
+            self.client,
             self.store,
-            CONTACT_KIND,
-            &key,
+            retailer,
+            &name,
+            address,
             self.grace,
-            || async move {
-                let rows = client
-                    .search_contacts(
-                        Lane::Orders,
-                        &SearchQuery::new().filter("lastName", &marker),
-                    )
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter(|r| r.last_name.as_deref() == Some(marker.as_str()))
-                    .map(|r| r.contact_id.0)
-                    .min())
-            },
-            || create_contact(client, contact, address),
         )
         .await?;
-        let retailer = retailer.to_owned();
-        self.settle(attempt, &key, move |store, contact_id| {
-            store.write(|tx| {
-                tx.put_mapping(
-                    MappingKind::Customers.as_str(),
-                    &retailer,
-                    &CustomerMapping {
-                        dsco_retailer_id: retailer.clone(),
-                        brightpearl_contact_id: contact_id as u32,
-                    },
-                )?;
-                tx.clear_intent(CONTACT_KIND, &format!("retailer:{retailer}"))?;
-                Ok(())
-            })
-        })
-        .await
+        if let Customer::Contact(id) = customer {
+            self.cache.insert(key, id);
+        }
+        Ok(customer)
     }
 
     async fn for_consumer(&mut self, order: &dsco::Order) -> Result<Customer, crate::store::Error> {
@@ -390,23 +349,123 @@ impl Resolver<'_> {
     where
         F: FnOnce(&Store, u64) -> Result<(), crate::store::Error> + Send + 'static,
     {
-        Ok(match attempt {
-            Attempt::Created(id) | Attempt::Found(id) => {
-                self.store.call(move |s| commit(s, id)).await?;
-                self.cache.insert(key.to_owned(), id);
-                tracing::info!(contact_id = id, key, "customer contact ready");
-                Customer::Contact(id)
-            }
-            Attempt::Waiting(why) => Customer::Waiting(why),
-            Attempt::Rejected { reason, code } => Customer::NeedsAttention {
-                reason: format!("creating the customer contact failed: {reason}"),
-                code,
-            },
-            Attempt::NotApplied(why) | Attempt::Unknown(why) => {
-                Customer::Retry(format!("creating the customer contact: {why}"))
-            }
-        })
+        let customer = settle(self.store, attempt, key, commit).await?;
+        if let Customer::Contact(id) = customer {
+            self.cache.insert(key.to_owned(), id);
+        }
+        Ok(customer)
     }
+}
+
+/// Serialises retailer contact creation between the orders flow and the control API, so the
+/// mapping check and the exactly-once create below are never interleaved for one retailer.
+static RETAILER_CONTACTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Create the Brightpearl contact of a DSCO retailer at most once and map it (`customers`
+/// mapping) in the transaction that clears the create's intent. The orders flow (auto-create)
+/// and `POST /v1/mappings/customers/{id}/create-in-brightpearl` both come through here.
+///
+/// The contact's first name and organisation are `name`; its last name is
+/// [`retailer_marker`], which is what an unanswered create is searched by. A retailer already
+/// mapped when the call gets its turn yields that contact and nothing is sent.
+pub async fn create_retailer_contact(
+    client: &brightpearl::Client,
+    store: &Store,
+    retailer_id: &str,
+    name: &str,
+    address: Option<Address>,
+    grace: Duration,
+) -> Result<Customer, crate::store::Error> {
+    let _turn = RETAILER_CONTACTS.lock().await;
+    let retailer = retailer_id.trim().to_owned();
+    let lookup = retailer.clone();
+    if let Some(id) = store
+        .call(move |s| s.read(|tx| customers::contact_for(tx, &lookup)))
+        .await?
+    {
+        return Ok(Customer::Contact(u64::from(id)));
+    }
+    let key = format!("retailer:{retailer}");
+    let marker = retailer_marker(&retailer);
+    let contact = NewContact {
+        salutation: None,
+        first_name: cut(name, limits::CONTACT_NAME),
+        last_name: marker.clone(),
+        post_address_ids: Default::default(),
+        communication: None,
+        relationship_to_account: Some(RelationshipToAccount {
+            is_supplier: false,
+            is_staff: false,
+        }),
+        marketing_details: None,
+        organisation: Some(ContactOrganisation {
+            name: cut(name, limits::ADDRESS_LINE),
+        }),
+    };
+    let attempt = create_once(
+        store,
+        CONTACT_KIND,
+        &key,
+        grace,
+        || async move {
+            let rows = client
+                .search_contacts(
+                    Lane::Orders,
+                    &SearchQuery::new().filter("lastName", &marker),
+                )
+                .await?;
+            Ok(rows
+                .into_iter()
+                .filter(|r| r.last_name.as_deref() == Some(marker.as_str()))
+                .map(|r| r.contact_id.0)
+                .min())
+        },
+        || create_contact(client, contact, address),
+    )
+    .await?;
+    settle(store, attempt, &key, move |store, contact_id| {
+        store.write(|tx| {
+            tx.put_mapping(
+                MappingKind::Customers.as_str(),
+                &retailer,
+                &CustomerMapping {
+                    dsco_retailer_id: retailer.clone(),
+                    brightpearl_contact_id: u32::try_from(contact_id).unwrap_or(u32::MAX),
+                },
+            )?;
+            tx.clear_intent(CONTACT_KIND, &format!("retailer:{retailer}"))?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Turn an exactly-once attempt into the customer outcome, committing on a created or found
+/// contact.
+async fn settle<F>(
+    store: &Store,
+    attempt: Attempt,
+    key: &str,
+    commit: F,
+) -> Result<Customer, crate::store::Error>
+where
+    F: FnOnce(&Store, u64) -> Result<(), crate::store::Error> + Send + 'static,
+{
+    Ok(match attempt {
+        Attempt::Created(id) | Attempt::Found(id) => {
+            store.call(move |s| commit(s, id)).await?;
+            tracing::info!(contact_id = id, key, "customer contact ready");
+            Customer::Contact(id)
+        }
+        Attempt::Waiting(why) => Customer::Waiting(why),
+        Attempt::Rejected { reason, code } => Customer::NeedsAttention {
+            reason: format!("creating the customer contact failed: {reason}"),
+            code,
+        },
+        Attempt::NotApplied(why) | Attempt::Unknown(why) => {
+            Customer::Retry(format!("creating the customer contact: {why}"))
+        }
+    })
 }
 
 /// Create the postal address, then the contact that uses it.

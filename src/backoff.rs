@@ -1,4 +1,5 @@
-//! Retry policy for Brightpearl calls: jittered exponential backoff, bounded attempts.
+//! Retry policy both API clients use: jittered exponential backoff, bounded attempts. DSCO sends
+//! no Retry-After on 429 (dsco-api.md §1.5), so for DSCO this backoff is all there is.
 
 use std::time::Duration;
 
