@@ -528,11 +528,15 @@ async fn orders_throughput() {
                     elapsed = &mut poll, if all_in.is_none() => all_in = Some(elapsed),
                     run = &mut run => {
                         runs += 1;
-                        if std::env::var_os("BENCH_VERBOSE").is_some() {
-                        eprintln!("orders: run {}: {} {} {}", run["id"], run["status"], run["counts"], run["note"]);
-                    }
-                    if run["status"] != "succeeded" {
-                            println!("orders: run {} ended {}: {}", run["id"], run["status"], run["error"]);
+                        verbose(&format!(
+                            "run {}: {} {} {}",
+                            run["id"], run["status"], run["counts"], run["note"]
+                        ));
+                        if run["status"] != "succeeded" {
+                            println!(
+                                "orders: run {} ended {}: {}",
+                                run["id"], run["status"], run["error"]
+                            );
                         }
                         break;
                     }
