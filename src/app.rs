@@ -31,6 +31,9 @@ pub const API_TOKEN_FILE: &str = "api.token";
 pub struct Options {
     /// Flows added to (or replacing) the built-in ones.
     pub extra_flows: Vec<Arc<dyn Flow>>,
+    /// The Brightpearl request budget, when the account's cap is not the documented 200 per
+    /// minute (a capped simulator).
+    pub brightpearl_quota: Option<crate::brightpearl::QuotaConfig>,
 }
 
 /// A started daemon.
@@ -135,11 +138,13 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     let config = Arc::new(config);
     let connections = {
         let (config, store) = (config.clone(), store.clone());
-        Arc::new(
-            tokio::task::spawn_blocking(move || Connections::load(config, store))
-                .await
-                .context("store task")??,
-        )
+        let loaded = tokio::task::spawn_blocking(move || Connections::load(config, store))
+            .await
+            .context("store task")??;
+        Arc::new(match options.brightpearl_quota {
+            Some(quota) => loaded.with_quota(Arc::new(crate::brightpearl::QuotaBudget::new(quota))),
+            None => loaded,
+        })
     };
     let registry = registry(&config, &connections, options.extra_flows);
     let scheduler = Scheduler::new(

@@ -62,9 +62,15 @@ impl TestApp {
         }
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path(), extra_toml);
-        let running = app::start(config, Options { extra_flows: flows })
-            .await
-            .unwrap();
+        let running = app::start(
+            config,
+            Options {
+                extra_flows: flows,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         TestApp {
             url: format!("http://{}", running.addr),
             dir,
