@@ -118,6 +118,9 @@ struct State {
     remaining: u32,
     resets_at: Instant,
     high_lane_waiters: u32,
+    /// The pool's cap as the server's own figures show it (the largest `remaining` seen, plus
+    /// the call that produced it); `None` until an answer carried the header.
+    learned_cap: Option<u32>,
 }
 
 /// Keeps the count of queued high-lane callers right even when a caller's future is dropped.
@@ -150,6 +153,7 @@ impl QuotaBudget {
             remaining: config.requests_per_window,
             resets_at: Instant::now() + config.window,
             high_lane_waiters: 0,
+            learned_cap: None,
         };
         QuotaBudget {
             config,
@@ -282,17 +286,23 @@ impl Default for QuotaBudget {
 /// Start a fresh window once the previous one has ended.
 fn roll_window(state: &mut State, config: &QuotaConfig, now: Instant) {
     if now >= state.resets_at {
+        // The first answer of the new window corrects this downwards if the pool is smaller.
         state.remaining = config.requests_per_window;
         state.resets_at = now + config.window;
     }
 }
 
-/// How many units a lane must leave untouched.
-fn floor_for(config: &QuotaConfig, lane: Lane) -> u32 {
+/// How many units a lane must leave untouched. The low lanes' reserve shrinks with a pool whose
+/// cap is smaller than configured (a quarter of the cap at most), so they still make progress.
+fn floor_for(state: &State, config: &QuotaConfig, lane: Lane) -> u32 {
     if lane.is_high_priority() {
         config.safety_margin
     } else {
-        config.safety_margin + config.low_lane_reserve
+        let reserve = match state.learned_cap {
+            Some(cap) if cap < config.requests_per_window => config.low_lane_reserve.min(cap / 4),
+            _ => config.low_lane_reserve,
+        };
+        config.safety_margin + reserve
     }
 }
 
@@ -302,7 +312,7 @@ fn decide(state: &State, config: &QuotaConfig, lane: Lane, now: Instant) -> Deci
     if !lane.is_high_priority() && state.high_lane_waiters > 0 {
         return wait;
     }
-    if state.remaining > floor_for(config, lane) {
+    if state.remaining > floor_for(state, config, lane) {
         Decision::Go
     } else {
         wait
@@ -316,6 +326,10 @@ fn apply_observation(
     requests_remaining: Option<u32>,
     next_throttle_period: Option<Duration>,
 ) {
+    if let Some(remaining) = requests_remaining {
+        let seen = remaining.saturating_add(1);
+        state.learned_cap = Some(state.learned_cap.map_or(seen, |cap| cap.max(seen)));
+    }
     if let Some(period) = next_throttle_period {
         let server_reset = now + period.min(config.max_wait);
         // The server's clock defines the window; a later reset means a window we had not seen.
@@ -390,6 +404,29 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_pool_smaller_than_configured_keeps_low_lanes_moving() {
+        // Configured for Brightpearl's 200 per minute with 50 kept for orders; the pool shows 20.
+        let budget = QuotaBudget::new(QuotaConfig::default());
+        budget.observe(Some(19), Some(Duration::from_secs(10)));
+        // The reserve becomes a quarter of 20: low lanes go while more than 2 + 5 remain.
+        for _ in 0..12 {
+            tokio::time::timeout(Duration::from_secs(1), budget.acquire(Lane::Reference))
+                .await
+                .expect("a low lane makes progress in a small pool");
+        }
+        assert_eq!(budget.snapshot().remaining_estimate, 7);
+        let low =
+            tokio::time::timeout(Duration::from_secs(1), budget.acquire(Lane::Inventory)).await;
+        assert!(low.is_err(), "the rest is kept for orders and shipments");
+        budget.acquire(Lane::Orders).await;
+        assert_eq!(
+            budget.snapshot().remaining_estimate,
+            6,
+            "orders may use the reserve"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_throttle_without_the_period_header_pauses_briefly() {
         let budget = QuotaBudget::new(config());
         budget.observe_throttled(None);
@@ -410,6 +447,7 @@ mod tests {
             remaining: 6,
             resets_at: now + Duration::from_secs(30),
             high_lane_waiters: 0,
+            learned_cap: None,
         };
         // A stale, higher figure from a slow answer does not raise the estimate.
         apply_observation(
@@ -449,6 +487,7 @@ mod tests {
             remaining: 9,
             resets_at: now + Duration::from_secs(30),
             high_lane_waiters: 1,
+            learned_cap: None,
         };
         assert!(matches!(
             decide(&state, &cfg, Lane::Reference, now),

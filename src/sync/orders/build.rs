@@ -802,7 +802,11 @@ mod tests {
     fn shipping_charges_become_one_free_text_row_when_a_nominal_code_is_set() {
         let mut w = world();
         let o = order(serde_json::json!({"shippingSurcharge": 7.5}));
-        assert_eq!(run(&w, &o).unwrap().order.rows.len(), 1, "no nominal code: no row");
+        assert_eq!(
+            run(&w, &o).unwrap().order.rows.len(),
+            1,
+            "no nominal code: no row"
+        );
         w.defaults.shipping_charge_nominal_code = Some("4040".into());
         let p = run(&w, &o).unwrap();
         assert_eq!(p.order.rows.len(), 2);
