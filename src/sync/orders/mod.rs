@@ -113,7 +113,7 @@ struct Run<'a> {
     grace: std::time::Duration,
     contact_cache: HashMap<String, u64>,
     /// (DSCO order id, Brightpearl order id) to acknowledge at the end of the run.
-    to_acknowledge: Vec<(String, u64)>,
+    to_acknowledge: Vec<(OrderRef, u64)>,
     /// Brightpearl sales orders by customer ref, for taking over another connector's orders.
     take_over_by_ref: HashMap<String, Vec<(u64, Option<String>)>>,
     notes: Vec<String>,
@@ -436,10 +436,40 @@ fn dsco_id(order: &dsco::Order) -> String {
         .unwrap_or_default()
 }
 
-fn related(order: &dsco::Order, bp_order_id: Option<u64>) -> Vec<(String, String)> {
-    let mut out = vec![("po_number".to_owned(), order.po_number.clone())];
-    if let Some(r) = &order.dsco_retailer_id {
-        out.push(("dsco_retailer_id".into(), r.clone()));
+/// The ids a record and a view need of an order.
+#[derive(Debug, Clone, PartialEq)]
+struct OrderRef {
+    id: String,
+    po_number: String,
+    retailer: Option<String>,
+}
+
+/// Anything that names an order: a DSCO order, or the ids kept of one.
+trait Names {
+    fn order_ref(&self) -> OrderRef;
+}
+
+impl Names for dsco::Order {
+    fn order_ref(&self) -> OrderRef {
+        OrderRef {
+            id: dsco_id(self),
+            po_number: self.po_number.clone(),
+            retailer: self.dsco_retailer_id.clone(),
+        }
+    }
+}
+
+impl Names for OrderRef {
+    fn order_ref(&self) -> OrderRef {
+        self.clone()
+    }
+}
+
+fn related(order: &impl Names, bp_order_id: Option<u64>) -> Vec<(String, String)> {
+    let order = order.order_ref();
+    let mut out = vec![("po_number".to_owned(), order.po_number)];
+    if let Some(r) = order.retailer {
+        out.push(("dsco_retailer_id".into(), r));
     }
     if let Some(bp) = bp_order_id {
         out.push(("bp_order_id".into(), bp.to_string()));
@@ -453,7 +483,7 @@ impl Run<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn settle(
         &self,
-        order: &dsco::Order,
+        order: &impl Names,
         kind: &str,
         outcome: Outcome,
         detail: RecordDetail,
@@ -461,9 +491,11 @@ impl Run<'_> {
         state: Option<OrderState>,
         extra: impl FnOnce(&crate::store::WriteTx) -> Result<(), crate::store::Error> + Send + 'static,
     ) -> Result<(), FlowError> {
-        let id = dsco_id(order);
-        let po = order.po_number.clone();
-        let retailer = order.dsco_retailer_id.clone();
+        let OrderRef {
+            id,
+            po_number: po,
+            retailer,
+        } = order.order_ref();
         let event = event.to_owned();
         let view_detail = match &outcome {
             Outcome::Synced => None,
@@ -626,7 +658,7 @@ impl Run<'_> {
             "cancelled" if !data.cancelled => self.cancel(order, bp_order_id, link, data).await,
             "created" => {
                 // Linked but DSCO still shows it new: acknowledge again.
-                self.to_acknowledge.push((dsco_id(order), bp_order_id));
+                self.to_acknowledge.push((order.order_ref(), bp_order_id));
                 Ok(())
             }
             _ => Ok(()),
@@ -920,7 +952,7 @@ impl Run<'_> {
                     self.add_note(order, bp_order_id, text, &mut data, &link)
                         .await?;
                 }
-                self.to_acknowledge.push((id, bp_order_id));
+                self.to_acknowledge.push((order.order_ref(), bp_order_id));
                 Ok(())
             }
             Attempt::Waiting(reason) => {
@@ -1060,27 +1092,24 @@ impl Run<'_> {
     /// the change log says success.
     async fn acknowledge(&mut self) -> Result<(), FlowError> {
         let mut seen = std::collections::HashSet::new();
-        let pending: Vec<(String, u64)> = std::mem::take(&mut self.to_acknowledge)
+        let pending: Vec<(OrderRef, u64)> = std::mem::take(&mut self.to_acknowledge)
             .into_iter()
-            .filter(|(id, _)| seen.insert(id.clone()))
+            .filter(|(order, _)| seen.insert(order.id.clone()))
             .collect();
         for chunk in pending.chunks(ACK_BATCH) {
             let acks: Vec<Acknowledgement> = chunk
                 .iter()
-                .map(|(id, bp)| Acknowledgement {
-                    id: id.clone(),
+                .map(|(order, bp)| Acknowledgement {
+                    id: order.id.clone(),
                     id_type: OrderIdType::DscoOrderId,
                     supplier_order_number: Some(bp.to_string()),
                 })
                 .collect();
             let result = self.dsco.acknowledge_orders(&acks).await;
-            for (i, (id, bp_order_id)) in chunk.iter().enumerate() {
-                let order_stub = dsco::Order {
-                    dsco_order_id: Some(dsco::OrderId(id.clone())),
-                    ..order_stub(self.store(), id).await?
-                };
+            for (i, (order, bp_order_id)) in chunk.iter().enumerate() {
+                let id = &order.id;
                 let rel = RecordDetail {
-                    related: related(&order_stub, Some(*bp_order_id)),
+                    related: related(order, Some(*bp_order_id)),
                     request: serde_json::to_string(&acks[i]).ok(),
                     response: None,
                 };
@@ -1091,7 +1120,7 @@ impl Run<'_> {
                             Some(dsco::ObjectStatus::Success) => {
                                 let key = id.clone();
                                 self.settle(
-                                    &order_stub,
+                                    order,
                                     ORDER_KIND,
                                     Outcome::Synced,
                                     rel,
@@ -1126,7 +1155,7 @@ impl Run<'_> {
                                     .collect::<Vec<_>>()
                                     .join("; ");
                                 self.settle(
-                                    &order_stub,
+                                    order,
                                     ORDER_KIND,
                                     Outcome::Permanent {
                                         reason: format!("DSCO refused the acknowledgement: {text}"),
@@ -1141,7 +1170,7 @@ impl Run<'_> {
                             }
                             _ => {
                                 self.settle(
-                                    &order_stub,
+                                    order,
                                     ORDER_KIND,
                                     Outcome::Pending("acknowledgement sent; DSCO has not reported its outcome yet".into()),
                                     rel,
@@ -1155,7 +1184,7 @@ impl Run<'_> {
                     }
                     Err(e) => {
                         self.settle(
-                            &order_stub,
+                            order,
                             ORDER_KIND,
                             Outcome::Retryable {
                                 reason: format!("acknowledging on DSCO failed: {e}"),
@@ -1172,21 +1201,4 @@ impl Run<'_> {
         }
         Ok(())
     }
-}
-
-/// The few order fields an acknowledgement's record needs, from the order's view.
-async fn order_stub(store: &Store, id: &str) -> Result<dsco::Order, FlowError> {
-    let key = id.to_owned();
-    let view = store
-        .call(move |s| s.read(|tx| view::load(tx, &key)))
-        .await?;
-    let mut stub: dsco::Order = serde_json::from_value(serde_json::json!({
-        "poNumber": "", "shipping": {}, "lineItems": []
-    }))
-    .map_err(|e| FlowError::Other(e.to_string()))?;
-    if let Some(v) = view {
-        stub.po_number = v.po_number;
-        stub.dsco_retailer_id = v.dsco_retailer_id;
-    }
-    Ok(stub)
 }
