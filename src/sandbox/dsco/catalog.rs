@@ -21,45 +21,77 @@ const ITEM_KEYS: [&str; 8] = [
     "gtin",
 ];
 
+/// A look-up by `itemKey` and `value` (`[&returnMultiple=]`), as `GET /catalog` and
+/// `GET /inventory` both take it (dsco-api.md §4.1, §6).
+pub(crate) struct ItemLookup<'a> {
+    key: &'a str,
+    value: &'a str,
+    multiple: bool,
+}
+
+impl<'a> ItemLookup<'a> {
+    /// Check the parameters; a refusal is the 400 to answer.
+    // The refusal is the ready-made response a handler returns; boxing it would only add noise.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn parse(params: &'a Params) -> Result<ItemLookup<'a>, Response> {
+        let (Some(key), Some(value)) = (params.get("itemKey"), params.get("value")) else {
+            return Err(bad_request("itemKey and value are required"));
+        };
+        if !ITEM_KEYS.contains(&key) {
+            return Err(bad_request(&format!(
+                "itemKey must be one of {}",
+                ITEM_KEYS.join(", ")
+            )));
+        }
+        if key == "partnerSku"
+            && params.get("dscoRetailerId").is_none()
+            && params.get("dscoTradingPartnerId").is_none()
+        {
+            return Err(bad_request(
+                "a supplier looking up a partnerSku must give dscoRetailerId or dscoTradingPartnerId",
+            ));
+        }
+        Ok(ItemLookup {
+            key,
+            value,
+            multiple: params.flag("returnMultiple"),
+        })
+    }
+
+    fn matches(&self, item: &Value) -> bool {
+        if self.key == "partnerSku" {
+            item["partnerSkuMap"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|p| p["partnerSku"].as_str() == Some(self.value))
+            })
+        } else {
+            text(&item[self.key]).as_deref() == Some(self.value)
+        }
+    }
+
+    /// The first match, or every match with `returnMultiple`; 404 naming `what` when none.
+    pub(crate) fn answer<'v>(
+        &self,
+        what: &str,
+        items: impl Iterator<Item = &'v Value>,
+    ) -> Response {
+        let found: Vec<Value> = items.filter(|item| self.matches(item)).cloned().collect();
+        match found.first() {
+            None => not_found(&format!("no {what} found with {} {}", self.key, self.value)),
+            Some(first) if !self.multiple => Json(first.clone()).into_response(),
+            Some(_) => Json(Value::Array(found)).into_response(),
+        }
+    }
+}
+
 /// `GET /catalog?itemKey=&value=[&returnMultiple=]` → `ItemCatalog` (array with returnMultiple).
 pub(crate) async fn item(State(sim): State<DscoSim>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref());
-    let (Some(key), Some(value)) = (params.get("itemKey"), params.get("value")) else {
-        return bad_request("itemKey and value are required");
+    let lookup = match ItemLookup::parse(&params) {
+        Ok(lookup) => lookup,
+        Err(refusal) => return refusal,
     };
-    if !ITEM_KEYS.contains(&key) {
-        return bad_request(&format!("itemKey must be one of {}", ITEM_KEYS.join(", ")));
-    }
-    if key == "partnerSku"
-        && params.get("dscoRetailerId").is_none()
-        && params.get("dscoTradingPartnerId").is_none()
-    {
-        return bad_request(
-            "a supplier looking up a partnerSku must give dscoRetailerId or dscoTradingPartnerId",
-        );
-    }
-    let multiple = params.flag("returnMultiple");
-    sim.with_state(|state, _| {
-        let found: Vec<Value> = state
-            .catalog
-            .values()
-            .filter(|item| {
-                if key == "partnerSku" {
-                    item["partnerSkuMap"]
-                        .as_array()
-                        .is_some_and(|m| m.iter().any(|p| p["partnerSku"].as_str() == Some(value)))
-                } else {
-                    text(&item[key]).as_deref() == Some(value)
-                }
-            })
-            .cloned()
-            .collect();
-        match found.first() {
-            None => not_found(&format!("no catalog item found with {key} {value}")),
-            Some(first) if !multiple => Json(first.clone()).into_response(),
-            Some(_) => Json(Value::Array(found)).into_response(),
-        }
-    })
+    sim.with_state(|state, _| lookup.answer("catalog item", state.catalog.values()))
 }
 
 /// `GET /warehouse/page[?idType=code|warehouseId&idValue=][&status=][&name=]`, scrolled.

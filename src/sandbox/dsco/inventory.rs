@@ -2,69 +2,27 @@
 //! `POST /inventory/batch/small` (202, outcome in `/inventory/log`), the sum/warehouse rules,
 //! status inference and the auto-decrement applied when an order arrives.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::DscoSim;
+use super::catalog::ItemLookup;
 use super::changelog::{self, Job, Outcome};
-use super::http::{Params, bad_request, message, not_found, parse_array, parse_object};
+use super::http::{Params, message, parse_array, parse_object};
 use super::shipments::sync_answer;
 use super::state::{State as SimState, fmt_date, text};
 
 const STATUSES: [&str; 4] = ["in-stock", "out-of-stock", "discontinued", "hidden"];
-const ITEM_KEYS: [&str; 8] = [
-    "dscoItemId",
-    "sku",
-    "partnerSku",
-    "upc",
-    "ean",
-    "mpn",
-    "isbn",
-    "gtin",
-];
-
 pub(crate) async fn get_one(State(sim): State<DscoSim>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref());
-    let (Some(key), Some(value)) = (params.get("itemKey"), params.get("value")) else {
-        return bad_request("itemKey and value are required");
+    let lookup = match ItemLookup::parse(&params) {
+        Ok(lookup) => lookup,
+        Err(refusal) => return refusal,
     };
-    if !ITEM_KEYS.contains(&key) {
-        return bad_request(&format!("itemKey must be one of {}", ITEM_KEYS.join(", ")));
-    }
-    if key == "partnerSku"
-        && params.get("dscoRetailerId").is_none()
-        && params.get("dscoTradingPartnerId").is_none()
-    {
-        return bad_request(
-            "a supplier looking up a partnerSku must give dscoRetailerId or dscoTradingPartnerId",
-        );
-    }
-    let multiple = params.flag("returnMultiple");
-    sim.with_state(|state, _| {
-        let found: Vec<Value> = state
-            .inventory
-            .values()
-            .filter(|item| {
-                if key == "partnerSku" {
-                    item["partnerSkuMap"]
-                        .as_array()
-                        .is_some_and(|m| m.iter().any(|p| p["partnerSku"].as_str() == Some(value)))
-                } else {
-                    text(&item[key]).as_deref() == Some(value)
-                }
-            })
-            .cloned()
-            .collect();
-        match found.first() {
-            None => not_found(&format!("no inventory found with {key} {value}")),
-            Some(first) if !multiple => Json(first.clone()).into_response(),
-            Some(_) => Json(Value::Array(found)).into_response(),
-        }
-    })
+    sim.with_state(|state, _| lookup.answer("inventory", state.inventory.values()))
 }
 
 pub(crate) async fn batch(
