@@ -285,6 +285,23 @@ struct FormatQuery {
     format: Option<String>,
 }
 
+/// A whole DSCO list as CSV or as one JSON page.
+fn list_response<T: serde::Serialize>(
+    csv: bool,
+    list: Vec<T>,
+    to_csv: fn(&[T]) -> Vec<u8>,
+) -> Response {
+    if csv {
+        csv_response(to_csv(&list))
+    } else {
+        axum::Json(Page {
+            items: list,
+            next_cursor: None,
+        })
+        .into_response()
+    }
+}
+
 /// The supplier's DSCO warehouses (CSV `code,name`), which warehouse mappings are checked against.
 #[utoipa::path(get, path = "/v1/dsco/warehouses", tag = "dsco", params(FormatQuery),
     responses((status = 200, body = Page<DscoWarehouse>, description = "or text/csv")))]
@@ -298,15 +315,7 @@ async fn list_dsco_warehouses(
         .store
         .call(|s| s.read(|tx| tx.dsco_warehouses()))
         .await?;
-    Ok(if csv {
-        csv_response(dsco_lists::warehouses_csv(&list))
-    } else {
-        axum::Json(Page {
-            items: list,
-            next_cursor: None,
-        })
-        .into_response()
-    })
+    Ok(list_response(csv, list, dsco_lists::warehouses_csv))
 }
 
 /// Replace the DSCO warehouse list from CSV `code,name`; atomic, every bad row listed.
@@ -341,15 +350,7 @@ async fn list_dsco_ship_methods(
         .store
         .call(|s| s.read(|tx| tx.dsco_ship_methods()))
         .await?;
-    Ok(if csv {
-        csv_response(dsco_lists::ship_methods_csv(&list))
-    } else {
-        axum::Json(Page {
-            items: list,
-            next_cursor: None,
-        })
-        .into_response()
-    })
+    Ok(list_response(csv, list, dsco_lists::ship_methods_csv))
 }
 
 /// Replace the ship-methods list from CSV; atomic, every bad row listed.
