@@ -768,6 +768,12 @@ async fn a_create_that_times_out_after_brightpearl_made_the_order_yields_exactly
     assert_eq!(w.sims.brightpearl.order_count(), 1);
     let view = w.view(&id).await;
     assert_eq!(view["state"], "failed", "{view}");
+    // The window's overlap brings the order back, but its backoff holds: nothing is attempted.
+    let record = w.record(&id).await;
+    w.run().await;
+    let again = w.record(&id).await;
+    assert_eq!(again["attempts"], record["attempts"], "{again}");
+    assert_eq!(again["updated_at"], record["updated_at"], "{again}");
     // Right away, within the grace period, nothing is sent.
     w.retry_all().await;
     w.run().await;

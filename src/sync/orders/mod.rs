@@ -568,6 +568,9 @@ impl Run<'_> {
                     .await;
             }
         }
+        if self.backing_off(order).await? {
+            return Ok(());
+        }
         if order
             .supplier_order_number
             .as_deref()
@@ -577,6 +580,18 @@ impl Run<'_> {
             return Ok(());
         }
         self.import(order).await
+    }
+
+    /// A failed order whose next attempt is not due yet is left alone, even when the window's
+    /// overlap brings it back: its backoff holds.
+    async fn backing_off(&self, order: &dsco::Order) -> Result<bool, FlowError> {
+        let id = dsco_id(order);
+        let now = Utc::now();
+        let record = self
+            .store()
+            .call(move |s| s.read(|tx| tx.record_for(FlowName::Orders, ORDER_KIND, &id)))
+            .await?;
+        Ok(record.is_some_and(|r| r.status == RecordStatus::Failed && !r.is_due(now)))
     }
 
     /// Skip an order, without rewriting a record that already says so.
