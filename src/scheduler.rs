@@ -209,8 +209,6 @@ impl Scheduler {
     async fn execute(&self, task_flow: Arc<dyn crate::sync::Flow>, mut run: Run) {
         let flow = run.flow;
         let span = tracing::info_span!("run", flow = %flow, run_id = run.id);
-        let _entered = span.enter();
-        drop(_entered);
         tracing::info!(flow = %flow, run_id = run.id, trigger = ?run.trigger, "run started");
         let ctx = FlowCtx::new(
             flow,
