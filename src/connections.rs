@@ -546,10 +546,15 @@ impl Connections {
                 }
                 self.store.write(|tx| tx.put_document(DSCO_DOC, &next))?;
                 state.dsco = next;
-                *lock(&self.dsco_client) = None;
             }
         }
+        // Clients are dropped only after the credentials lock is released: `brightpearl()` and
+        // `dsco()` take the client lock first, then the credentials, so the order must match.
         drop(state);
+        match name {
+            Name::Brightpearl => *lock(&self.brightpearl_client) = None,
+            Name::Dsco => *lock(&self.dsco_client) = None,
+        }
         Ok(self.view(name))
     }
 

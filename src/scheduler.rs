@@ -217,7 +217,24 @@ impl Scheduler {
             self.inner.stop_runs.child_token(),
         )
         .with_progress(self.inner.progress.clone());
-        let result = tracing::Instrument::instrument(task_flow.run(&ctx), span).await;
+        // A panicking flow fails its run; it must not leave the flow marked running for good.
+        let result = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            tracing::Instrument::instrument(task_flow.run(&ctx), span),
+        ))
+        .await
+        {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(crate::sync::FlowError::Other(format!(
+                    "the run panicked: {what}"
+                )))
+            }
+        };
         run.finished_at = Some(Utc::now());
         match result {
             Ok(report) => {

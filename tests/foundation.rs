@@ -714,3 +714,25 @@ async fn systemd_hears_ready_watchdog_pings_and_stopping() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     assert!(stopping_sent, "STOPPING=1 came only after our SIGTERM");
 }
+
+#[tokio::test]
+async fn a_panicking_run_fails_and_the_flow_can_run_again() {
+    let app = TestApp::start(
+        "",
+        vec![Arc::new(crate::support::flows::PanicOnceFlow::default())],
+    )
+    .await;
+    let r = app.post("/v1/sync/invoices/run").send().await.unwrap();
+    let first = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+    let run = app.wait_run(first).await;
+    assert_eq!(run["status"], "failed");
+    assert!(
+        run["error"].as_str().unwrap().contains("test flow blew up"),
+        "{run}"
+    );
+    let r = app.post("/v1/sync/invoices/run").send().await.unwrap();
+    assert_eq!(r.status(), 202, "the flow is not left marked running");
+    let second = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+    assert_eq!(app.wait_run(second).await["status"], "succeeded");
+    app.stop().await;
+}

@@ -198,6 +198,12 @@ pub(crate) fn classify_status(
             .and_then(|r| r.as_str())
             .map(str::to_owned)
             .unwrap_or_else(|| excerpt(body));
+        // "Invalid instance token: <token>" quotes the credential back (reference §2.5): keep
+        // only the words before the colon, so the token never reaches a log or a record.
+        let message = match message.split_once(':') {
+            Some((words, _)) => format!("{words}: ***"),
+            None => message,
+        };
         return Error::Unauthorized { endpoint, message };
     }
     if status == StatusCode::TOO_MANY_REQUESTS {

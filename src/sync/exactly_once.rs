@@ -119,7 +119,9 @@ where
     };
     Ok(match result {
         Ok(id) => Attempt::Created(id),
-        Err(e) if !e.api_errors().is_empty() => {
+        // A refusal with Brightpearl's codes is definite only from a 4xx; a 5xx that carries
+        // codes may still have applied the create.
+        Err(e) if !e.api_errors().is_empty() && e.status().is_some_and(|s| s.is_client_error()) => {
             clear(store).await?;
             let (reason, code) = describe_rejection(&e);
             Attempt::Rejected { reason, code }
@@ -128,9 +130,25 @@ where
             clear(store).await?;
             Attempt::NotApplied(format!("Brightpearl did not take the request: {e}"))
         }
-        Err(e) if e.is_unknown_outcome() => Attempt::Unknown(format!(
-            "no clear answer from Brightpearl ({e}); it is checked for the object before any new attempt"
-        )),
+        Err(e) if e.is_unknown_outcome() || e.status().is_some_and(|s| s.is_server_error()) => {
+            // The grace period runs from the end of the unanswered attempt: the client may have
+            // waited for quota or retried a throttle before the request that got no answer.
+            let (k, id) = (kind.to_owned(), key.to_owned());
+            store
+                .call(move |s| {
+                    s.write(|tx| match tx.intent(&k, &id)? {
+                        Some(mut intent) => {
+                            intent.last_attempt_at = Utc::now();
+                            tx.put_intent(&intent)
+                        }
+                        None => Ok(()),
+                    })
+                })
+                .await?;
+            Attempt::Unknown(format!(
+                "no clear answer from Brightpearl ({e}); it is checked for the object before any new attempt"
+            ))
+        }
         Err(e) => {
             clear(store).await?;
             let (reason, code) = describe_rejection(&e);

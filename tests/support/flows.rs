@@ -107,3 +107,30 @@ impl Flow for MixedFlow {
         })
     }
 }
+
+/// A flow that panics on its first run and succeeds afterwards.
+#[derive(Default)]
+pub struct PanicOnceFlow {
+    panicked: std::sync::atomic::AtomicBool,
+}
+
+impl Flow for PanicOnceFlow {
+    fn name(&self) -> FlowName {
+        FlowName::Invoices
+    }
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        Box::pin(async move {
+            if !self
+                .panicked
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                panic!("test flow blew up");
+            }
+            Ok(RunReport {
+                counts: ctx.counts(),
+                note: None,
+            })
+        })
+    }
+}

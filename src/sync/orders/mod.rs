@@ -762,7 +762,11 @@ impl Run<'_> {
                         hits.iter()
                             .find(|(_, ext)| ext.as_deref() == Some(id.as_str()))
                     })
-                    .or_else(|| (hits.len() == 1).then(|| &hits[0]))
+                    .or_else(|| {
+                        // A single hit only when it names no other DSCO order.
+                        (hits.len() == 1 && hits[0].1.as_deref().is_none_or(|ext| ext == id))
+                            .then(|| &hits[0])
+                    })
                     .map(|(bp, _)| *bp)
             });
         let Some(bp_order_id) = by_external_ref.or(by_customer_ref) else {
