@@ -1077,3 +1077,38 @@ async fn a_refused_acknowledgement_is_recorded_with_dscos_code() {
         5
     );
 }
+
+/// A create whose answer was lost, then the retailer cancels: the order Brightpearl did make is
+/// found, linked and cancelled, not left behind.
+#[tokio::test]
+async fn an_unanswered_create_then_a_dsco_cancellation_cancels_the_order_made() {
+    let w = World::new(json!({})).await;
+    let id = w.order(
+        RETAILER,
+        "PO-LOSTCANCEL",
+        json!([line("SKU-0038", 1)]),
+        json!({}),
+    );
+    w.sims.brightpearl.faults().add(FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/order-service/sales-order".into(),
+        query_contains: None,
+        kind: FaultKind::Slow { ms: 4000 },
+        mode: FaultMode::Next(1),
+    });
+    w.run().await;
+    assert_eq!(w.sims.brightpearl.order_count(), 1);
+    assert_eq!(w.view(&id).await["state"], "failed");
+    w.sims.dsco.cancel_order(&id).unwrap();
+    w.created();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    w.retry_all().await;
+    w.run().await;
+    let view = w.view(&id).await;
+    assert_eq!(view["state"], "cancelled", "{view}");
+    assert_eq!(w.sims.brightpearl.order_count(), 1, "exactly one order");
+    assert_eq!(
+        w.bp_orders_for("PO-LOSTCANCEL")[0]["orderStatus"]["orderStatusId"],
+        5
+    );
+}

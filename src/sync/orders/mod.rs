@@ -58,6 +58,16 @@ struct Cursor {
     until: DateTime<Utc>,
 }
 
+/// What settling an open create intent found.
+enum IntentCheck {
+    /// No intent (or it was closed: nothing was created).
+    None,
+    /// Not settled yet; the record says why.
+    Waiting,
+    /// The earlier create did make the order: now linked.
+    Linked(Link),
+}
+
 /// The link's flow-specific data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct LinkData {
@@ -546,6 +556,16 @@ impl Run<'_> {
         if let Some(link) = link {
             return self.process_linked(order, link, state).await;
         }
+        if !matches!(state, "created" | "acknowledged") {
+            // A create whose answer was lost may have made the order before DSCO moved on (say,
+            // the retailer cancelled): settle the open intent first, so that order is linked and
+            // follows DSCO instead of being left unlinked in Brightpearl.
+            match self.settle_open_intent(order).await? {
+                IntentCheck::None => {}
+                IntentCheck::Waiting => return Ok(()),
+                IntentCheck::Linked(link) => return self.process_linked(order, link, state).await,
+            }
+        }
         let test = order.test_flag.unwrap_or(false);
         if test && !self.settings.orders.defaults.include_test_orders {
             return self
@@ -571,6 +591,22 @@ impl Run<'_> {
         if self.backing_off(order).await? {
             return Ok(());
         }
+        let retailer = order.dsco_retailer_id.clone().unwrap_or_default();
+        if let (Some(from), Some(created)) = (
+            self.settings.orders_for_retailer(&retailer).import_from,
+            order
+                .dsco_create_date
+                .as_deref()
+                .and_then(|d| DateTime::parse_from_rfc3339(d).ok()),
+        ) && created < from
+        {
+            return self
+                .skip_once(
+                    order,
+                    &format!("created {created} on DSCO, before orders.import_from"),
+                )
+                .await;
+        }
         if order
             .supplier_order_number
             .as_deref()
@@ -580,6 +616,104 @@ impl Run<'_> {
             return Ok(());
         }
         self.import(order).await
+    }
+
+    /// Settle an open create intent of an order DSCO no longer wants imported: after the grace
+    /// period, search Brightpearl; a hit is linked, no hit closes the intent.
+    async fn settle_open_intent(&mut self, order: &dsco::Order) -> Result<IntentCheck, FlowError> {
+        let id = dsco_id(order);
+        let key = id.clone();
+        let Some(intent) = self
+            .store()
+            .call(move |s| s.read(|tx| tx.intent(ORDER_KIND, &key)))
+            .await?
+        else {
+            return Ok(IntentCheck::None);
+        };
+        let due = intent.last_attempt_at
+            + chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::seconds(60));
+        if Utc::now() < due {
+            self.settle(
+                order,
+                ORDER_KIND,
+                Outcome::Pending(format!(
+                    "an earlier create was not answered; Brightpearl is checked for it after {}",
+                    due.format("%H:%M:%S UTC")
+                )),
+                RecordDetail {
+                    related: related(order, None),
+                    ..Default::default()
+                },
+                "create_waiting",
+                Some(OrderState::Pending),
+                |_| Ok(()),
+            )
+            .await?;
+            return Ok(IntentCheck::Waiting);
+        }
+        let hits = match self
+            .bp
+            .search_orders_by_external_ref(Lane::Orders, &id)
+            .await
+        {
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|r| r.external_ref.as_deref().is_none_or(|e| e == id))
+                .map(|r| r.order_id.0)
+                .min(),
+            Err(e) => {
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Retryable {
+                        reason: format!(
+                            "could not check Brightpearl for an earlier unanswered create: {e}"
+                        ),
+                    },
+                    RecordDetail {
+                        related: related(order, None),
+                        ..Default::default()
+                    },
+                    "intent_search_failed",
+                    None,
+                    |_| Ok(()),
+                )
+                .await?;
+                return Ok(IntentCheck::Waiting);
+            }
+        };
+        let key = id.clone();
+        let Some(bp_order_id) = hits else {
+            self.store()
+                .call(move |s| s.write(|tx| tx.clear_intent(ORDER_KIND, &key).map(|_| ())))
+                .await?;
+            return Ok(IntentCheck::None);
+        };
+        let link = Link {
+            dsco_id: id.clone(),
+            bp_id: bp_order_id.to_string(),
+            linked_at: Utc::now(),
+            data: serde_json::to_value(LinkData::default()).unwrap_or_default(),
+        };
+        let for_tx = link.clone();
+        self.settle(
+            order,
+            ORDER_KIND,
+            // DSCO no longer wants this order acknowledged: linking it is the sync.
+            Outcome::Synced,
+            RecordDetail {
+                related: related(order, Some(bp_order_id)),
+                ..Default::default()
+            },
+            "found_after_unanswered_create",
+            Some(OrderState::Imported),
+            move |tx| {
+                tx.put_link(ORDER_KIND, &for_tx)?;
+                tx.clear_intent(ORDER_KIND, &key).map(|_| ())
+            },
+        )
+        .await?;
+        Ok(IntentCheck::Linked(link))
     }
 
     /// A failed order whose next attempt is not due yet is left alone, even when the window's
@@ -675,6 +809,27 @@ impl Run<'_> {
                 // Linked but DSCO still shows it new: acknowledge again.
                 self.to_acknowledge.push((order.order_ref(), bp_order_id));
                 Ok(())
+            }
+            _ if !data.acknowledged
+                && order.supplier_order_number.as_deref() == Some(link.bp_id.as_str()) =>
+            {
+                // DSCO shows our acknowledgement though its change log had not reported it.
+                data.acknowledged = true;
+                let mut link = link;
+                link.data = serde_json::to_value(&data).unwrap_or_default();
+                self.settle(
+                    order,
+                    ORDER_KIND,
+                    Outcome::Synced,
+                    RecordDetail {
+                        related: related(order, Some(bp_order_id)),
+                        ..Default::default()
+                    },
+                    "acknowledged",
+                    Some(OrderState::Acknowledged),
+                    move |tx| tx.put_link(ORDER_KIND, &link),
+                )
+                .await
             }
             _ => Ok(()),
         }
