@@ -424,13 +424,20 @@ pub async fn create_retailer_contact(
     )
     .await?;
     settle(store, attempt, &key, move |store, contact_id| {
+        // Customer mappings hold 32-bit ids, as Brightpearl's contact ids are; a larger one is
+        // refused rather than stored wrong (the intent stays open for a person to look at).
+        let contact = u32::try_from(contact_id).map_err(|_| {
+            crate::store::Error::Conflict(format!(
+                "Brightpearl contact id {contact_id} does not fit a customer mapping"
+            ))
+        })?;
         store.write(|tx| {
             tx.put_mapping(
                 MappingKind::Customers.as_str(),
                 &retailer,
                 &CustomerMapping {
                     dsco_retailer_id: retailer.clone(),
-                    brightpearl_contact_id: u32::try_from(contact_id).unwrap_or(u32::MAX),
+                    brightpearl_contact_id: contact,
                 },
             )?;
             tx.clear_intent(CONTACT_KIND, &format!("retailer:{retailer}"))?;
