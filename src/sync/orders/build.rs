@@ -286,9 +286,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 continue;
             }
             Resolution::Unmatched(why) => {
-                problems.push(format!(
-                    "{label}: unknown SKU, no Brightpearl product matches ({why})"
-                ));
+                problems.push(format!("{label}: unknown SKU: {why}"));
                 continue;
             }
         };
