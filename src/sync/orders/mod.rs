@@ -475,6 +475,26 @@ impl Names for OrderRef {
     }
 }
 
+/// The order's ids, and nothing else, as a record's detail.
+fn ids(order: &impl Names, bp_order_id: Option<u64>) -> RecordDetail {
+    RecordDetail {
+        related: related(order, bp_order_id),
+        ..Default::default()
+    }
+}
+
+/// The lowest Brightpearl order id among search hits whose `externalRef` is this DSCO order's
+/// (a hit without the column counts: Order search may leave it out, reference §4.5).
+fn lowest_with_external_ref(
+    rows: Vec<brightpearl::OrderSearchRow>,
+    dsco_order_id: &str,
+) -> Option<u64> {
+    rows.into_iter()
+        .filter(|r| r.external_ref.as_deref().is_none_or(|e| e == dsco_order_id))
+        .map(|r| r.order_id.0)
+        .min()
+}
+
 fn related(order: &impl Names, bp_order_id: Option<u64>) -> Vec<(String, String)> {
     let order = order.order_ref();
     let mut out = vec![("po_number".to_owned(), order.po_number)];
@@ -640,10 +660,7 @@ impl Run<'_> {
                     "an earlier create was not answered; Brightpearl is checked for it after {}",
                     due.format("%H:%M:%S UTC")
                 )),
-                RecordDetail {
-                    related: related(order, None),
-                    ..Default::default()
-                },
+                ids(order, None),
                 "create_waiting",
                 Some(OrderState::Pending),
                 |_| Ok(()),
@@ -656,11 +673,7 @@ impl Run<'_> {
             .search_orders_by_external_ref(Lane::Orders, &id)
             .await
         {
-            Ok(rows) => rows
-                .into_iter()
-                .filter(|r| r.external_ref.as_deref().is_none_or(|e| e == id))
-                .map(|r| r.order_id.0)
-                .min(),
+            Ok(rows) => lowest_with_external_ref(rows, &id),
             Err(e) => {
                 self.settle(
                     order,
@@ -670,10 +683,7 @@ impl Run<'_> {
                             "could not check Brightpearl for an earlier unanswered create: {e}"
                         ),
                     },
-                    RecordDetail {
-                        related: related(order, None),
-                        ..Default::default()
-                    },
+                    ids(order, None),
                     "intent_search_failed",
                     None,
                     |_| Ok(()),
@@ -701,10 +711,7 @@ impl Run<'_> {
             ORDER_KIND,
             // DSCO no longer wants this order acknowledged: linking it is the sync.
             Outcome::Synced,
-            RecordDetail {
-                related: related(order, Some(bp_order_id)),
-                ..Default::default()
-            },
+            ids(order, Some(bp_order_id)),
             "found_after_unanswered_create",
             Some(OrderState::Imported),
             move |tx| {
@@ -742,10 +749,7 @@ impl Run<'_> {
             order,
             ORDER_KIND,
             Outcome::Skipped(reason.to_owned()),
-            RecordDetail {
-                related: related(order, None),
-                ..Default::default()
-            },
+            ids(order, None),
             "skipped",
             Some(OrderState::Skipped),
             |_| Ok(()),
@@ -821,10 +825,7 @@ impl Run<'_> {
                     order,
                     ORDER_KIND,
                     Outcome::Synced,
-                    RecordDetail {
-                        related: related(order, Some(bp_order_id)),
-                        ..Default::default()
-                    },
+                    ids(order, Some(bp_order_id)),
                     "acknowledged",
                     Some(OrderState::Acknowledged),
                     move |tx| tx.put_link(ORDER_KIND, &link),
@@ -887,7 +888,7 @@ impl Run<'_> {
             .search_orders_by_external_ref(Lane::Orders, &id)
             .await
         {
-            Ok(rows) => rows.into_iter().map(|r| r.order_id.0).min(),
+            Ok(rows) => lowest_with_external_ref(rows, &id),
             Err(e) => {
                 self.settle(
                     order,
@@ -895,7 +896,7 @@ impl Run<'_> {
                     Outcome::Retryable {
                         reason: format!("could not search Brightpearl for an order another connector created: {e}"),
                     },
-                    RecordDetail { related: related(order, None), ..Default::default() },
+                    ids(order, None),
                     "take_over_search_failed",
                     None,
                     |_| Ok(()),
@@ -941,10 +942,7 @@ impl Run<'_> {
             order,
             ORDER_KIND,
             Outcome::Synced,
-            RecordDetail {
-                related: related(order, Some(bp_order_id)),
-                ..Default::default()
-            },
+            ids(order, Some(bp_order_id)),
             "linked_existing",
             Some(OrderState::Acknowledged),
             move |tx| tx.put_link(ORDER_KIND, &link),
@@ -979,10 +977,7 @@ impl Run<'_> {
                             reason: problems.join("; "),
                             code: None,
                         },
-                        RecordDetail {
-                            related: related(order, None),
-                            ..Default::default()
-                        },
+                        ids(order, None),
                         "needs_attention",
                         Some(OrderState::NeedsAttention),
                         |_| Ok(()),
@@ -1008,10 +1003,7 @@ impl Run<'_> {
                         order,
                         ORDER_KIND,
                         Outcome::Permanent { reason, code },
-                        RecordDetail {
-                            related: related(order, None),
-                            ..Default::default()
-                        },
+                        ids(order, None),
                         "needs_attention",
                         Some(OrderState::NeedsAttention),
                         |_| Ok(()),
@@ -1024,10 +1016,7 @@ impl Run<'_> {
                         order,
                         ORDER_KIND,
                         Outcome::Retryable { reason },
-                        RecordDetail {
-                            related: related(order, None),
-                            ..Default::default()
-                        },
+                        ids(order, None),
                         "customer_retry",
                         None,
                         |_| Ok(()),
@@ -1040,10 +1029,7 @@ impl Run<'_> {
                         order,
                         ORDER_KIND,
                         Outcome::Pending(reason),
-                        RecordDetail {
-                            related: related(order, None),
-                            ..Default::default()
-                        },
+                        ids(order, None),
                         "customer_waiting",
                         Some(OrderState::Pending),
                         |_| Ok(()),
@@ -1064,11 +1050,7 @@ impl Run<'_> {
                 let rows = bp
                     .search_orders_by_external_ref(Lane::Orders, &search_id)
                     .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter(|r| r.external_ref.as_deref().is_none_or(|e| e == search_id))
-                    .map(|r| r.order_id.0)
-                    .min())
+                Ok(lowest_with_external_ref(rows, &search_id))
             },
             || async move {
                 bp.create_sales_order(Lane::Orders, &sales_order)
@@ -1178,10 +1160,7 @@ impl Run<'_> {
         mut data: LinkData,
     ) -> Result<(), FlowError> {
         let id = dsco_id(order);
-        let rel = RecordDetail {
-            related: related(order, Some(bp_order_id)),
-            ..Default::default()
-        };
+        let rel = ids(order, Some(bp_order_id));
         let Some(status_id) = self.settings.cancellations.dsco_cancelled_status_id else {
             return self
                 .settle(
