@@ -91,7 +91,7 @@ fn catalog_figures() {
         let run = loop {
             let runs = running
                 .store
-                .read(|tx| tx.runs(Some(dsco_brightpearl::sync::FlowName::Reference), None, 10))
+                .read(|tx| tx.runs(Some(dsco_brightpearl::flow_name::FlowName::Reference), None, 10))
                 .unwrap();
             if let Some(run) = runs
                 .into_iter()

@@ -198,7 +198,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     if connections.brightpearl_config().is_ok() {
         match scheduler
             .trigger(
-                crate::sync::FlowName::Reference,
+                crate::flow_name::FlowName::Reference,
                 crate::store::Trigger::Startup,
             )
             .await

@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::flow_name::FlowName;
 use crate::mapping::MappingKind;
 use crate::store::{RunStatus, Trigger};
-use crate::sync::FlowName;
 
 /// dsco-brightpearl: turns DSCO (Rithum) dropship purchase orders into Brightpearl sales orders
 /// and sends shipments, inventory and invoices back, on schedules you choose.

@@ -18,8 +18,8 @@ use figment::providers::{Format, Serialized, Toml};
 use figment::value::{Dict, Value};
 use serde::Serialize;
 
+use crate::flow_name::FlowName;
 use crate::secret::Secret;
-use crate::sync::FlowName;
 
 /// Where the daemon looks for its config file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/dsco-brightpearl/config.toml";

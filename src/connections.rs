@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::brightpearl::{self, QuotaBudget};
 use crate::config::Config;
 use crate::dsco;
+use crate::flow_name::FlowName;
 use crate::secret::Secret;
 use crate::store::{self, Store, lock};
-use crate::sync::FlowName;
 
 const BRIGHTPEARL_DOC: &str = "connection.brightpearl";
 const DSCO_DOC: &str = "connection.dsco";

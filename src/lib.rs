@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod dsco;
+pub mod flow_name;
 pub mod logging;
 pub mod mapping;
 pub mod reference;

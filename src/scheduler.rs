@@ -15,8 +15,9 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::flow_name::FlowName;
 use crate::store::{self, Run, RunId, RunStatus, Store, Trigger, lock};
-use crate::sync::{FlowCtx, FlowName, Registry};
+use crate::sync::{FlowCtx, Registry};
 
 /// Parse a six-field cron schedule (seconds first) exactly as the scheduler will.
 pub fn parse_cron(s: &str) -> Result<croner::Cron, String> {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use dsco_brightpearl::flow_name::FlowName;
 use dsco_brightpearl::store::{RecordFilter, RecordStatus, Store};
-use dsco_brightpearl::sync::FlowName;
 use serde_json::Value;
 
 use crate::support::flows::{GatedFlow, MixedFlow};

@@ -7,8 +7,8 @@ use utoipa_axum::routes;
 use super::extract::{Json, Path};
 use super::{ApiError, AppState};
 use crate::connections::{ChangeError, ConnectionView, Name, TestResult};
+use crate::flow_name::FlowName;
 use crate::store::Trigger;
-use crate::sync::FlowName;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::flow_name::FlowName;
 use crate::store::{Run, RunStatus, StatusCounts, SyncRecord, Trigger};
-use crate::sync::FlowName;
 
 /// Default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 100;

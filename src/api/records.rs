@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 use super::dto::{BulkRetried, Page, RecordDto, SkipRequest, cursor_id, limit};
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState};
+use crate::flow_name::FlowName;
 use crate::store::{RecordFilter, RecordStatus};
-use crate::sync::FlowName;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

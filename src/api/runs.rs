@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 use super::dto::{Page, RunDto, RunStarted, cursor_id, limit};
 use super::extract::{Path, Query};
 use super::{ApiError, AppState};
+use crate::flow_name::FlowName;
 use crate::store::Trigger;
-use crate::sync::FlowName;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

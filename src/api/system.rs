@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::dto::{FlowStatus, Health, Ready, RunDto, Status};
 use super::{ApiError, AppState};
-use crate::sync::FlowName;
+use crate::flow_name::FlowName;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

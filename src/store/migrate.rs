@@ -100,8 +100,8 @@ pub fn migrate(db: &redb::Database, path: &std::path::Path, target: u64) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow_name::FlowName;
     use crate::store::{Outcome, RecordDetail, RetryPolicy, Store};
-    use crate::sync::FlowName;
 
     const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v1.redb");
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::runs::RunId;
 use super::tables::*;
 use super::{Error, ReadTx, WriteTx, decode, encode};
-use crate::sync::FlowName;
+use crate::flow_name::FlowName;
 
 /// Largest stored request or response body; longer ones are cut with a marker.
 pub const BODY_CAP: usize = 8 * 1024;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::records::StatusCounts;
 use super::tables::*;
 use super::{Error, ReadTx, WriteTx, decode, encode};
-use crate::sync::FlowName;
+use crate::flow_name::FlowName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RunId(pub u64);

@@ -11,9 +11,10 @@ use futures_util::future::BoxFuture;
 
 use crate::brightpearl::{self, Lane};
 use crate::connections::Connections;
+use crate::flow_name::FlowName;
 use crate::reference::{NamedId, PriceList, Product, ReferenceData, TaxCode};
 use crate::store::{Outcome, RecordDetail};
-use crate::sync::{Flow, FlowCtx, FlowError, FlowName, RunReport};
+use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
 pub struct ReferenceFlow {
     connections: Arc<Connections>,

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use dsco_brightpearl::flow_name::FlowName;
 use dsco_brightpearl::store::{Outcome, RecordDetail};
-use dsco_brightpearl::sync::{Flow, FlowCtx, FlowError, FlowName, RunReport};
+use dsco_brightpearl::sync::{Flow, FlowCtx, FlowError, RunReport};
 use futures_util::future::BoxFuture;
 use tokio::sync::Semaphore;
 

@@ -24,6 +24,7 @@ use crate::connections::Connections;
 use crate::dsco::{
     self, Acknowledgement, OrderIdType, OrderKey, OrderPageRequest, OrderQuery, OrderWindowStart,
 };
+use crate::flow_name::FlowName;
 use crate::mapping::customers::CustomerMap;
 use crate::mapping::items::ItemMatcher;
 use crate::mapping::shipping_methods::ShippingMethodMap;
@@ -31,7 +32,7 @@ use crate::reference::{DscoItem, Product, ReferenceData};
 use crate::settings::Settings;
 use crate::store::{Link, Outcome, RecordDetail, RecordStatus, Store};
 use crate::sync::exactly_once::{Attempt, create_once, describe_rejection};
-use crate::sync::{Flow, FlowCtx, FlowError, FlowName, RunReport};
+use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
 use build::{Inputs, Prepared, lifecycle};
 use customer::{Customer, Resolver};
