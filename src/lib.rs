@@ -33,3 +33,4 @@ pub mod store;
 pub mod sync;
 pub mod systemd;
 pub mod tls;
+pub mod upstream;
