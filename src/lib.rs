@@ -16,6 +16,7 @@ pub mod api;
 pub mod app;
 pub mod backoff;
 pub mod brightpearl;
+pub mod clock;
 pub mod cli;
 pub mod config;
 pub mod connections;
