@@ -3,7 +3,7 @@
 mod support;
 
 mod connections;
-mod foundation;
+mod daemon;
 mod journal;
 mod mappings;
 mod orders;
