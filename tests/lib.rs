@@ -2,6 +2,7 @@
 
 mod support;
 
+mod architecture;
 mod connections;
 mod daemon;
 mod journal;
