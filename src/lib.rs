@@ -26,7 +26,6 @@ pub mod logging;
 pub mod mapping;
 pub mod reference;
 pub mod sandbox;
-pub mod sandbox_run;
 pub mod scheduler;
 pub mod secret;
 pub mod settings;

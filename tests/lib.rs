@@ -2,8 +2,9 @@
 
 mod support;
 
+mod architecture;
 mod connections;
-mod foundation;
+mod daemon;
 mod journal;
 mod mappings;
 mod orders;

@@ -11,12 +11,29 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::app;
-use crate::cli::SandboxArgs;
 use crate::config::{Config, Sources};
 use crate::sandbox::brightpearl::{BrightpearlSim, BrightpearlSimConfig};
 use crate::sandbox::common::{SimClock, SimServer};
 use crate::sandbox::dsco::{DscoSim, DscoSimConfig};
 
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Start only the two simulators, not the daemon.
+    #[arg(long)]
+    pub sims_only: bool,
+    /// Print one JSON object with the URLs and credentials as the first line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Port for the Brightpearl simulator (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_brightpearl: u16,
+    /// Port for the DSCO simulator (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_dsco: u16,
+    /// Seed for the demo data, so runs are reproducible.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
 /// Demo size: products in both catalogs and retailer orders waiting on DSCO.
 pub const DEMO_PRODUCTS: u32 = 200;
 pub const DEMO_ORDERS: u32 = 36;
