@@ -16,13 +16,14 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::common::lock;
+use super::hooks::Event;
 use super::orders::status_codes;
+use super::request::{Outcome, Req, id_set, plain, single_id};
 use super::search::{Column, Kind, col, search};
+use super::sim::Inner;
 use super::state::{DropShipNote, GoodsOutEvent, GoodsOutNote, State};
-use super::webhooks::Event;
 use super::wire::{self, limits, too_long};
-use super::{Inner, Outcome, Req, id_set, plain, single_id};
+use crate::sandbox::common::lock;
 
 type Refusal = (StatusCode, &'static str, String);
 

@@ -18,13 +18,14 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::common::lock;
+use super::hooks::Event;
 use super::idset::get_uris;
+use super::request::{Outcome, Req, id_set, plain, single_id};
 use super::search::{Column, Kind, col, col_ref, search};
+use super::sim::Inner;
 use super::state::{Invoice, Order, OrderNote, OrderRow, State};
-use super::webhooks::Event;
 use super::wire::{self, Fixed, limits, too_long};
-use super::{Inner, Outcome, Req, id_set, plain, single_id};
+use crate::sandbox::common::lock;
 
 /// The account's base currency.
 pub const ACCOUNT_CURRENCY: &str = "USD";
