@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 
 use super::seed::NewProduct;
 use super::sim::{BrightpearlSim, Inner};
-use super::{goods_out, lookups, webhooks};
+use super::{goods_notes, lookups, webhooks};
 use crate::sandbox::common::lock;
 
 type Sim = AxumState<BrightpearlSim>;
@@ -358,7 +358,7 @@ pub fn dump(inner: &Inner) -> Value {
         "contacts": contacts,
         "products": products,
         "stock": stock,
-        "notes": goods_out::dump(inner, &state),
+        "notes": goods_notes::dump(inner, &state),
         "webhooks": state.webhooks.values().map(webhooks::render_webhook).collect::<Vec<_>>(),
         "webhookDeliveries": inner.hooks.deliveries().len(),
         "webhooksPending": inner.hooks.pending(),

@@ -16,7 +16,7 @@ mod admin;
 mod auth;
 mod config;
 mod contacts;
-mod goods_out;
+mod goods_notes;
 mod hooks;
 pub mod idset;
 mod lookups;
@@ -154,7 +154,7 @@ impl BrightpearlSim {
     /// Create a goods-out note for `rows` (order row id, quantity) in the order's warehouse; an
     /// empty slice takes every unallocated quantity of the order.
     pub fn create_goods_out_note(&self, order_id: u32, rows: &[(u32, u32)]) -> Result<u32, String> {
-        let (id, events) = goods_out::create_for_order(self.inner(), order_id, rows)?;
+        let (id, events) = goods_notes::create_for_order(self.inner(), order_id, rows)?;
         self.raise(events);
         Ok(id)
     }
@@ -166,7 +166,7 @@ impl BrightpearlSim {
         tracking: Option<&str>,
         shipping_method_id: Option<u32>,
     ) -> Result<(), String> {
-        let events = goods_out::ship(self.inner(), note_id, tracking, shipping_method_id)?;
+        let events = goods_notes::ship(self.inner(), note_id, tracking, shipping_method_id)?;
         self.raise(events);
         Ok(())
     }
@@ -303,7 +303,7 @@ async fn route(sim: &BrightpearlSim, request: &Req) -> Response {
         "order" => orders::route(inner, request),
         "product" => products::route(inner, request),
         "warehouse" => match request.segments.iter().any(|s| s == "goods-note") {
-            true => goods_out::route(inner, request),
+            true => goods_notes::route(inner, request),
             false => products::route_warehouse(inner, request),
         },
         "contact" => contacts::route(inner, request),
