@@ -8,6 +8,11 @@
 //! It is written from the reference, never from our client: it imports nothing from the crate
 //! outside `crate::sandbox`, so it catches the client's misreadings. Behaviour the reference leaves
 //! open is marked `// guess:` with the section it extends.
+//!
+//! This file holds construction, routing and the scenario API on [`BrightpearlSim`]. The resource
+//! modules (`orders/`, `goods_notes/`, `products`, `contacts`, `lookups`, `webhooks`, ...) depend
+//! only on the leaf modules below them: `sim` (the shared world), `request`, `hooks`, `state`,
+//! `wire`, `idset`, `search`, `config`.
 
 // Handlers pass ready-made error responses up with `?`; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
