@@ -30,8 +30,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::lock;
-use super::{BrightpearlSim, Inner, NewProduct, goods_out, lookups, webhooks};
+use super::seed::NewProduct;
+use super::sim::{BrightpearlSim, Inner};
+use super::{goods_notes, lookups, webhooks};
+use crate::sandbox::common::lock;
 
 type Sim = AxumState<BrightpearlSim>;
 
@@ -110,8 +112,8 @@ async fn products(AxumState(sim): Sim) -> Json<Value> {
     Json(Value::Array(all))
 }
 
-fn product_request(set: &str) -> super::Req {
-    super::Req {
+fn product_request(set: &str) -> super::request::Req {
+    super::request::Req {
         method: axum::http::Method::GET,
         service: "product".into(),
         segments: vec!["product".into(), set.into()],
@@ -356,7 +358,7 @@ pub fn dump(inner: &Inner) -> Value {
         "contacts": contacts,
         "products": products,
         "stock": stock,
-        "notes": goods_out::dump(inner, &state),
+        "notes": goods_notes::dump(inner, &state),
         "webhooks": state.webhooks.values().map(webhooks::render_webhook).collect::<Vec<_>>(),
         "webhookDeliveries": inner.hooks.deliveries().len(),
         "webhooksPending": inner.hooks.pending(),

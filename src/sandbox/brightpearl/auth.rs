@@ -1,7 +1,7 @@
 //! Authentication (brightpearl-api.md §2): private-app headers, OAuth bearer tokens, and the OAuth
 //! endpoints `/authorize/{account}` and `/token/{account}`.
 //!
-//! Tokens live in the simulator state and expire on the [`SimClock`](super::common::SimClock), so
+//! Tokens live in the simulator state and expire on the [`SimClock`](crate::sandbox::common::SimClock), so
 //! tests move time instead of waiting.
 
 use axum::extract::{Path, Query, State as AxumState};
@@ -13,8 +13,10 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
-use super::common::lock;
-use super::{BrightpearlSim, BrightpearlSimConfig, Inner, wire};
+use super::config::BrightpearlSimConfig;
+use super::sim::{BrightpearlSim, Inner};
+use super::wire;
+use crate::sandbox::common::lock;
 
 /// Who made an authenticated call.
 pub struct Identity {

@@ -10,12 +10,13 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::common::lock;
 use super::idset::get_uris;
+use super::request::{Outcome, Req, id_set, plain};
 use super::search::{Column, Kind, col, search};
+use super::sim::Inner;
 use super::state::{Address, Contact};
 use super::wire::{self, limits, too_long};
-use super::{Inner, Outcome, Req, id_set, plain};
+use crate::sandbox::common::lock;
 
 pub fn route(inner: &Inner, request: &Req) -> Outcome {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();

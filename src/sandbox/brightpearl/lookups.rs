@@ -6,10 +6,11 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-use super::common::lock;
+use super::request::{Outcome, Req, id_set, plain};
+use super::sim::Inner;
 use super::state::State;
 use super::wire;
-use super::{Inner, Outcome, Req, id_set, plain};
+use crate::sandbox::common::lock;
 
 /// `accounting-service` routes.
 pub fn route_accounting(inner: &Inner, request: &Req) -> Outcome {

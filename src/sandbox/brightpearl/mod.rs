@@ -8,28 +8,36 @@
 //! It is written from the reference, never from our client: it imports nothing from the crate
 //! outside `crate::sandbox`, so it catches the client's misreadings. Behaviour the reference leaves
 //! open is marked `// guess:` with the section it extends.
+//!
+//! This file holds construction, routing and the scenario API on [`BrightpearlSim`]. The resource
+//! modules (`orders/`, `goods_notes/`, `products`, `contacts`, `lookups`, `webhooks`, ...) depend
+//! only on the leaf modules below them: `sim` (the shared world), `request`, `hooks`, `state`,
+//! `wire`, `idset`, `search`, `config`.
 
 // Handlers pass ready-made error responses up with `?`; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
 mod admin;
 mod auth;
+mod config;
 mod contacts;
-mod goods_out;
+mod goods_notes;
+mod hooks;
 pub mod idset;
 mod lookups;
 mod orders;
 mod products;
+mod request;
 mod search;
 mod seed;
+mod sim;
 mod state;
 mod throttle;
 mod webhooks;
 pub mod wire;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
@@ -38,122 +46,39 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 use serde_json::Value;
 
-use super::common::{self, Faults, Instrumentation, RequestLog, SimClock, SimServer, lock};
-use idset::IdSet;
-use state::State;
+use super::common::{self, Faults, Instrumentation, RequestLog, SimServer, lock};
+use hooks::Hooks;
+use request::{Req, percent_decode};
+use sim::Inner;
 use wire::Dates;
 
+pub use config::BrightpearlSimConfig;
+pub use hooks::WebhookDelivery;
 pub use seed::NewProduct;
-pub use webhooks::WebhookDelivery;
-
-/// How the simulator behaves; `Default` gives the sandbox account with fixed credentials.
-#[derive(Debug, Clone)]
-pub struct BrightpearlSimConfig {
-    /// Account code in `/public-api/{account}/...` ("sandbox").
-    pub account: String,
-    /// Private app reference (`brightpearl-app-ref` for private apps).
-    pub app_ref: String,
-    /// Private system app token (`brightpearl-account-token`).
-    pub account_token: String,
-    /// Private staff app token (`brightpearl-staff-token`).
-    pub staff_token: String,
-    /// Developer reference OAuth calls send as `brightpearl-dev-ref`.
-    pub dev_ref: String,
-    /// OAuth `client_id`; OAuth calls send it as `brightpearl-app-ref` (§2.3: client_id = app ref).
-    pub oauth_client_id: String,
-    /// OAuth client secret; when non-empty the token endpoint requires it (confidential app, §2.3).
-    pub oauth_client_secret: String,
-    /// Requests per rolling window per credential pool (§3; 200).
-    pub throttle_cap: u32,
-    /// Rolling window length (§3; 60 s).
-    pub throttle_window: Duration,
-    pub clock: Arc<SimClock>,
-    /// Deliver every webhook call twice (QoS 1 is at-least-once, §4.16).
-    pub webhook_duplicate_delivery: bool,
-    /// The account's display offset dates are rendered in (§5.2), minutes east of UTC.
-    pub account_utc_offset_minutes: i32,
-    /// `api_domain` in token responses; `None` answers with the request's `Host` (§1.2).
-    pub api_domain: Option<String>,
-    /// Access-token lifetime (§2.3: 604800 s).
-    pub access_token_ttl: Duration,
-    /// How long events are gathered before webhook calls go out (ID-set batching, §4.16).
-    pub webhook_batch_window: Duration,
-    /// Attempts per webhook call before giving up (QoS retry, §4.16).
-    pub webhook_max_attempts: u32,
-}
-
-impl Default for BrightpearlSimConfig {
-    fn default() -> Self {
-        BrightpearlSimConfig {
-            account: "sandbox".into(),
-            app_ref: "sandbox_dscosync".into(),
-            account_token: "c2FuZGJveC1hY2NvdW50LXRva2VuLWZvci10ZXN0cw==".into(),
-            staff_token: "c2FuZGJveC1zdGFmZi10b2tlbi1mb3ItdGVzdHMtMDE=".into(),
-            dev_ref: "dscobrightpearl".into(),
-            oauth_client_id: "dsco-brightpearl".into(),
-            oauth_client_secret: "sandbox-client-secret".into(),
-            throttle_cap: 200,
-            throttle_window: Duration::from_secs(60),
-            clock: SimClock::new(),
-            webhook_duplicate_delivery: false,
-            account_utc_offset_minutes: -360,
-            api_domain: None,
-            access_token_ttl: Duration::from_secs(604_800),
-            webhook_batch_window: Duration::from_millis(50),
-            webhook_max_attempts: 3,
-        }
-    }
-}
-
-/// The simulator: cheap to clone, all clones share one world.
-#[derive(Clone)]
-pub struct BrightpearlSim {
-    inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub config: BrightpearlSimConfig,
-    pub state: Mutex<State>,
-    pub faults: Arc<Faults>,
-    pub log: Arc<RequestLog>,
-    pub dates: Dates,
-    pub hooks: webhooks::Hooks,
-}
-
-impl Inner {
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.config.clock.now()
-    }
-}
+pub use sim::BrightpearlSim;
 
 impl BrightpearlSim {
     pub fn new(config: BrightpearlSimConfig) -> Self {
         let dates = Dates::new(config.account_utc_offset_minutes);
-        let hooks = webhooks::Hooks::new(config.webhook_duplicate_delivery);
+        let hooks = Hooks::new(config.webhook_duplicate_delivery);
         let state = seed::empty_state();
-        BrightpearlSim {
-            inner: Arc::new(Inner {
-                config,
-                state: Mutex::new(state),
-                faults: Faults::new(),
-                log: RequestLog::new(),
-                dates,
-                hooks,
-            }),
-        }
-    }
-
-    pub fn config(&self) -> &BrightpearlSimConfig {
-        &self.inner.config
+        BrightpearlSim::from_inner(Inner {
+            config,
+            state: Mutex::new(state),
+            faults: Faults::new(),
+            log: RequestLog::new(),
+            dates,
+            hooks,
+        })
     }
 
     /// The API, the OAuth endpoints and the `/_sandbox` admin routes, wrapped in
     /// [`common::instrument`].
     pub fn router(&self) -> axum::Router {
         let instrumentation = Instrumentation {
-            faults: self.inner.faults.clone(),
-            log: self.inner.log.clone(),
-            clock: self.inner.config.clock.clone(),
+            faults: self.inner().faults.clone(),
+            log: self.inner().log.clone(),
+            clock: self.inner().config.clock.clone(),
             throttle_response: wire::throttle_fault_response,
             error_body_response: wire::server_error_body_response,
         };
@@ -175,28 +100,16 @@ impl BrightpearlSim {
         SimServer::start(self.router(), addr).await
     }
 
-    pub fn faults(&self) -> Arc<Faults> {
-        self.inner.faults.clone()
-    }
-
-    pub fn requests(&self) -> Arc<RequestLog> {
-        self.inner.log.clone()
-    }
-
-    pub fn clock(&self) -> Arc<SimClock> {
-        self.inner.config.clock.clone()
-    }
-
     /// Seed the demo world: `products` demo products (those Brightpearl has), warehouses, stock,
     /// lookups and a few contacts. Calling it again adds only what is missing.
     pub fn seed_demo(&self, products: u32) {
-        let events = seed::seed_demo(&self.inner, products);
+        let events = seed::seed_demo(self.inner(), products);
         self.raise(events);
     }
 
     /// Add a product; returns its id.
     pub fn add_product(&self, product: NewProduct) -> u32 {
-        let (id, events) = seed::add_product(&self.inner, product);
+        let (id, events) = seed::add_product(self.inner(), product);
         self.raise(events);
         id
     }
@@ -204,50 +117,50 @@ impl BrightpearlSim {
     /// Set the available (`onHand`) quantity of a product in a warehouse; `inStock` becomes
     /// `on_hand + allocated`.
     pub fn set_stock(&self, product_id: u32, warehouse_id: u32, on_hand: i64) {
-        let events = products::set_stock(&self.inner, product_id, warehouse_id, on_hand);
+        let events = products::set_stock(self.inner(), product_id, warehouse_id, on_hand);
         self.raise(events);
     }
 
     /// The order as Order GET renders it, with `customFields` always included.
     pub fn order(&self, id: u32) -> Option<Value> {
-        let state = lock(&self.inner.state);
+        let state = lock(&self.inner().state);
         state
             .orders
             .get(&id)
-            .map(|order| orders::render_order(&self.inner, &state, order, true))
+            .map(|order| orders::render_order(self.inner(), &state, order, true))
     }
 
     pub fn orders(&self) -> Vec<Value> {
-        let state = lock(&self.inner.state);
+        let state = lock(&self.inner().state);
         state
             .orders
             .values()
-            .map(|order| orders::render_order(&self.inner, &state, order, true))
+            .map(|order| orders::render_order(self.inner(), &state, order, true))
             .collect()
     }
 
     pub fn order_count(&self) -> usize {
-        lock(&self.inner.state).orders.len()
+        lock(&self.inner().state).orders.len()
     }
 
     /// Contacts as Contact GET renders them.
     pub fn contacts(&self) -> Vec<Value> {
-        let state = lock(&self.inner.state);
+        let state = lock(&self.inner().state);
         state
             .contacts
             .values()
-            .map(|contact| contacts::render_contact(&self.inner, contact))
+            .map(|contact| contacts::render_contact(self.inner(), contact))
             .collect()
     }
 
     pub fn contact_count(&self) -> usize {
-        lock(&self.inner.state).contacts.len()
+        lock(&self.inner().state).contacts.len()
     }
 
     /// Create a goods-out note for `rows` (order row id, quantity) in the order's warehouse; an
     /// empty slice takes every unallocated quantity of the order.
     pub fn create_goods_out_note(&self, order_id: u32, rows: &[(u32, u32)]) -> Result<u32, String> {
-        let (id, events) = goods_out::create_for_order(&self.inner, order_id, rows)?;
+        let (id, events) = goods_notes::create_for_order(self.inner(), order_id, rows)?;
         self.raise(events);
         Ok(id)
     }
@@ -259,14 +172,14 @@ impl BrightpearlSim {
         tracking: Option<&str>,
         shipping_method_id: Option<u32>,
     ) -> Result<(), String> {
-        let events = goods_out::ship(&self.inner, note_id, tracking, shipping_method_id)?;
+        let events = goods_notes::ship(self.inner(), note_id, tracking, shipping_method_id)?;
         self.raise(events);
         Ok(())
     }
 
     /// Change an order's status with the same rules as the status PUT.
     pub fn set_order_status(&self, order_id: u32, status_id: u32) -> Result<(), String> {
-        let events = orders::change_status(&self.inner, order_id, status_id, None)
+        let events = orders::change_status(self.inner(), order_id, status_id, None)
             .map_err(|(_, _, message)| message)?;
         self.raise(events);
         Ok(())
@@ -274,148 +187,60 @@ impl BrightpearlSim {
 
     /// Invoice an order; returns the invoice reference.
     pub fn invoice_order(&self, order_id: u32) -> Result<String, String> {
-        let (reference, events) = orders::invoice(&self.inner, order_id, None)?;
+        let (reference, events) = orders::invoice(self.inner(), order_id, None)?;
         self.raise(events);
         Ok(reference)
     }
 
     /// Record a customer payment against an order (it then cannot be cancelled, §4.6).
     pub fn add_payment(&self, order_id: u32, amount: &str) -> Result<(), String> {
-        orders::add_payment(&self.inner, order_id, amount)
+        orders::add_payment(self.inner(), order_id, amount)
     }
 
     /// Issue an OAuth authorization code, as the consent screen would (§2.3 step 1).
     pub fn issue_authorization_code(&self, redirect_uri: &str) -> String {
-        auth::issue_code(&self.inner, redirect_uri)
+        auth::issue_code(self.inner(), redirect_uri)
     }
 
     /// Every webhook call made so far (including failed attempts).
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
-        self.inner.hooks.deliveries()
+        self.inner().hooks.deliveries()
     }
 
     /// Turn duplicate webhook delivery on or off at run time.
     pub fn set_webhook_duplicate_delivery(&self, enabled: bool) {
-        self.inner.hooks.set_duplicate(enabled);
+        self.inner().hooks.set_duplicate(enabled);
     }
 
     /// Hold webhook calls (events keep queueing) until [`Self::resume_webhooks`]; lets a test
     /// raise several events and see them batched into one call deterministically.
     pub fn pause_webhooks(&self) {
-        self.inner.hooks.pause();
+        self.inner().hooks.pause();
     }
 
     /// Release held webhook calls and deliver them now.
     pub async fn resume_webhooks(&self) {
-        self.inner.hooks.resume();
-        webhooks::deliver_pending(self.inner.clone()).await;
+        self.inner().hooks.resume();
+        webhooks::deliver_pending(self.inner().clone()).await;
     }
 
     /// The whole world as JSON, for debugging and the admin state dump.
     pub fn dump_state(&self) -> Value {
-        admin::dump(&self.inner)
+        admin::dump(self.inner())
     }
 
     /// Forget everything (orders, contacts, catalog, lookups, tokens, webhooks, throttle windows,
     /// request log, faults); seed again to get the demo world back.
     pub fn reset(&self) {
-        *lock(&self.inner.state) = seed::empty_state();
-        self.inner.hooks.reset();
-        self.inner.faults.clear();
-        self.inner.log.clear();
+        *lock(&self.inner().state) = seed::empty_state();
+        self.inner().hooks.reset();
+        self.inner().faults.clear();
+        self.inner().log.clear();
     }
 
-    fn raise(&self, events: Vec<webhooks::Event>) {
-        webhooks::raise(&self.inner, events);
+    fn raise(&self, events: Vec<hooks::Event>) {
+        webhooks::raise(self.inner(), events);
     }
-
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
-    }
-}
-
-/// One API request, decoded: the service and the path segments after `{service}-service/`.
-pub(crate) struct Req {
-    pub method: Method,
-    pub service: String,
-    /// Percent-decoded segments; a trailing slash leaves an empty last segment, which is dropped.
-    pub segments: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub path: String,
-}
-
-impl Req {
-    pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The JSON body; a missing or unparsable body is refused (§1.6 `CMNC-010`).
-    // guess: both an empty and an unparsable body answer 400 CMNC-010 (brightpearl-api.md §1.6
-    // gives the code without the status)
-    pub fn json(&self) -> Result<Value, Response> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(wire::bad_request("CMNC-010", "A JSON body is required"));
-        }
-        serde_json::from_slice(&self.body).map_err(|error| {
-            wire::bad_request(
-                "CMNC-010",
-                format!("A JSON body is required; the body could not be parsed: {error}"),
-            )
-        })
-    }
-
-    pub fn not_found(&self) -> Response {
-        wire::not_found(format!("Cannot find the resource {}", self.path))
-    }
-}
-
-/// Parse an ID-set path segment (absent = all), refusing sets over `cap` ids.
-// guess: an unparsable ID set answers 400 CMNC-019 and one over the per-resource cap 400 CMNC-022
-// (brightpearl-api.md §1.3 says only "rejected or truncated")
-pub(crate) fn id_set(segment: Option<&str>, cap: Option<u64>) -> Result<IdSet, Response> {
-    let set =
-        IdSet::parse_opt(segment).map_err(|message| wire::bad_request("CMNC-019", message))?;
-    if let (Some(cap), Some(requested)) = (cap, set.requested())
-        && requested > cap
-    {
-        return Err(wire::bad_request(
-            "CMNC-022",
-            format!(
-                "The ID set names {requested} ids; at most {cap} are allowed per request. Use OPTIONS to split it"
-            ),
-        ));
-    }
-    Ok(set)
-}
-
-/// A single positive id from a path segment.
-pub(crate) fn single_id(segment: Option<&str>) -> Option<u32> {
-    segment?.parse::<u32>().ok().filter(|id| *id > 0)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%'
-            && index + 2 < bytes.len()
-            && let Ok(hex) = std::str::from_utf8(&bytes[index + 1..index + 3])
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            index += 3;
-            continue;
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn api(
@@ -425,7 +250,7 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let inner = sim.inner.clone();
+    let inner = sim.inner().clone();
     let path = uri.path().to_owned();
     let rest = path.trim_start_matches("/public-api/");
     let mut parts = rest.split('/');
@@ -479,12 +304,12 @@ async fn api(
 }
 
 async fn route(sim: &BrightpearlSim, request: &Req) -> Response {
-    let inner = &sim.inner;
+    let inner = sim.inner();
     let (response, events) = match request.service.as_str() {
         "order" => orders::route(inner, request),
         "product" => products::route(inner, request),
         "warehouse" => match request.segments.iter().any(|s| s == "goods-note") {
-            true => goods_out::route(inner, request),
+            true => goods_notes::route(inner, request),
             false => products::route_warehouse(inner, request),
         },
         "contact" => contacts::route(inner, request),
@@ -498,12 +323,4 @@ async fn route(sim: &BrightpearlSim, request: &Req) -> Response {
 
 async fn fallback(uri: Uri) -> Response {
     wire::not_found(format!("Cannot find the resource {}", uri.path()))
-}
-
-/// What a handler returns: the response and the resource events it raised.
-pub(crate) type Outcome = (Response, Vec<webhooks::Event>);
-
-/// A response without events.
-pub(crate) fn plain(response: Response) -> Outcome {
-    (response, Vec::new())
 }

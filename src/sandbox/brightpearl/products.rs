@@ -9,13 +9,14 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::common::lock;
+use super::hooks::Event;
 use super::idset::get_uris;
+use super::request::{Outcome, Req, id_set, plain};
 use super::search::{Column, Kind, col, col_ref, search};
+use super::sim::Inner;
 use super::state::{Product, State};
-use super::webhooks::Event;
 use super::wire;
-use super::{Inner, Outcome, Req, id_set, plain};
+use crate::sandbox::common::lock;
 
 pub fn route(inner: &Inner, request: &Req) -> Outcome {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();

@@ -11,8 +11,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::idset::IdSet;
+use super::request::Req;
+use super::sim::Inner;
 use super::wire::{self, Dates};
-use super::{Inner, Req};
 
 /// Column data types (§1.12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::super::demo;
-use super::Inner;
-use super::common::lock;
 use super::contacts::create_address;
+use super::hooks::Event;
+use super::sim::Inner;
 use super::state::{Contact, CustomFieldMeta, OrderStatus, Product, State, TaxCode};
-use super::webhooks::Event;
 use super::wire::Fixed;
+use crate::sandbox::common::lock;
+use crate::sandbox::demo;
 
-/// A product to add with [`BrightpearlSim::add_product`](super::BrightpearlSim::add_product).
+/// A product to add with [`BrightpearlSim::add_product`](super::sim::BrightpearlSim::add_product).
 #[derive(Debug, Clone)]
 pub struct NewProduct {
     pub sku: String,

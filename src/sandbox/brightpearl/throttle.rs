@@ -1,12 +1,12 @@
 //! Request throttling (brightpearl-api.md §3): a rolling window per credential pool on the
-//! [`SimClock`](super::common::SimClock), and the two headers every API response carries.
+//! [`SimClock`](crate::sandbox::common::SimClock), and the two headers every API response carries.
 
 use axum::http::HeaderValue;
 use axum::response::Response;
 use chrono::Duration as ChronoDuration;
 
-use super::Inner;
-use super::common::lock;
+use super::sim::Inner;
+use crate::sandbox::common::lock;
 
 /// The outcome of counting one request against its pool.
 pub struct Window {

@@ -7,21 +7,21 @@
 //! ID set otherwise.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::common::lock;
+use super::hooks::{Event, Pending, WebhookDelivery};
 use super::idset::compress;
+use super::request::{Outcome, Req, id_set, plain, single_id};
+use super::sim::Inner;
 use super::state::Webhook;
 use super::wire::{self, format_utc_millis};
-use super::{Inner, Outcome, Req, id_set, plain, single_id};
+use crate::sandbox::common::lock;
 
 /// The version string sent as `${brightpearl-version}`.
 pub const BRIGHTPEARL_VERSION: &str = "5.0.0-sandbox";
@@ -54,109 +54,6 @@ pub const EVENTS: &[&str] = &[
     "product.modified.on-hand-modified",
 ];
 
-/// A resource event: full name (`goods-out-note.modified.shipped`) and resource id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub full: String,
-    pub id: u32,
-}
-
-impl Event {
-    pub fn new(full: &str, id: u32) -> Self {
-        Event {
-            full: full.to_owned(),
-            id,
-        }
-    }
-}
-
-/// One webhook call as made (or attempted).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WebhookDelivery {
-    pub webhook_id: u32,
-    pub event: String,
-    /// `${resource-id}`: one id, or an ID set when the webhook accepts them.
-    pub resource_id: String,
-    pub method: String,
-    pub url: String,
-    pub body: Option<String>,
-    pub attempt: u32,
-    /// Receiver's status, when it answered.
-    pub status: Option<u16>,
-    pub error: Option<String>,
-    /// True for the deliberate second copy sent when duplicate delivery is on.
-    pub duplicate: bool,
-}
-
-struct Pending {
-    hook: Webhook,
-    full: String,
-    id: u32,
-    raised_on: DateTime<Utc>,
-}
-
-/// Delivery machinery shared by the router and the scenario API.
-pub struct Hooks {
-    queue: Mutex<Vec<Pending>>,
-    paused: AtomicBool,
-    duplicate: AtomicBool,
-    scheduled: AtomicBool,
-    log: Mutex<Vec<WebhookDelivery>>,
-    client: OnceLock<reqwest::Client>,
-}
-
-impl Hooks {
-    pub fn new(duplicate: bool) -> Self {
-        Hooks {
-            queue: Mutex::new(Vec::new()),
-            paused: AtomicBool::new(false),
-            duplicate: AtomicBool::new(duplicate),
-            scheduled: AtomicBool::new(false),
-            log: Mutex::new(Vec::new()),
-            client: OnceLock::new(),
-        }
-    }
-
-    pub fn deliveries(&self) -> Vec<WebhookDelivery> {
-        lock(&self.log).clone()
-    }
-
-    pub fn set_duplicate(&self, enabled: bool) {
-        self.duplicate.store(enabled, Ordering::SeqCst);
-    }
-
-    pub fn pause(&self) {
-        self.paused.store(true, Ordering::SeqCst);
-    }
-
-    pub fn resume(&self) {
-        self.paused.store(false, Ordering::SeqCst);
-    }
-
-    pub fn pending(&self) -> usize {
-        lock(&self.queue).len()
-    }
-
-    pub fn reset(&self) {
-        lock(&self.queue).clear();
-        lock(&self.log).clear();
-        self.paused.store(false, Ordering::SeqCst);
-    }
-
-    fn client(&self) -> reqwest::Client {
-        self.client
-            .get_or_init(|| {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                reqwest::Client::builder()
-                    // guess: 10 s delivery timeout (brightpearl-api.md §4.16: UNCONFIRMED)
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .unwrap_or_default()
-            })
-            .clone()
-    }
-}
-
 // guess: a subscription matches its own event and every more specific one below it, so
 // `order.modified` also receives `order.modified.order-status` (brightpearl-api.md §4.16 shows only
 // the resource-type form `product`)
@@ -174,43 +71,39 @@ pub fn raise(inner: &Arc<Inner>, events: Vec<Event>) {
     }
     let now = inner.now();
     let hooks: Vec<Webhook> = lock(&inner.state).webhooks.values().cloned().collect();
-    {
-        let mut queue = lock(&inner.hooks.queue);
-        for event in events {
-            for hook in hooks
-                .iter()
-                .filter(|hook| subscribed(&hook.subscribe_to, &event.full))
-            {
-                queue.push(Pending {
-                    hook: hook.clone(),
-                    full: event.full.clone(),
-                    id: event.id,
-                    raised_on: now,
-                });
-            }
+    let mut matched = Vec::new();
+    for event in events {
+        for hook in hooks
+            .iter()
+            .filter(|hook| subscribed(&hook.subscribe_to, &event.full))
+        {
+            matched.push(Pending {
+                hook: hook.clone(),
+                full: event.full.clone(),
+                id: event.id,
+                raised_on: now,
+            });
         }
-        if queue.is_empty() {
-            return;
-        }
+    }
+    if !inner.hooks.enqueue(matched) {
+        return;
     }
     schedule(inner);
 }
 
 fn schedule(inner: &Arc<Inner>) {
-    if inner.hooks.paused.load(Ordering::SeqCst)
-        || inner.hooks.scheduled.swap(true, Ordering::SeqCst)
-    {
+    if !inner.hooks.claim_schedule() {
         return;
     }
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         // No runtime: events wait for `resume_webhooks`.
-        inner.hooks.scheduled.store(false, Ordering::SeqCst);
+        inner.hooks.release_schedule();
         return;
     };
     let inner = inner.clone();
     runtime.spawn(async move {
         tokio::time::sleep(inner.config.webhook_batch_window).await;
-        inner.hooks.scheduled.store(false, Ordering::SeqCst);
+        inner.hooks.release_schedule();
         deliver_pending(inner).await;
     });
 }
@@ -224,10 +117,10 @@ struct Call {
 
 /// Deliver everything queued (unless paused), batching ID-set webhooks per (webhook, event).
 pub async fn deliver_pending(inner: Arc<Inner>) {
-    if inner.hooks.paused.load(Ordering::SeqCst) {
+    if inner.hooks.is_paused() {
         return;
     }
-    let pending: Vec<Pending> = std::mem::take(&mut *lock(&inner.hooks.queue));
+    let pending: Vec<Pending> = inner.hooks.take_queue();
     let mut calls: Vec<Call> = Vec::new();
     let mut batches: BTreeMap<(u32, String), usize> = BTreeMap::new();
     let mut batch_ids: Vec<Vec<u32>> = Vec::new();
@@ -265,7 +158,7 @@ pub async fn deliver_pending(inner: Arc<Inner>) {
             call.resource_id = compress(&batch_ids[index]);
         }
     }
-    let duplicate = inner.hooks.duplicate.load(Ordering::SeqCst);
+    let duplicate = inner.hooks.duplicate();
     for call in &calls {
         deliver(&inner, call, false).await;
         if duplicate {
@@ -320,7 +213,7 @@ async fn deliver(inner: &Arc<Inner>, call: &Call, duplicate: bool) {
             Ok(response) => (Some(response.status().as_u16()), None),
             Err(error) => (None, Some(error.to_string())),
         };
-        lock(&inner.hooks.log).push(WebhookDelivery {
+        inner.hooks.record(WebhookDelivery {
             webhook_id: call.hook.id,
             event: call.full.clone(),
             resource_id: call.resource_id.clone(),

@@ -7,29 +7,14 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::DscoSim;
-use super::changelog::{self, Job, Outcome};
-use super::http::parse_array;
-use super::orders::{activity, open_quantity};
+use super::changelog;
+use super::jobs::{Job, Outcome};
+use super::lines::{activity, open_quantity};
+use super::sim::DscoSim;
 use super::state::{State as SimState, fmt_date, quantity, text};
 
 pub(crate) async fn batch(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let items = match parse_array(&body) {
-        Ok(items) => items,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, config| {
-        let id = changelog::submit(
-            state,
-            config,
-            Job::Acknowledge,
-            "acknowledgeOrders",
-            items,
-            now,
-        );
-        changelog::accepted(&id, now)
-    })
+    changelog::endpoint(Job::Acknowledge, "acknowledgeOrders").batch(&sim, &body)
 }
 
 /// Acknowledge one order: created → acknowledged / shipment_pending, `supplierOrderNumber` stored,

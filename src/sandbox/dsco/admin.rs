@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::DscoSim;
+use super::sim::DscoSim;
 
 pub(crate) fn routes() -> Router<DscoSim> {
     Router::new()

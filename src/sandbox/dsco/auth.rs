@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::DscoSim;
+use super::sim::DscoSim;
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (

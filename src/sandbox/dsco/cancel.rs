@@ -2,18 +2,16 @@
 //! synchronous, answered with the update-response shape) and `POST /order/item/cancel/batch/small`
 //! (array, 202, outcome in `/order/log`).
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::DscoSim;
-use super::changelog::{self, Job, Outcome};
-use super::http::{message, parse_array, parse_object, update_response};
-use super::orders::{cancel_units, find_line, item_conflict, recompute};
+use super::changelog::{self, Answer};
+use super::jobs::{Job, Outcome};
+use super::lines::{cancel_units, find_line, item_conflict, recompute};
+use super::sim::DscoSim;
 use super::state::{State as SimState, quantity, text};
 
 /// Cancel codes of dsco-api.md §2.6 (supplier and retailer; the server did not enforce the
@@ -24,54 +22,14 @@ pub const CANCEL_CODES: [&str; 13] = [
 ];
 
 pub(crate) async fn batch(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let items = match parse_array(&body) {
-        Ok(items) => items,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, config| {
-        let id = changelog::submit(
-            state,
-            config,
-            Job::Cancel,
-            "cancelOrderItemSmallBatch",
-            items,
-            now,
-        );
-        changelog::accepted(&id, now)
-    })
+    changelog::endpoint(Job::Cancel, "cancelOrderItemSmallBatch").batch(&sim, &body)
 }
 
 /// `POST /order/item/cancel`: processed at once, `200 {status:"success", requestId, eventDate,
 /// messages}`; a refused cancel answers 400 with `status:"failure"`.
 pub(crate) async fn single(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let object = match parse_object(&body) {
-        Ok(object) => object,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, _| {
-        let outcome = apply(state, &object, now);
-        let request_id =
-            changelog::record(state, Job::Cancel, "cancelOrderItem", object, &outcome, now);
-        match outcome {
-            Ok(_) => Json(update_response("success", &request_id, now, Vec::new())).into_response(),
-            // guess: 400 with the same shape for a refused cancel (dsco-api.md §1.4).
-            Err(problems) => (
-                StatusCode::BAD_REQUEST,
-                Json(update_response(
-                    "failure",
-                    &request_id,
-                    now,
-                    problems
-                        .iter()
-                        .map(|p| message("VALIDATION_ERROR", "error", p))
-                        .collect(),
-                )),
-            )
-                .into_response(),
-        }
-    })
+    // guess: 400 with the same shape for a refused cancel (dsco-api.md §1.4).
+    changelog::endpoint(Job::Cancel, "cancelOrderItem").apply_now(&sim, &body, Answer::Success)
 }
 
 /// Apply one `OrderForCancel`; all of its lines or none.

@@ -6,8 +6,8 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::DscoSim;
 use super::http::{Params, bad_request, not_found};
+use super::sim::DscoSim;
 use super::state::text;
 
 const ITEM_KEYS: [&str; 8] = [

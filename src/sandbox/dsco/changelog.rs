@@ -1,12 +1,8 @@
-//! Asynchronous work and the change logs that report it (dsco-api.md §1.6, §1.8):
-//! `GET /order/log`, `/inventory/log`, `/invoice/log`.
+//! The change logs that report asynchronous work (dsco-api.md §1.6, §1.8): `GET /order/log`,
+//! `/inventory/log`, `/invoice/log`, and [`endpoint`], the one skeleton of the write endpoints
+//! whose outcome those logs report (acknowledge, shipments, item cancel, inventory, invoices).
 //!
-//! A small-batch call stores one `pending` entry per submitted object, due `processing_delay`
-//! after submission on the [`SimClock`]; due entries are processed (in submission order) before
-//! every request and by [`DscoSim::process_pending`], becoming `success` or `failure` with
-//! `results[]` messages.
-//!
-//! [`SimClock`]: crate::sandbox::common::SimClock
+//! The queue itself is `queue.rs`; which module applies which job is `dsco/mod.rs`.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -15,158 +11,111 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::http::{Params, bad_request, not_found, update_response};
-use super::state::{State as SimState, fmt_date, new_uuid, parse_date};
-use super::{DscoSim, DscoSimConfig, acknowledge, cancel, inventory, invoices, shipments};
+use super::http::{
+    Params, bad_request, created_success, not_found, parse_array, parse_object, update_response,
+};
+use super::jobs::{Job, LogEntry, LogKind, Outcome};
+use super::queue::{error_results, record, submit};
+use super::sim::DscoSim;
+use super::state::{State as SimState, fmt_date, parse_date};
 
-/// Which change log an entry belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LogKind {
-    Order,
-    Inventory,
-    Invoice,
+/// What differs between the write endpoints: the job they queue or apply, and the API operation
+/// named in their change-log entries (`requestMethodDetail`).
+pub(crate) struct Endpoint {
+    job: Job,
+    detail: &'static str,
 }
 
-/// The work behind a pending entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Job {
-    Acknowledge,
-    Shipment,
-    Cancel,
-    Inventory { skip_unknown: bool },
-    Invoice,
+/// How a single-object endpoint answers a success.
+pub(crate) enum Answer {
+    /// `201 {"success": true}` (SuccessFailResponse, §1.7).
+    Created,
+    /// `200 {status:"success", requestId, eventDate, messages:[]}` (the update-response shape).
+    Success,
 }
 
-/// Result of applying one object: info messages on success, problems on failure.
-pub(crate) type Outcome = Result<Vec<Value>, Vec<String>>;
-
-pub(crate) struct LogEntry {
-    pub kind: LogKind,
-    pub job: Job,
-    pub request_id: String,
-    pub submitted: DateTime<Utc>,
-    pub due: DateTime<Utc>,
-    pub status: &'static str,
-    pub payload: Value,
-    pub results: Vec<Value>,
-    pub date_processed: Option<DateTime<Utc>>,
-    /// The API operation that produced the entry (`requestMethodDetail`).
-    pub detail: &'static str,
+/// The endpoint that queues or applies `job`, logging it as `detail`.
+pub(crate) fn endpoint(job: Job, detail: &'static str) -> Endpoint {
+    Endpoint { job, detail }
 }
 
-impl LogEntry {
-    fn to_json(&self) -> Value {
-        json!({
-            "payload": self.payload,
-            // guess: `dateProcessed` is required by the schema, so a pending entry carries the
-            // date its request was received (dsco-api.md §1.8).
-            "dateProcessed": fmt_date(self.date()),
-            "status": self.status,
-            "requestMethod": "api",
-            "requestMethodDetail": self.detail,
-            "requestId": self.request_id,
-            "processId": null,
-            "results": self.results,
+impl Endpoint {
+    /// A small batch (dsco-api.md §1.7): a bare non-empty array, one pending entry per object,
+    /// answered 202 with the request id; each object is applied when due.
+    pub(crate) fn batch(self, sim: &DscoSim, body: &[u8]) -> Response {
+        let items = match parse_array(body) {
+            Ok(items) => items,
+            Err(response) => return *response,
+        };
+        let now = sim.clock().now();
+        sim.with_state(|state, config| {
+            let id = submit(state, config, self.job, self.detail, items, now);
+            accepted(&id, now)
         })
     }
 
-    /// The date the window filters compare: when processed, else when submitted.
-    fn date(&self) -> DateTime<Utc> {
-        self.date_processed.unwrap_or(self.submitted)
-    }
-}
-
-/// Queue a small batch: one pending entry per object. Returns the request id for the 202.
-pub(crate) fn submit(
-    state: &mut SimState,
-    config: &DscoSimConfig,
-    job: Job,
-    detail: &'static str,
-    payloads: Vec<Value>,
-    now: DateTime<Utc>,
-) -> String {
-    let request_id = new_uuid();
-    let due = now + chrono::Duration::milliseconds(config.processing_delay.as_millis() as i64);
-    for payload in payloads {
-        state.log.push(LogEntry {
-            kind: kind_of(job),
-            job,
-            request_id: request_id.clone(),
-            submitted: now,
-            due,
-            status: "pending",
-            payload,
-            results: Vec::new(),
-            date_processed: None,
-            detail,
-        });
-    }
-    request_id
-}
-
-/// Record a synchronous call's outcome as an already-processed entry.
-pub(crate) fn record(
-    state: &mut SimState,
-    job: Job,
-    detail: &'static str,
-    payload: Value,
-    outcome: &Outcome,
-    now: DateTime<Utc>,
-) -> String {
-    let request_id = new_uuid();
-    let (status, results) = outcome_parts(outcome);
-    state.log.push(LogEntry {
-        kind: kind_of(job),
-        job,
-        request_id: request_id.clone(),
-        submitted: now,
-        due: now,
-        status,
-        payload,
-        results,
-        date_processed: Some(now),
-        detail,
-    });
-    request_id
-}
-
-fn kind_of(job: Job) -> LogKind {
-    match job {
-        Job::Acknowledge | Job::Shipment | Job::Cancel => LogKind::Order,
-        Job::Inventory { .. } => LogKind::Inventory,
-        Job::Invoice => LogKind::Invoice,
-    }
-}
-
-fn outcome_parts(outcome: &Outcome) -> (&'static str, Vec<Value>) {
-    match outcome {
-        Ok(info) => ("success", info.clone()),
-        Err(problems) => ("failure", super::orders::error_results(problems)),
-    }
-}
-
-/// Process every pending entry whose due time has come.
-pub(crate) fn process_due(state: &mut SimState, config: &DscoSimConfig, now: DateTime<Utc>) {
-    for index in 0..state.log.len() {
-        let entry = &state.log[index];
-        if entry.status != "pending" || entry.due > now {
-            continue;
-        }
-        let job = entry.job;
-        let payload = entry.payload.clone();
-        let outcome = match job {
-            Job::Acknowledge => acknowledge::apply(state, &payload, now),
-            Job::Shipment => shipments::apply(state, config, &payload, now),
-            Job::Cancel => cancel::apply(state, &payload, now),
-            Job::Inventory { skip_unknown } => inventory::apply(state, &payload, skip_unknown, now),
-            Job::Invoice => invoices::apply(state, &payload, now),
+    /// One object applied at once; its outcome is logged as a processed entry. A failure answers
+    /// 400 in the update-response shape with one message per problem.
+    pub(crate) fn apply_now(self, sim: &DscoSim, body: &[u8], answer: Answer) -> Response {
+        let object = match parse_object(body) {
+            Ok(object) => object,
+            Err(response) => return *response,
         };
-        let (status, results) = outcome_parts(&outcome);
-        let entry = &mut state.log[index];
-        entry.status = status;
-        entry.results = results;
-        entry.date_processed = Some(now);
+        let now = sim.clock().now();
+        let apply = sim.apply_job();
+        sim.with_state(|state, config| {
+            let outcome = apply(state, config, self.job, &object, now);
+            let request_id = record(state, self.job, self.detail, object, &outcome, now);
+            match (outcome, answer) {
+                (Ok(_), Answer::Created) => created_success(),
+                (Ok(_), Answer::Success) => {
+                    Json(update_response("success", &request_id, now, Vec::new())).into_response()
+                }
+                (Err(problems), _) => refused(&problems, &request_id, now),
+            }
+        })
     }
+
+    /// One object checked at once by `validate` and applied when due (201); refused objects are
+    /// logged as failed entries and answered like [`Endpoint::apply_now`] refusals.
+    pub(crate) fn validate_now(
+        self,
+        sim: &DscoSim,
+        body: &[u8],
+        validate: impl FnOnce(&SimState, &Value) -> Vec<String>,
+    ) -> Response {
+        let object = match parse_object(body) {
+            Ok(object) => object,
+            Err(response) => return *response,
+        };
+        let now = sim.clock().now();
+        sim.with_state(|state, config| {
+            let problems = validate(state, &object);
+            if problems.is_empty() {
+                submit(state, config, self.job, self.detail, vec![object], now);
+                created_success()
+            } else {
+                let outcome: Outcome = Err(problems.clone());
+                let request_id = record(state, self.job, self.detail, object, &outcome, now);
+                refused(&problems, &request_id, now)
+            }
+        })
+    }
+}
+
+/// 400 in the update-response shape with one message per problem.
+// guess: the single endpoints' failure body (dsco-api.md §1.4: unconfirmed).
+fn refused(problems: &[String], request_id: &str, now: DateTime<Utc>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(update_response(
+            "failure",
+            request_id,
+            now,
+            error_results(problems),
+        )),
+    )
+        .into_response()
 }
 
 /// `202 {status:"pending", requestId, eventDate, messages:[]}` (AsyncUpdateResponse, §1.7).
@@ -237,9 +186,24 @@ fn search(sim: &DscoSim, kind: LogKind, query: Option<&str>) -> Response {
             .filter(|e| request_id.is_none_or(|id| e.request_id == id))
             .filter(|e| window.is_none_or(|(s, end)| e.date() >= s && e.date() < end))
             .filter(|e| wanted.contains(&e.status))
-            .map(LogEntry::to_json)
+            .map(render)
             .collect();
         let per_page = config.log_page_size;
         Json(state.start_scroll(logs, per_page, "logs", flag, now)).into_response()
+    })
+}
+
+fn render(entry: &LogEntry) -> Value {
+    json!({
+        "payload": entry.payload,
+        // guess: `dateProcessed` is required by the schema, so a pending entry carries the
+        // date its request was received (dsco-api.md §1.8).
+        "dateProcessed": fmt_date(entry.date()),
+        "status": entry.status,
+        "requestMethod": "api",
+        "requestMethodDetail": entry.detail,
+        "requestId": entry.request_id,
+        "processId": null,
+        "results": entry.results,
     })
 }

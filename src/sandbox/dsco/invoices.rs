@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::DscoSim;
-use super::changelog::{self, Job, Outcome};
-use super::http::{
-    Params, bad_request, created_success, message, not_found, parse_array, parse_object,
-};
+use super::changelog;
+use super::http::{Params, bad_request, message, not_found};
+use super::jobs::{Job, Outcome};
+use super::sim::DscoSim;
 use super::state::{State as SimState, fmt_date, text};
 
 const KEYS: [&str; 6] = [
@@ -56,34 +55,14 @@ pub(crate) async fn get(State(sim): State<DscoSim>, RawQuery(query): RawQuery) -
 }
 
 pub(crate) async fn batch(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let items = match parse_array(&body) {
-        Ok(items) => items,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, config| {
-        let id = changelog::submit(
-            state,
-            config,
-            Job::Invoice,
-            "createInvoiceSmallBatch",
-            items,
-            now,
-        );
-        changelog::accepted(&id, now)
-    })
+    changelog::endpoint(Job::Invoice, "createInvoiceSmallBatch").batch(&sim, &body)
 }
 
 /// `POST /invoice`: validated synchronously (400 in the update-response shape), then stored
 /// after the processing delay, only then visible through `GET /invoice`.
 pub(crate) async fn single(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let object = match parse_object(&body) {
-        Ok(object) => object,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, config| {
-        let mut problems = validate(state, &object);
+    changelog::endpoint(Job::Invoice, "singleInvoice").validate_now(&sim, &body, |state, object| {
+        let mut problems = validate(state, object);
         if let Some(id) = text(&object["invoiceId"]) {
             let queued = state.log.iter().any(|e| {
                 e.job == Job::Invoice
@@ -94,22 +73,7 @@ pub(crate) async fn single(State(sim): State<DscoSim>, body: Bytes) -> Response 
                 problems.push(format!("invoiceId {id} has already been used"));
             }
         }
-        if problems.is_empty() {
-            changelog::submit(
-                state,
-                config,
-                Job::Invoice,
-                "singleInvoice",
-                vec![object],
-                now,
-            );
-            created_success()
-        } else {
-            let outcome: Outcome = Err(problems);
-            let request_id =
-                changelog::record(state, Job::Invoice, "singleInvoice", object, &outcome, now);
-            super::shipments::sync_answer(outcome, &request_id, now)
-        }
+        problems
     })
 }
 

@@ -1,18 +1,16 @@
 //! Per-endpoint throttling (dsco-api.md §1.5): token buckets on the [`SimClock`], one per window
 //! of each limited endpoint, answering 429. No `Retry-After` or rate-limit headers: the reference
-//! documents none.
+//! documents none. The middleware that applies them is in `dsco/mod.rs`.
 //!
 //! [`SimClock`]: crate::sandbox::common::SimClock
 
+use std::collections::HashMap;
+
 use axum::Json;
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-
-use super::{API_PREFIX, DscoSim};
 
 /// One endpoint's call limits; `path` is relative to `/api/v3` (`"/order/page"`).
 #[derive(Debug, Clone, PartialEq)]
@@ -120,57 +118,34 @@ pub(crate) fn server_error_body(status: StatusCode) -> Response {
         .into_response()
 }
 
-/// Middleware: spend one token from each of the endpoint's buckets, or answer 429.
-pub(crate) async fn enforce(State(sim): State<DscoSim>, request: Request, next: Next) -> Response {
-    if !sim.config().rate_limits {
-        return next.run(request).await;
-    }
-    let Some(matched) = request.extensions().get::<MatchedPath>() else {
-        return next.run(request).await;
-    };
-    let mut path = matched.as_str().trim_start_matches(API_PREFIX).to_owned();
-    if path == "/order" {
-        path = "/order/".into();
-    }
-    let method = request.method().as_str().to_owned();
-    let Some(limit) = sim
-        .config()
-        .limits
-        .iter()
-        .find(|l| l.method.eq_ignore_ascii_case(&method) && l.path == path)
-        .cloned()
-    else {
-        return next.run(request).await;
-    };
-    let now = sim.clock().now();
-    let allowed = sim.with_state(|state, _| {
-        let key = format!("{method} {path}");
-        let buckets = state.buckets.entry(key).or_insert_with(|| {
-            [
-                (limit.per_second, 1.0),
-                (limit.per_minute, 60.0),
-                (limit.per_hour, 3600.0),
-            ]
-            .into_iter()
-            .filter_map(|(cap, window)| cap.map(|c| Bucket::new(c, window, now)))
-            .collect()
-        });
-        for bucket in buckets.iter_mut() {
-            bucket.refill(now);
-        }
-        if buckets.iter().all(|b| b.tokens >= 1.0) {
-            for bucket in buckets.iter_mut() {
-                bucket.tokens -= 1.0;
-            }
-            true
-        } else {
-            false
-        }
+/// Spend one token from each of an endpoint's buckets (created full on first use); `false`, and
+/// nothing spent, when any of them is empty.
+pub(crate) fn spend(
+    buckets: &mut HashMap<String, Vec<Bucket>>,
+    key: String,
+    limit: &EndpointLimit,
+    now: DateTime<Utc>,
+) -> bool {
+    let buckets = buckets.entry(key).or_insert_with(|| {
+        [
+            (limit.per_second, 1.0),
+            (limit.per_minute, 60.0),
+            (limit.per_hour, 3600.0),
+        ]
+        .into_iter()
+        .filter_map(|(cap, window)| cap.map(|c| Bucket::new(c, window, now)))
+        .collect()
     });
-    if allowed {
-        next.run(request).await
+    for bucket in buckets.iter_mut() {
+        bucket.refill(now);
+    }
+    if buckets.iter().all(|b| b.tokens >= 1.0) {
+        for bucket in buckets.iter_mut() {
+            bucket.tokens -= 1.0;
+        }
+        true
     } else {
-        throttled()
+        false
     }
 }
 

@@ -8,7 +8,13 @@
 //! `/_sandbox` (see `admin.rs`). Time is the [`SimClock`]: token expiry, scroll expiry, the
 //! 5-second `until` rule and the processing delay of asynchronous writes all read it.
 //!
+//! This file holds the router, the two middlewares that need the simulator (rate limits, due work
+//! first) and the job → apply dispatch; the per-endpoint modules depend only on the shared ones
+//! below them (`changelog`, `sim`, `queue`, `jobs`, `state`, `http`, `lines`, `stock`, `config`).
+//!
 //! It must not import anything from the crate outside `crate::sandbox`.
+//!
+//! [`SimClock`]: crate::sandbox::common::SimClock
 
 mod acknowledge;
 mod admin;
@@ -16,127 +22,41 @@ mod auth;
 mod cancel;
 mod catalog;
 mod changelog;
+mod config;
 mod http;
 mod inventory;
 mod invoices;
+mod jobs;
 mod limits;
+mod lines;
 mod orders;
+mod queue;
 mod seed;
 mod shipments;
+mod sim;
 mod state;
-
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod stock;
 
 use axum::Router;
+use axum::extract::{MatchedPath, Request, State as AxumState};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post, put};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
-use super::common::{self, Faults, Instrumentation, RequestLog, SimClock, SimServer};
+use super::common::{self, Instrumentation, SimServer};
 pub use cancel::CANCEL_CODES;
+pub use config::{API_PREFIX, DscoSimConfig, MAX_BODY_BYTES};
+use jobs::{Job, Outcome};
 pub use limits::EndpointLimit;
+pub use sim::DscoSim;
 use state::State;
 
-/// The path prefix of every DSCO API route (dsco-api.md §1.1).
-pub const API_PREFIX: &str = "/api/v3";
-
-/// The small-batch body cap (dsco-api.md §1.5).
-pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
-
-/// How the simulated DSCO account behaves.
-#[derive(Debug, Clone)]
-pub struct DscoSimConfig {
-    /// OAuth client id accepted by `POST /oauth2/token`.
-    pub client_id: String,
-    /// OAuth client secret accepted by `POST /oauth2/token`.
-    pub client_secret: String,
-    /// The legacy long-lived bearer key (DscoAuth scheme, dsco-api.md §1.3).
-    pub legacy_api_key: String,
-    /// Lifetime of issued access tokens (`expires_in`).
-    pub token_ttl: Duration,
-    /// How long after submission asynchronous work is processed (measured on the clock).
-    pub processing_delay: Duration,
-    pub clock: Arc<SimClock>,
-    /// Our supplier account id (`dscoSupplierId`).
-    pub supplier_id: String,
-    /// Whether the per-endpoint 429 buckets are on.
-    pub rate_limits: bool,
-    /// The per-endpoint limits (defaults: dsco-api.md §1.5); tests shrink them to hit them.
-    pub limits: Vec<EndpointLimit>,
-    /// Service level codes accepted on shipments (dsco-api.md §3.3).
-    pub shipment_service_levels: Vec<String>,
-    /// Generic order-level codes that a retailer puts on orders but that are refused on packages.
-    pub order_only_service_levels: Vec<String>,
-    /// Page size used by the change-log and warehouse searches.
-    pub log_page_size: usize,
-}
-
-impl Default for DscoSimConfig {
-    fn default() -> Self {
-        let codes = |list: &[&str]| list.iter().map(|c| (*c).to_owned()).collect();
-        Self {
-            client_id: "sandbox-client".into(),
-            client_secret: "sandbox-secret".into(),
-            legacy_api_key: "222222-22222-2222-2222-222222222".into(),
-            token_ttl: Duration::from_secs(3600),
-            processing_delay: Duration::ZERO,
-            clock: SimClock::new(),
-            supplier_id: "1000060000".into(),
-            rate_limits: true,
-            limits: limits::default_limits(),
-            // dsco-api.md §3.3: the KB FedEx block plus the codes observed on real shipments.
-            shipment_service_levels: codes(&[
-                "FESD", "FSDC", "FEFO", "FEPO", "FESO", "F2DA", "FE2D", "FEES", "FECG", "FEHD",
-                "FESP", "UPCG", "USGA", "USPM", "ASEE", "ASEP", "ASEL", "ASET", "ONCG", "PSDD",
-                "UPSV", "UPSP",
-            ]),
-            // guess: the generic retailer codes are refused on packages; [MW] lost a shipment
-            // sent with GCG (dsco-api.md §8 item 4, §3.3).
-            order_only_service_levels: codes(&["GCG", "GCP", "GCE"]),
-            log_page_size: 1000,
-        }
-    }
-}
-
-/// A running DSCO simulator; cheap to clone (an `Arc` inside).
-#[derive(Clone)]
-pub struct DscoSim {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    config: DscoSimConfig,
-    state: Mutex<State>,
-    faults: Arc<Faults>,
-    requests: Arc<RequestLog>,
-}
-
 impl DscoSim {
+    /// A simulator with an empty account.
     pub fn new(config: DscoSimConfig) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                config,
-                state: Mutex::new(State::default()),
-                faults: Faults::new(),
-                requests: RequestLog::new(),
-            }),
-        }
-    }
-
-    pub fn config(&self) -> &DscoSimConfig {
-        &self.inner.config
-    }
-
-    pub fn faults(&self) -> Arc<Faults> {
-        self.inner.faults.clone()
-    }
-
-    pub fn requests(&self) -> Arc<RequestLog> {
-        self.inner.requests.clone()
-    }
-
-    pub fn clock(&self) -> Arc<SimClock> {
-        self.inner.config.clock.clone()
+        Self::with_dispatch(config, apply_job)
     }
 
     /// `/api/v3/...` plus the `/_sandbox` admin routes, wrapped in the shared fault/log middleware.
@@ -170,7 +90,7 @@ impl DscoSim {
             .route_layer(axum::middleware::from_fn(http::require_json))
             .route_layer(axum::middleware::from_fn_with_state(
                 self.clone(),
-                limits::enforce,
+                enforce_limits,
             ))
             .route_layer(axum::middleware::from_fn_with_state(
                 self.clone(),
@@ -204,37 +124,67 @@ impl DscoSim {
     pub async fn start(&self, addr: std::net::SocketAddr) -> std::io::Result<SimServer> {
         SimServer::start(self.router(), addr).await
     }
+}
 
-    /// Run the asynchronous work that is due now (also happens before every request).
-    pub fn process_pending(&self) {
-        let now = self.clock().now();
-        let mut state = common::lock(&self.inner.state);
-        changelog::process_due(&mut state, &self.inner.config, now);
-    }
-
-    /// Run `f` on the state after processing due work: the one door to the data.
-    fn with_state<T>(&self, f: impl FnOnce(&mut State, &DscoSimConfig) -> T) -> T {
-        let now = self.clock().now();
-        let mut state = common::lock(&self.inner.state);
-        changelog::process_due(&mut state, &self.inner.config, now);
-        f(&mut state, &self.inner.config)
-    }
-
-    /// Drop every order, item, inventory record, invoice, log entry and scroll; issued tokens stay
-    /// valid so connected clients keep working.
-    pub fn reset(&self) {
-        let mut state = common::lock(&self.inner.state);
-        let tokens = std::mem::take(&mut state.tokens);
-        *state = State::default();
-        state.tokens = tokens;
+/// Which module applies which job: the one place that knows every asynchronous endpoint.
+fn apply_job(
+    state: &mut State,
+    config: &DscoSimConfig,
+    job: Job,
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> Outcome {
+    match job {
+        Job::Acknowledge => acknowledge::apply(state, payload, now),
+        Job::Shipment => shipments::apply(state, config, payload, now),
+        Job::Cancel => cancel::apply(state, payload, now),
+        Job::Inventory { skip_unknown } => inventory::apply(state, payload, skip_unknown, now),
+        Job::Invoice => invoices::apply(state, payload, now),
     }
 }
 
 async fn process_due_first(
-    axum::extract::State(sim): axum::extract::State<DscoSim>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
+    AxumState(sim): AxumState<DscoSim>,
+    request: Request,
+    next: Next,
 ) -> Response {
     sim.process_pending();
     next.run(request).await
+}
+
+/// Middleware: spend one token from each of the endpoint's buckets, or answer 429.
+async fn enforce_limits(
+    AxumState(sim): AxumState<DscoSim>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !sim.config().rate_limits {
+        return next.run(request).await;
+    }
+    let Some(matched) = request.extensions().get::<MatchedPath>() else {
+        return next.run(request).await;
+    };
+    let mut path = matched.as_str().trim_start_matches(API_PREFIX).to_owned();
+    if path == "/order" {
+        path = "/order/".into();
+    }
+    let method = request.method().as_str().to_owned();
+    let Some(limit) = sim
+        .config()
+        .limits
+        .iter()
+        .find(|l| l.method.eq_ignore_ascii_case(&method) && l.path == path)
+        .cloned()
+    else {
+        return next.run(request).await;
+    };
+    let now = sim.clock().now();
+    let allowed = sim.with_state(|state, _| {
+        limits::spend(&mut state.buckets, format!("{method} {path}"), &limit, now)
+    });
+    if allowed {
+        next.run(request).await
+    } else {
+        limits::throttled()
+    }
 }

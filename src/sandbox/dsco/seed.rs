@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::DscoSim;
+use super::sim::DscoSim;
 use super::state::fmt_date;
 use crate::sandbox::demo;
 

@@ -2,76 +2,26 @@
 //! `POST /order/shipment/batch/small` (202, outcome in `/order/log`). A shipment becomes a
 //! `packages[]` entry with a generated `dscoPackageId` and moves line and order state (§2.3).
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::changelog::{self, Job, Outcome};
-use super::http::{created_success, message, parse_array, parse_object, update_response};
-use super::orders::{activity, find_line, item_conflict, open_quantity, recompute};
+use super::changelog::{self, Answer};
+use super::config::DscoSimConfig;
+use super::jobs::{Job, Outcome};
+use super::lines::{activity, find_line, item_conflict, open_quantity, recompute};
+use super::sim::DscoSim;
 use super::state::{State as SimState, fmt_date, parse_date, quantity, text};
-use super::{DscoSim, DscoSimConfig};
 
 pub(crate) async fn batch(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let items = match parse_array(&body) {
-        Ok(items) => items,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, config| {
-        let id = changelog::submit(
-            state,
-            config,
-            Job::Shipment,
-            "createShipmentSmallBatch",
-            items,
-            now,
-        );
-        changelog::accepted(&id, now)
-    })
+    changelog::endpoint(Job::Shipment, "createShipmentSmallBatch").batch(&sim, &body)
 }
 
+/// `POST /order/singleShipment`: applied at once, 201 `{"success": true}`.
 pub(crate) async fn single(State(sim): State<DscoSim>, body: Bytes) -> Response {
-    let object = match parse_object(&body) {
-        Ok(object) => object,
-        Err(response) => return *response,
-    };
-    let now = sim.clock().now();
-    sim.with_state(|state, config| {
-        let outcome = apply(state, config, &object, now);
-        let request_id = changelog::record(
-            state,
-            Job::Shipment,
-            "singleShipment",
-            object,
-            &outcome,
-            now,
-        );
-        sync_answer(outcome, &request_id, now)
-    })
-}
-
-/// 201 `{"success": true}`, or 400 in the update-response shape with one message per problem.
-// guess: the single endpoints' failure body (dsco-api.md §1.4: unconfirmed).
-pub(crate) fn sync_answer(outcome: Outcome, request_id: &str, now: DateTime<Utc>) -> Response {
-    match outcome {
-        Ok(_) => created_success(),
-        Err(problems) => {
-            let messages = problems
-                .iter()
-                .map(|p| message("VALIDATION_ERROR", "error", p))
-                .collect();
-            (
-                StatusCode::BAD_REQUEST,
-                Json(update_response("failure", request_id, now, messages)),
-            )
-                .into_response()
-        }
-    }
+    changelog::endpoint(Job::Shipment, "singleShipment").apply_now(&sim, &body, Answer::Created)
 }
 
 /// Record one `ShipmentsForUpdate` on its order; all of its packages or none.

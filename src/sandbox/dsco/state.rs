@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::changelog::LogEntry;
+use super::jobs::LogEntry;
 use super::limits::Bucket;
 
 /// Everything the simulated DSCO account holds.

@@ -1,147 +1,23 @@
-//! Goods-out notes and drop-ship notes (brightpearl-api.md §4.14, §4.15): create (allocates
-//! stock), GET keyed by id, search, shipping PUT, events with SHW auto-filling PRI/PIC/PAC, nothing
-//! after shipped, `If-Match` against `lastEventVersion`.
-//!
-//! Guessed error codes (`WHSC-`): 002 unknown warehouse, 003 row not on the order, 004 product does
-//! not match the row, 005 quantity over what is left to allocate, 006 no products, 010 already
-//! shipped, 011 bad event code, 012 event field missing, 013 `If-Match` mismatch (412), 014 unknown
-//! shipping method, 015 tracking too long, 016 bad supplier.
-
-// guess: the WHSC codes above (brightpearl-api.md §1.6 names only the prefix)
+//! Goods-out notes (brightpearl-api.md §4.14): create (allocates stock), GET keyed by id, delete,
+//! search, shipping PUT, events with SHW auto-filling PRI/PIC/PAC, nothing after shipped,
+//! `If-Match` against `lastEventVersion`, and the in-process create and ship of the scenario API.
 
 use std::collections::BTreeMap;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::common::lock;
-use super::orders::status_codes;
-use super::search::{Column, Kind, col, search};
-use super::state::{DropShipNote, GoodsOutEvent, GoodsOutNote, State};
-use super::webhooks::Event;
-use super::wire::{self, limits, too_long};
-use super::{Inner, Outcome, Req, id_set, plain, single_id};
-
-type Refusal = (StatusCode, &'static str, String);
-
-fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
-    (status, code, message.into())
-}
-
-fn respond(refusal: Refusal) -> Response {
-    wire::error(refusal.0, refusal.1, refusal.2)
-}
-
-pub fn route(inner: &Inner, request: &Req) -> Outcome {
-    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-    match (&request.method, segments.as_slice()) {
-        (&Method::POST, ["order", id, "goods-note", "goods-out"]) => post_note(inner, request, id),
-        (&Method::GET, ["order", orders, "goods-note", "goods-out", rest @ ..]) => {
-            plain(get_notes(inner, orders, rest.first().copied()))
-        }
-        (&Method::DELETE, ["order", order, "goods-note", "goods-out", id]) => {
-            delete_note(inner, order, id)
-        }
-        (&Method::PUT, ["goods-note", "goods-out", id]) => put_note(inner, request, id),
-        (&Method::POST, ["goods-note", "goods-out", id, "event"]) => post_event(inner, request, id),
-        (&Method::GET, ["goods-note", "goods-out-search"]) => {
-            plain(goods_out_search(inner, request))
-        }
-        (&Method::POST, ["order", id, "goods-note", "drop-ship"]) => {
-            post_drop_ship(inner, request, id)
-        }
-        (&Method::GET, ["order", orders, "goods-note", "drop-ship", rest @ ..]) => {
-            plain(get_drop_ship(inner, orders, rest.first().copied()))
-        }
-        (&Method::POST, ["goods-note", "drop-ship", id, "event"]) => {
-            post_drop_ship_event(inner, request, id)
-        }
-        _ => plain(request.not_found()),
-    }
-}
-
-/// What is left to allocate per order row (ordered minus on goods-out / drop-ship notes).
-fn unallocated(state: &State, order_id: u32) -> BTreeMap<u32, (u32, i64)> {
-    let mut left = BTreeMap::new();
-    if let Some(order) = state.orders.get(&order_id) {
-        for row in order.rows.values() {
-            if let Some(product_id) = row.product_id {
-                left.insert(row.id, (product_id, row.quantity.whole()));
-            }
-        }
-    }
-    let notes = state
-        .goods_out
-        .values()
-        .filter(|note| note.order_id == order_id)
-        .map(|note| &note.rows)
-        .chain(
-            state
-                .drop_ship
-                .values()
-                .filter(|note| note.order_id == order_id)
-                .map(|note| &note.rows),
-        );
-    for rows in notes {
-        for (row_id, (_, quantity)) in rows {
-            if let Some(entry) = left.get_mut(row_id) {
-                entry.1 -= quantity;
-            }
-        }
-    }
-    left
-}
-
-/// Check (row id, product id, quantity) triples against what the order has left.
-fn check_rows(
-    state: &State,
-    order_id: u32,
-    rows: &[(u32, Option<u32>, i64)],
-) -> Result<BTreeMap<u32, (u32, i64)>, Refusal> {
-    if rows.is_empty() {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            "WHSC-006",
-            "No products to fulfil",
-        ));
-    }
-    let mut left = unallocated(state, order_id);
-    let mut out: BTreeMap<u32, (u32, i64)> = BTreeMap::new();
-    for (row_id, product_id, quantity) in rows {
-        let Some((row_product, remaining)) = left.get_mut(row_id) else {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                "WHSC-003",
-                format!("Order row {row_id} is not a product row of order {order_id}"),
-            ));
-        };
-        if product_id.is_some_and(|product| product != *row_product) {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                "WHSC-004",
-                format!(
-                    "Product {} is not the product of order row {row_id}",
-                    product_id.unwrap_or_default()
-                ),
-            ));
-        }
-        if *quantity <= 0 || *quantity > *remaining {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                "WHSC-005",
-                format!(
-                    "Quantity {quantity} for order row {row_id} is more than the {remaining} left to fulfil"
-                ),
-            ));
-        }
-        *remaining -= quantity;
-        let entry = out.entry(*row_id).or_insert((*row_product, 0));
-        entry.1 += quantity;
-    }
-    Ok(out)
-}
+use super::rows::{Refusal, RowRequest, check_rows, parse_rows, refuse, respond, unallocated};
+use crate::sandbox::brightpearl::hooks::Event;
+use crate::sandbox::brightpearl::orders::status_codes;
+use crate::sandbox::brightpearl::request::{Outcome, Req, id_set, plain, single_id};
+use crate::sandbox::brightpearl::search::{Column, Kind, col, search};
+use crate::sandbox::brightpearl::sim::Inner;
+use crate::sandbox::brightpearl::state::{GoodsOutEvent, GoodsOutNote, State};
+use crate::sandbox::brightpearl::wire::{self, limits, too_long};
+use crate::sandbox::common::lock;
 
 #[allow(clippy::too_many_arguments)]
 fn insert_note(
@@ -217,15 +93,15 @@ pub fn create_for_order(
     };
     let warehouse_id = order.warehouse_id;
     let shipping_method_id = order.shipping_method_id;
-    let wanted: Vec<(u32, Option<u32>, i64)> = if rows.is_empty() {
+    let wanted: Vec<RowRequest> = if rows.is_empty() {
         unallocated(&state, order_id)
             .into_iter()
             .filter(|(_, (_, left))| *left > 0)
-            .map(|(row, (_, left))| (row, None, left))
+            .map(|(row, (_, left))| RowRequest::any_product(row, left))
             .collect()
     } else {
         rows.iter()
-            .map(|(row, quantity)| (*row, None, i64::from(*quantity)))
+            .map(|(row, quantity)| RowRequest::any_product(*row, i64::from(*quantity)))
             .collect()
     };
     let rows = check_rows(&state, order_id, &wanted).map_err(|refusal| refusal.2)?;
@@ -245,7 +121,7 @@ pub fn create_for_order(
     Ok((id, all))
 }
 
-fn post_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
+pub(super) fn post_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
     let body = match request.json() {
         Ok(body) => body,
         Err(response) => return plain(response),
@@ -279,7 +155,7 @@ fn post_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
     }
     // Validate every warehouse entry before creating anything.
     let mut planned = Vec::new();
-    let mut all_rows: Vec<(u32, Option<u32>, i64)> = Vec::new();
+    let mut all_rows: Vec<RowRequest> = Vec::new();
     for (index, entry) in warehouses.iter().enumerate() {
         let warehouse_id = entry
             .get("warehouseId")
@@ -307,22 +183,7 @@ fn post_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
             .get("products")
             .and_then(Value::as_array)
             .unwrap_or(&empty);
-        let rows: Vec<(u32, Option<u32>, i64)> = products
-            .iter()
-            .map(|product| {
-                (
-                    product
-                        .get("salesOrderRowId")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0) as u32,
-                    product
-                        .get("productId")
-                        .and_then(Value::as_u64)
-                        .map(|id| id as u32),
-                    product.get("quantity").and_then(Value::as_i64).unwrap_or(0),
-                )
-            })
-            .collect();
+        let rows = parse_rows(products);
         if let Err(refusal) = check_rows(&state, order_id, &rows) {
             return plain(respond(refusal));
         }
@@ -356,7 +217,7 @@ fn post_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
     (wire::ok(json!(ids)), events)
 }
 
-fn render_note(inner: &Inner, note: &GoodsOutNote) -> Value {
+pub(super) fn render_note(inner: &Inner, note: &GoodsOutNote) -> Value {
     let dates = &inner.dates;
     let mut status = Map::new();
     for (name, value) in [
@@ -412,7 +273,7 @@ fn render_note(inner: &Inner, note: &GoodsOutNote) -> Value {
 
 // guess: `*` orders without a note ID set means every note (brightpearl-api.md §4.14 requires a note
 // set only for drop-ship notes)
-fn get_notes(inner: &Inner, orders: &str, notes: Option<&str>) -> Response {
+pub(super) fn get_notes(inner: &Inner, orders: &str, notes: Option<&str>) -> Response {
     // ID sets of at most 500 ids (§1.3).
     let order_set = match id_set(Some(orders), Some(500)) {
         Ok(set) => set,
@@ -437,7 +298,7 @@ fn get_notes(inner: &Inner, orders: &str, notes: Option<&str>) -> Response {
     wire::ok(Value::Object(map))
 }
 
-fn delete_note(inner: &Inner, order: &str, id: &str) -> Outcome {
+pub(super) fn delete_note(inner: &Inner, order: &str, id: &str) -> Outcome {
     let mut state = lock(&inner.state);
     let note = single_id(Some(id))
         .and_then(|id| state.goods_out.get(&id))
@@ -521,7 +382,7 @@ fn update_shipping(
     Ok(())
 }
 
-fn put_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
+pub(super) fn put_note(inner: &Inner, request: &Req, id: &str) -> Outcome {
     let body = match request.json() {
         Ok(body) => body,
         Err(response) => return plain(response),
@@ -668,7 +529,7 @@ fn apply_events(
     Ok(raised)
 }
 
-fn post_event(inner: &Inner, request: &Req, id: &str) -> Outcome {
+pub(super) fn post_event(inner: &Inner, request: &Req, id: &str) -> Outcome {
     let body = match request.json() {
         Ok(body) => body,
         Err(response) => return plain(response),
@@ -766,7 +627,7 @@ const GOODS_OUT_SEARCH: &[Column] = &[
     col("transfer", Kind::Boolean),
 ];
 
-fn goods_out_search(inner: &Inner, request: &Req) -> Response {
+pub(super) fn goods_out_search(inner: &Inner, request: &Req) -> Response {
     let state = lock(&inner.state);
     let dates = &inner.dates;
     let rows = state
@@ -792,254 +653,4 @@ fn goods_out_search(inner: &Inner, request: &Req) -> Response {
         })
         .collect();
     search(inner, request, GOODS_OUT_SEARCH, rows, &Map::new())
-}
-
-fn post_drop_ship(inner: &Inner, request: &Req, id: &str) -> Outcome {
-    let body = match request.json() {
-        Ok(body) => body,
-        Err(response) => return plain(response),
-    };
-    let now = inner.now();
-    let mut state = lock(&inner.state);
-    let Some(order_id) = single_id(Some(id)).filter(|id| state.orders.contains_key(id)) else {
-        return plain(wire::not_found(format!("Order {id} not found")));
-    };
-    let empty = Vec::new();
-    let suppliers = body
-        .get("suppliers")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    if suppliers.is_empty() {
-        return plain(wire::bad_request("WHSC-006", "suppliers is required"));
-    }
-    let mut planned = Vec::new();
-    let mut all_rows = Vec::new();
-    for (index, supplier) in suppliers.iter().enumerate() {
-        let supplier_id = supplier
-            .get("supplierId")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as u32;
-        if !state
-            .contacts
-            .get(&supplier_id)
-            .is_some_and(|contact| contact.is_supplier)
-        {
-            return plain(wire::bad_request(
-                "WHSC-016",
-                format!("suppliers[{index}].supplierId {supplier_id} is not a supplier"),
-            ));
-        }
-        // guess: purchase orders are not modelled; any purchaseOrderId is accepted
-        // (brightpearl-api.md §4.15)
-        let purchase_order_id = supplier
-            .get("purchaseOrderId")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as u32;
-        let products = supplier
-            .get("products")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty);
-        let rows: Vec<(u32, Option<u32>, i64)> = products
-            .iter()
-            .map(|product| {
-                (
-                    product
-                        .get("salesOrderRowId")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0) as u32,
-                    product
-                        .get("productId")
-                        .and_then(Value::as_u64)
-                        .map(|id| id as u32),
-                    product.get("quantity").and_then(Value::as_i64).unwrap_or(0),
-                )
-            })
-            .collect();
-        if let Err(refusal) = check_rows(&state, order_id, &rows) {
-            return plain(respond(refusal));
-        }
-        all_rows.extend(rows.iter().copied());
-        planned.push((supplier_id, purchase_order_id, rows));
-    }
-    if let Err(refusal) = check_rows(&state, order_id, &all_rows) {
-        return plain(respond(refusal));
-    }
-    let mut ids = Vec::new();
-    let mut events = Vec::new();
-    for (supplier_id, purchase_order_id, rows) in planned {
-        let rows = check_rows(&state, order_id, &rows).unwrap_or_default();
-        let id = state.ids.next_drop_ship();
-        state.drop_ship.insert(
-            id,
-            DropShipNote {
-                id,
-                order_id,
-                purchase_order_id,
-                supplier_id,
-                created_on: now,
-                rows,
-                shipped: None,
-                tracking_reference: String::new(),
-                shipping_method_id: 0,
-                events: Vec::new(),
-            },
-        );
-        events.push(Event::new("drop-ship-note.created", id));
-        ids.push(id);
-    }
-    (wire::ok(json!(ids)), events)
-}
-
-fn get_drop_ship(inner: &Inner, orders: &str, notes: Option<&str>) -> Response {
-    // `*` for orders needs a note ID set (§4.15).
-    if orders == "*" && notes.is_none() {
-        return wire::bad_request(
-            "WHSC-017",
-            "A drop-ship note ID set is required when the order ID set is *",
-        );
-    }
-    let order_set = match id_set(Some(orders), Some(200)) {
-        Ok(set) => set,
-        Err(response) => return response,
-    };
-    let note_set = match id_set(notes, Some(200)) {
-        Ok(set) => set,
-        Err(response) => return response,
-    };
-    let state = lock(&inner.state);
-    let dates = &inner.dates;
-    let map: Map<String, Value> = state
-        .drop_ship
-        .values()
-        .filter(|note| order_set.contains(note.order_id) && note_set.contains(note.id))
-        .map(|note| {
-            let mut status = json!({"shipped": note.shipped.is_some()});
-            if let Some((at, by)) = note.shipped {
-                status["shippedOn"] = json!(dates.format(at));
-                status["shippedById"] = json!(by);
-            }
-            let rows: Map<String, Value> = note
-                .rows
-                .iter()
-                .map(|(row, (product, quantity))| {
-                    (row.to_string(), json!([{"productId": product, "quantity": quantity}]))
-                })
-                .collect();
-            (
-                note.id.to_string(),
-                json!({
-                    "orderId": note.order_id,
-                    "purchaseOrderId": note.purchase_order_id,
-                    "supplierId": note.supplier_id,
-                    "status": status,
-                    "createdOn": dates.format(note.created_on),
-                    "shipping": {"reference": note.tracking_reference, "shippingMethodId": note.shipping_method_id},
-                    "orderRows": rows,
-                    "events": note.events.iter().map(|event| json!({
-                        "occured": dates.format(event.occured),
-                        "eventOwnerId": event.owner,
-                        "eventCode": event.code,
-                    })).collect::<Vec<_>>(),
-                }),
-            )
-        })
-        .collect();
-    if map.is_empty() {
-        return wire::not_found("No drop-ship notes found");
-    }
-    wire::ok(Value::Object(map))
-}
-
-fn post_drop_ship_event(inner: &Inner, request: &Req, id: &str) -> Outcome {
-    let body = match request.json() {
-        Ok(body) => body,
-        Err(response) => return plain(response),
-    };
-    let tracking = body
-        .get("trackingReference")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if let Some(message) = too_long("trackingReference", tracking, limits::TRACKING_REFERENCE) {
-        return plain(wire::bad_request("WHSC-015", message));
-    }
-    let empty = Vec::new();
-    let list = body
-        .get("events")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    let mut events = Vec::new();
-    for (index, event) in list.iter().enumerate() {
-        let code = event.get("eventCode").and_then(Value::as_str);
-        let at = event
-            .get("occured")
-            .and_then(Value::as_str)
-            .and_then(|text| inner.dates.parse(text));
-        let owner = event.get("eventOwnerId").and_then(Value::as_u64);
-        match (code, at, owner) {
-            (Some("SHS"), Some(at), Some(owner)) => events.push((at, owner as u32)),
-            _ => {
-                return plain(wire::bad_request(
-                    "WHSC-012",
-                    format!("events[{index}] needs eventCode SHS, occured and eventOwnerId"),
-                ));
-            }
-        }
-    }
-    if events.is_empty() {
-        return plain(wire::bad_request("WHSC-012", "events is required"));
-    }
-    let mut state = lock(&inner.state);
-    let method = body
-        .get("shippingMethodId")
-        .and_then(Value::as_u64)
-        .map(|id| id as u32);
-    if let Some(method) = method
-        && method != 0
-        && !state.shipping_methods.contains_key(&method)
-    {
-        return plain(wire::bad_request(
-            "WHSC-014",
-            format!("Shipping method {method} does not exist"),
-        ));
-    }
-    let Some(note) = single_id(Some(id)).and_then(|id| state.drop_ship.get_mut(&id)) else {
-        return plain(wire::not_found(format!("Drop-ship note {id} not found")));
-    };
-    if note.shipped.is_some() {
-        return plain(wire::bad_request(
-            "WHSC-010",
-            format!("Drop-ship note {id} has already been shipped"),
-        ));
-    }
-    let (at, owner) = events[0];
-    note.shipped = Some((at, owner));
-    note.tracking_reference = tracking.to_owned();
-    if let Some(method) = method {
-        note.shipping_method_id = method;
-    }
-    note.events.push(GoodsOutEvent {
-        occured: at,
-        owner,
-        code: "SHS".into(),
-    });
-    let note_id = note.id;
-    (
-        wire::empty(),
-        vec![Event::new("drop-ship-note.modified.shipped", note_id)],
-    )
-}
-
-/// Goods-out and drop-ship notes as JSON, for the admin state dump.
-pub fn dump(inner: &Inner, state: &State) -> Value {
-    json!({
-        "goodsOut": state.goods_out.values().map(|note| {
-            let mut value = render_note(inner, note);
-            value["id"] = json!(note.id);
-            value
-        }).collect::<Vec<_>>(),
-        "dropShip": state.drop_ship.values().map(|note| json!({
-            "id": note.id, "orderId": note.order_id, "supplierId": note.supplier_id,
-            "shipped": note.shipped.is_some(), "trackingReference": note.tracking_reference,
-        })).collect::<Vec<_>>(),
-    })
 }

@@ -1,0 +1,66 @@
+//! How the Brightpearl simulator behaves ([`BrightpearlSimConfig`]): the sandbox account's
+//! credentials, throttling, token lifetimes, date offset and webhook delivery settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::sandbox::common::SimClock;
+
+/// How the simulator behaves; `Default` gives the sandbox account with fixed credentials.
+#[derive(Debug, Clone)]
+pub struct BrightpearlSimConfig {
+    /// Account code in `/public-api/{account}/...` ("sandbox").
+    pub account: String,
+    /// Private app reference (`brightpearl-app-ref` for private apps).
+    pub app_ref: String,
+    /// Private system app token (`brightpearl-account-token`).
+    pub account_token: String,
+    /// Private staff app token (`brightpearl-staff-token`).
+    pub staff_token: String,
+    /// Developer reference OAuth calls send as `brightpearl-dev-ref`.
+    pub dev_ref: String,
+    /// OAuth `client_id`; OAuth calls send it as `brightpearl-app-ref` (§2.3: client_id = app ref).
+    pub oauth_client_id: String,
+    /// OAuth client secret; when non-empty the token endpoint requires it (confidential app, §2.3).
+    pub oauth_client_secret: String,
+    /// Requests per rolling window per credential pool (§3; 200).
+    pub throttle_cap: u32,
+    /// Rolling window length (§3; 60 s).
+    pub throttle_window: Duration,
+    pub clock: Arc<SimClock>,
+    /// Deliver every webhook call twice (QoS 1 is at-least-once, §4.16).
+    pub webhook_duplicate_delivery: bool,
+    /// The account's display offset dates are rendered in (§5.2), minutes east of UTC.
+    pub account_utc_offset_minutes: i32,
+    /// `api_domain` in token responses; `None` answers with the request's `Host` (§1.2).
+    pub api_domain: Option<String>,
+    /// Access-token lifetime (§2.3: 604800 s).
+    pub access_token_ttl: Duration,
+    /// How long events are gathered before webhook calls go out (ID-set batching, §4.16).
+    pub webhook_batch_window: Duration,
+    /// Attempts per webhook call before giving up (QoS retry, §4.16).
+    pub webhook_max_attempts: u32,
+}
+
+impl Default for BrightpearlSimConfig {
+    fn default() -> Self {
+        BrightpearlSimConfig {
+            account: "sandbox".into(),
+            app_ref: "sandbox_dscosync".into(),
+            account_token: "c2FuZGJveC1hY2NvdW50LXRva2VuLWZvci10ZXN0cw==".into(),
+            staff_token: "c2FuZGJveC1zdGFmZi10b2tlbi1mb3ItdGVzdHMtMDE=".into(),
+            dev_ref: "dscobrightpearl".into(),
+            oauth_client_id: "dsco-brightpearl".into(),
+            oauth_client_secret: "sandbox-client-secret".into(),
+            throttle_cap: 200,
+            throttle_window: Duration::from_secs(60),
+            clock: SimClock::new(),
+            webhook_duplicate_delivery: false,
+            account_utc_offset_minutes: -360,
+            api_domain: None,
+            access_token_ttl: Duration::from_secs(604_800),
+            webhook_batch_window: Duration::from_millis(50),
+            webhook_max_attempts: 3,
+        }
+    }
+}
