@@ -11,3 +11,4 @@ mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
+mod store_fixtures;

@@ -1,10 +1,14 @@
 //! Schema migrations: one function per step, each run inside the write transaction that bumps
 //! `schema_version`, so a crash mid-migration leaves the previous version intact.
+//!
+//! A step reads stored values as the raw JSON shapes it needs (a few fields), never through the
+//! product's types, so a later change to those types cannot change what an old step does.
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::Deserialize;
 
+use super::error::Error;
 use super::tables::*;
-use super::{Error, SyncRecord, decode};
 
 /// The schema version this binary writes.
 pub const LATEST: u64 = 3;
@@ -30,6 +34,13 @@ fn v1_initial_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
+/// What the version-2 step reads of a stored sync record.
+#[derive(Deserialize)]
+struct RecordStatusAndFlow {
+    status: String,
+    flow: String,
+}
+
 /// Version 2: an index of records by status, backfilled from the records already stored.
 fn v2_status_index(tx: &WriteTransaction) -> Result<(), redb::Error> {
     let records = tx.open_table(RECORD_ID_TO_RECORD)?;
@@ -37,7 +48,7 @@ fn v2_status_index(tx: &WriteTransaction) -> Result<(), redb::Error> {
     for entry in records.iter()? {
         let (id, bytes) = entry?;
         // A record that does not decode keeps its row; it is reported when read, never dropped.
-        if let Ok(record) = decode::<SyncRecord>("records", bytes.value()) {
+        if let Ok(record) = serde_json::from_slice::<RecordStatusAndFlow>(bytes.value()) {
             index.insert(
                 (record.status.as_str(), record.flow.as_str(), id.value()),
                 (),
@@ -98,246 +109,4 @@ pub fn migrate(db: &redb::Database, path: &std::path::Path, target: u64) -> Resu
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::flow_name::FlowName;
-    use crate::store::{Outcome, RecordDetail, RetryPolicy, Store};
-
-    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v1.redb");
-
-    /// Write the version-1 fixture: two order records and no status index, as version 1 stored
-    /// them. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
-    fn write_v1_fixture(path: &std::path::Path) {
-        let _ = std::fs::remove_file(path);
-        let store = Store::open_at_version(path, 1).unwrap();
-        store
-            .write(|tx| {
-                let now = chrono::Utc::now();
-                for (id, outcome) in [
-                    ("D-1", Outcome::Synced),
-                    (
-                        "D-2",
-                        Outcome::Permanent {
-                            reason: "unknown SKU X".into(),
-                            code: None,
-                        },
-                    ),
-                ] {
-                    tx.record_outcome_with(
-                        FlowName::Orders,
-                        "order",
-                        id,
-                        outcome,
-                        RecordDetail::default(),
-                        None,
-                        &RetryPolicy::default(),
-                        now,
-                    )?;
-                }
-                // Version 1 had no status index: drop what the shared write path added.
-                tx.tx
-                    .delete_table(STATUS_FLOW_ID_TO_UNIT)
-                    .map_err(Error::db)?;
-                Ok(())
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn committed_v1_fixture_is_a_version_1_store_without_the_index() {
-        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
-            write_v1_fixture(std::path::Path::new(FIXTURE));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("v1.redb");
-        std::fs::copy(FIXTURE, &copy).unwrap();
-        let db = redb::Database::create(&copy).unwrap();
-        assert_eq!(stored_version(&db).unwrap(), 1);
-        let tx = db.begin_read().unwrap();
-        assert!(matches!(
-            tx.open_table(STATUS_FLOW_ID_TO_UNIT),
-            Err(redb::TableError::TableDoesNotExist(_))
-        ));
-    }
-
-    const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v2.redb");
-
-    /// Write the version-2 fixture: a settings document and an item mapping, and no catalog
-    /// tables. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
-    fn write_v2_fixture(path: &std::path::Path) {
-        let _ = std::fs::remove_file(path);
-        let store = Store::open_at_version(path, 2).unwrap();
-        store
-            .write(|tx| {
-                tx.put_document(
-                    "settings",
-                    &serde_json::json!({"orders": {"currency": "USD"}}),
-                )?;
-                tx.put_mapping(
-                    "items",
-                    "sku-1",
-                    &serde_json::json!({"dsco_sku": "SKU-1", "brightpearl_product_id": 101}),
-                )
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn the_version_2_fixture_gains_the_catalog_tables_and_keeps_its_data() {
-        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
-            write_v2_fixture(std::path::Path::new(FIXTURE_V2));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("v2.redb");
-        std::fs::copy(FIXTURE_V2, &copy).unwrap();
-        {
-            let db = redb::Database::create(&copy).unwrap();
-            assert_eq!(stored_version(&db).unwrap(), 2);
-            let tx = db.begin_read().unwrap();
-            assert!(matches!(
-                tx.open_table(PRODUCT_ID_TO_PRODUCT),
-                Err(redb::TableError::TableDoesNotExist(_))
-            ));
-        }
-        let store = Store::open(&copy).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
-        store
-            .read(|tx| {
-                assert!(tx.catalog()?.is_empty());
-                assert!(tx.dsco_items()?.is_empty());
-                assert!(tx.retailers()?.is_empty());
-                let settings = crate::settings::Settings::load(tx)?;
-                assert_eq!(settings.orders.defaults.currency.as_deref(), Some("USD"));
-                let items = tx.mappings::<crate::mapping::ItemMapping>("items")?;
-                assert_eq!(items[0].1.brightpearl_product_id, 101);
-                Ok(())
-            })
-            .unwrap();
-    }
-
-    const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v3.redb");
-
-    /// Order views as version 3 stored them: one document `order/<DSCO order id>` each.
-    const V3_ORDER_VIEWS: [(&str, &str); 3] = [
-        (
-            "D-1",
-            r#"{"dsco_order_id":"D-1","po_number":"PO-1","dsco_retailer_id":"R-1","bp_order_id":100,"state":"imported","reason":null,"updated_at":"2026-03-02T10:00:01Z","timeline":[{"at":"2026-03-02T10:00:00Z","event":"fetched","detail":null},{"at":"2026-03-02T10:00:01Z","event":"created","detail":"sales order 100"}]}"#,
-        ),
-        (
-            "D-2",
-            r#"{"dsco_order_id":"D-2","po_number":"PO-2","dsco_retailer_id":null,"bp_order_id":null,"state":"needs_attention","reason":"line 1: unknown SKU X","updated_at":"2026-03-02T10:00:02Z","timeline":[{"at":"2026-03-02T10:00:02Z","event":"failed","detail":"line 1: unknown SKU X"}]}"#,
-        ),
-        (
-            "D-3",
-            r#"{"dsco_order_id":"D-3","po_number":"PO-3","dsco_retailer_id":"R-1","bp_order_id":101,"state":"imported","reason":null,"updated_at":"2026-03-02T10:00:03Z","timeline":[{"at":"2026-03-02T10:00:03Z","event":"created","detail":"sales order 101"}]}"#,
-        ),
-    ];
-
-    /// Write the version-3 fixture: order views as documents, next to a settings document, an
-    /// order record, an order link, a contact link, an open intent and the orders cursor. Run
-    /// with REGENERATE_FIXTURES=1 to rewrite the committed file.
-    fn write_v3_fixture(path: &std::path::Path) {
-        let _ = std::fs::remove_file(path);
-        let store = Store::open_at_version(path, 3).unwrap();
-        store
-            .write(|tx| {
-                let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
-                    .unwrap()
-                    .to_utc();
-                // The bytes as the view type serialized them (field order included).
-                let mut documents = tx.tx.open_table(NAME_TO_DOCUMENT).map_err(Error::db)?;
-                for (id, json) in V3_ORDER_VIEWS {
-                    documents
-                        .insert(format!("order/{id}").as_str(), json.as_bytes())
-                        .map_err(Error::db)?;
-                }
-                drop(documents);
-                tx.put_document(
-                    "settings",
-                    &serde_json::json!({"orders": {"currency": "USD"}}),
-                )?;
-                tx.record_outcome_with(
-                    FlowName::Orders,
-                    "order",
-                    "D-1",
-                    Outcome::Synced,
-                    RecordDetail {
-                        related: vec![("bp_order_id".into(), "100".into())],
-                        ..Default::default()
-                    },
-                    None,
-                    &RetryPolicy::default(),
-                    at,
-                )?;
-                tx.put_link(
-                    "order",
-                    &crate::store::Link {
-                        dsco_id: "D-1".into(),
-                        bp_id: "100".into(),
-                        linked_at: at,
-                        data: serde_json::json!({"pending_note": null, "cancelled": false, "acknowledged": true}),
-                    },
-                )?;
-                tx.put_link(
-                    "contact",
-                    &crate::store::Link {
-                        dsco_id: "retailer:R-1".into(),
-                        bp_id: "207".into(),
-                        linked_at: at,
-                        data: serde_json::Value::Null,
-                    },
-                )?;
-                tx.put_intent(&crate::store::Intent {
-                    kind: "order".into(),
-                    key: "D-4".into(),
-                    opened_at: at,
-                    last_attempt_at: at,
-                    attempts: 1,
-                    data: serde_json::Value::Null,
-                })?;
-                tx.set_cursor(
-                    "orders.window",
-                    &serde_json::json!({"until": "2026-03-02T09:59:50Z"}),
-                )
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn committed_v3_fixture_is_a_version_3_store_with_views_as_documents() {
-        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
-            write_v3_fixture(std::path::Path::new(FIXTURE_V3));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("v3.redb");
-        std::fs::copy(FIXTURE_V3, &copy).unwrap();
-        let db = redb::Database::create(&copy).unwrap();
-        assert_eq!(stored_version(&db).unwrap(), 3);
-        let tx = db.begin_read().unwrap();
-        let documents = tx.open_table(NAME_TO_DOCUMENT).unwrap();
-        for (id, _) in V3_ORDER_VIEWS {
-            assert!(
-                documents
-                    .get(format!("order/{id}").as_str())
-                    .unwrap()
-                    .is_some()
-            );
-        }
-    }
-
-    #[test]
-    fn each_step_runs_once_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.redb");
-        let store = Store::open_at_version(&path, 1).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
-        drop(store);
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), LATEST);
-        drop(store);
-        assert_eq!(
-            Store::open(&path).unwrap().schema_version().unwrap(),
-            LATEST
-        );
-    }
-}
+mod tests;

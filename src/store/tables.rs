@@ -1,5 +1,6 @@
 //! Every redb table the product uses. Keys are ordered tuples of strings and integers; values are
-//! JSON bytes through [`super::encode`]/[`super::decode`] unless they are plain integers.
+//! JSON bytes through the store's one encode/decode pair (`error.rs`) unless they are plain
+//! integers.
 
 use redb::TableDefinition;
 
