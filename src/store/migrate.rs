@@ -11,12 +11,17 @@ use super::error::Error;
 use super::tables::*;
 
 /// The schema version this binary writes.
-pub const LATEST: u64 = 3;
+pub const LATEST: u64 = 4;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// Steps in order: `STEPS[i]` takes the store from version `i` to `i + 1`.
-const STEPS: [Step; LATEST as usize] = [v1_initial_tables, v2_status_index, v3_catalog_tables];
+const STEPS: [Step; LATEST as usize] = [
+    v1_initial_tables,
+    v2_status_index,
+    v3_catalog_tables,
+    v4_order_view_tables,
+];
 
 /// Version 1: the tables every flow needs.
 fn v1_initial_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -64,6 +69,40 @@ fn v3_catalog_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(PRODUCT_ID_TO_PRODUCT)?;
     tx.open_table(DSCO_SKU_TO_ITEM)?;
     tx.open_table(DSCO_RETAILER_ID_TO_RETAILER)?;
+    Ok(())
+}
+
+/// What the version-4 step reads of a stored order view.
+#[derive(Deserialize)]
+struct ViewState {
+    state: String,
+}
+
+/// Document-name prefix of the order views version 3 kept in `NAME_TO_DOCUMENT`.
+const V3_ORDER_VIEW_PREFIX: &str = "order/";
+
+/// Version 4: order views move from documents `order/<DSCO order id>` to their own table, with
+/// an index by state. The bytes move unchanged.
+fn v4_order_view_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    let mut documents = tx.open_table(NAME_TO_DOCUMENT)?;
+    let mut views = tx.open_table(DSCO_ORDER_ID_TO_ORDER_VIEW)?;
+    let mut index = tx.open_table(STATE_DSCO_ORDER_ID_TO_UNIT)?;
+    let mut moved = Vec::new();
+    for entry in documents.range(V3_ORDER_VIEW_PREFIX..)? {
+        let (name, bytes) = entry?;
+        let Some(id) = name.value().strip_prefix(V3_ORDER_VIEW_PREFIX) else {
+            break;
+        };
+        // A view without a readable state still moves; it is listed when no state is asked for.
+        if let Ok(view) = serde_json::from_slice::<ViewState>(bytes.value()) {
+            index.insert((view.state.as_str(), id), ())?;
+        }
+        views.insert(id, bytes.value())?;
+        moved.push(name.value().to_owned());
+    }
+    for name in &moved {
+        documents.remove(name.as_str())?;
+    }
     Ok(())
 }
 

@@ -4,8 +4,9 @@ use super::*;
 use crate::flow_name::FlowName;
 use crate::store::db::Store;
 use crate::store::intents::Intent;
+use crate::store::kind::Kind;
 use crate::store::links::Link;
-use crate::store::records::{Outcome, RecordBackoff, RecordDetail};
+use crate::store::records::{Outcome, RecordBackoff, RecordDetail, RecordStatus};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v1.redb");
 
@@ -228,6 +229,72 @@ fn committed_v3_fixture_is_a_version_3_store_with_views_as_documents() {
                 .is_some()
         );
     }
+}
+
+#[test]
+fn the_version_3_fixture_moves_order_views_to_their_table_listed_by_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("v3.redb");
+    std::fs::copy(FIXTURE_V3, &copy).unwrap();
+    let store = Store::open(&copy).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    let ids = |views: Vec<serde_json::Value>| -> Vec<String> {
+        views
+            .iter()
+            .map(|v| v["dsco_order_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    store
+        .read(|tx| {
+            let imported = tx.order_views(Some("imported"), None, 10)?;
+            assert_eq!(ids(imported), ["D-1", "D-3"]);
+            let attention = tx.order_views(Some("needs_attention"), None, 10)?;
+            assert_eq!(ids(attention), ["D-2"]);
+            assert_eq!(ids(tx.order_views(None, None, 10)?), ["D-1", "D-2", "D-3"]);
+            // The bytes moved unchanged.
+            let table = tx.table(DSCO_ORDER_ID_TO_ORDER_VIEW)?;
+            for (id, json) in V3_ORDER_VIEWS {
+                assert_eq!(
+                    table.get(id).map_err(Error::db)?.unwrap().value(),
+                    json.as_bytes()
+                );
+            }
+            let documents = tx.documents_with_prefix::<serde_json::Value>("order/", None, 10)?;
+            assert!(documents.is_empty(), "{documents:?}");
+            let settings: serde_json::Value = tx.document("settings")?.unwrap();
+            assert_eq!(settings["orders"]["currency"], "USD");
+            assert_eq!(tx.link("order", "D-1")?.unwrap().bp_id, "100");
+            assert_eq!(
+                tx.link_by_bp_id("contact", "207")?.unwrap().dsco_id,
+                "retailer:R-1"
+            );
+            assert_eq!(tx.intents("order")?[0].key, "D-4");
+            let record = tx.record_for(FlowName::Orders, "order", "D-1")?.unwrap();
+            assert_eq!(record.kind, Kind::Order);
+            assert_eq!(record.status, RecordStatus::Synced);
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write(|tx| {
+            let mut view: serde_json::Value = tx.order_view("D-2")?.unwrap();
+            view["state"] = "imported".into();
+            tx.put_order_view("D-2", "imported", &view)
+        })
+        .unwrap();
+    store
+        .read(|tx| {
+            assert!(
+                tx.order_views::<serde_json::Value>(Some("needs_attention"), None, 10)?
+                    .is_empty()
+            );
+            assert_eq!(
+                ids(tx.order_views(Some("imported"), None, 10)?),
+                ["D-1", "D-2", "D-3"]
+            );
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[test]
