@@ -41,23 +41,138 @@ impl std::str::FromStr for Name {
     }
 }
 
-/// Brightpearl credentials as stored through the API.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StoredBrightpearl {
-    pub base_url: Option<String>,
-    pub account: Option<String>,
-    pub app_ref: Option<String>,
-    pub account_token: Option<String>,
-    pub staff_token: Option<String>,
+impl Name {
+    /// This connection's fields, in display order.
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            Name::Brightpearl => BRIGHTPEARL_FIELDS,
+            Name::Dsco => DSCO_FIELDS,
+        }
+    }
+
+    /// The config file table that sets this connection's fields.
+    fn section(self) -> &'static str {
+        match self {
+            Name::Brightpearl => "brightpearl",
+            Name::Dsco => "dsco",
+        }
+    }
 }
 
-/// DSCO credentials as stored through the API.
+/// One credential field: its name (in the API, the store and the config table) and whether its
+/// value is a secret, which is never shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub secret: bool,
+}
+
+impl FieldSpec {
+    const fn plain(name: &'static str) -> FieldSpec {
+        FieldSpec {
+            name,
+            secret: false,
+        }
+    }
+
+    const fn secret(name: &'static str) -> FieldSpec {
+        FieldSpec { name, secret: true }
+    }
+}
+
+/// Brightpearl's fields. A token is either the account token or a staff token.
+pub const BRIGHTPEARL_FIELDS: &[FieldSpec] = &[
+    FieldSpec::plain("base_url"),
+    FieldSpec::plain("account"),
+    FieldSpec::plain("app_ref"),
+    FieldSpec::secret("account_token"),
+    FieldSpec::secret("staff_token"),
+];
+
+/// DSCO's fields: OAuth2 client credentials, or the legacy API key.
+pub const DSCO_FIELDS: &[FieldSpec] = &[
+    FieldSpec::plain("base_url"),
+    FieldSpec::plain("client_id"),
+    FieldSpec::secret("client_secret"),
+    FieldSpec::secret("api_key"),
+];
+
+/// Brightpearl credentials as stored through the API. Every value is held as a [`Secret`] and
+/// written in clear only into the store document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoredBrightpearl {
+    #[serde(with = "in_clear")]
+    pub base_url: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub account: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub app_ref: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub account_token: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub staff_token: Option<Secret<String>>,
+}
+
+impl StoredBrightpearl {
+    /// The stored value of a field of [`BRIGHTPEARL_FIELDS`].
+    fn slot(&mut self, field: &str) -> Option<&mut Option<Secret<String>>> {
+        match field {
+            "base_url" => Some(&mut self.base_url),
+            "account" => Some(&mut self.account),
+            "app_ref" => Some(&mut self.app_ref),
+            "account_token" => Some(&mut self.account_token),
+            "staff_token" => Some(&mut self.staff_token),
+            _ => None,
+        }
+    }
+}
+
+/// DSCO credentials as stored through the API, held like [`StoredBrightpearl`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StoredDsco {
-    pub base_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub api_key: Option<String>,
+    #[serde(with = "in_clear")]
+    pub base_url: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub client_id: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub client_secret: Option<Secret<String>>,
+    #[serde(with = "in_clear")]
+    pub api_key: Option<Secret<String>>,
+}
+
+impl StoredDsco {
+    /// The stored value of a field of [`DSCO_FIELDS`].
+    fn slot(&mut self, field: &str) -> Option<&mut Option<Secret<String>>> {
+        match field {
+            "base_url" => Some(&mut self.base_url),
+            "client_id" => Some(&mut self.client_id),
+            "client_secret" => Some(&mut self.client_secret),
+            "api_key" => Some(&mut self.api_key),
+            _ => None,
+        }
+    }
+}
+
+/// Store documents keep the value itself: `Secret`'s own `Serialize` would write `***`.
+mod in_clear {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::secret::Secret;
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Secret<String>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.as_ref().map(Secret::expose).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Secret<String>>, D::Error> {
+        Ok(Option::<String>::deserialize(deserializer)?.map(Secret::new))
+    }
 }
 
 /// Where a field's value comes from.
@@ -111,38 +226,45 @@ pub struct TestResult {
 /// A field's effective value and where it came from.
 #[derive(Debug, Clone)]
 struct Field {
-    value: Option<String>,
+    spec: FieldSpec,
+    value: Option<Secret<String>>,
     source: Option<Source>,
 }
 
-fn field(config: Option<String>, stored: &Option<String>) -> Field {
-    match (config, stored) {
-        (Some(v), _) => Field {
-            value: Some(v),
-            source: Some(Source::Config),
-        },
-        (None, Some(v)) if !v.trim().is_empty() => Field {
-            value: Some(v.clone()),
-            source: Some(Source::Store),
-        },
-        _ => Field {
-            value: None,
-            source: None,
-        },
+/// The config's value wins; a stored one counts unless it is blank.
+fn field(
+    spec: FieldSpec,
+    config: Option<Secret<String>>,
+    stored: Option<&Secret<String>>,
+) -> Field {
+    let (value, source) = match (config, stored) {
+        (Some(v), _) => (Some(v), Some(Source::Config)),
+        (None, Some(v)) if !v.expose().trim().is_empty() => (Some(v.clone()), Some(Source::Store)),
+        _ => (None, None),
+    };
+    Field {
+        spec,
+        value,
+        source,
     }
 }
 
-/// Effective fields of one connection, in display order, with whether each is secret.
+/// Effective fields of one connection, in display order.
 struct Effective {
-    fields: Vec<(&'static str, bool, Field)>,
+    fields: Vec<Field>,
 }
 
 impl Effective {
-    fn get(&self, name: &str) -> Option<String> {
+    fn get(&self, name: &str) -> Option<&Secret<String>> {
         self.fields
             .iter()
-            .find(|(n, _, _)| *n == name)
-            .and_then(|(_, _, f)| f.value.clone())
+            .find(|f| f.spec.name == name)
+            .and_then(|f| f.value.as_ref())
+    }
+
+    /// The value of a field that is not a secret (ids, names, URLs).
+    fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| v.expose().clone())
     }
 
     fn view(&self, name: Name, missing: Option<String>) -> ConnectionView {
@@ -153,14 +275,17 @@ impl Effective {
             fields: self
                 .fields
                 .iter()
-                .map(|(n, secret, f)| {
+                .map(|f| {
                     (
-                        (*n).to_owned(),
+                        f.spec.name.to_owned(),
                         FieldView {
                             set: f.value.is_some(),
                             source: f.source,
-                            secret: *secret,
-                            value: if *secret { None } else { f.value.clone() },
+                            secret: f.spec.secret,
+                            value: match f.spec.secret {
+                                true => None,
+                                false => f.value.as_ref().map(|v| v.expose().clone()),
+                            },
                         },
                     )
                 })
@@ -171,7 +296,7 @@ impl Effective {
 
 /// The effective `base_url` parsed, or what is missing noted.
 fn base_url(e: &Effective, missing: &mut Vec<&'static str>) -> Option<url::Url> {
-    match e.get("base_url").as_deref().map(url::Url::parse) {
+    match e.get("base_url").map(|u| url::Url::parse(u.expose())) {
         Some(Ok(u)) => Some(u),
         Some(Err(_)) => {
             missing.push("a valid base_url");
@@ -184,6 +309,46 @@ fn base_url(e: &Effective, missing: &mut Vec<&'static str>) -> Option<url::Url> 
     }
 }
 
+/// A `base_url` sent to the API, without its trailing slash; Brightpearl's is scheme and host only.
+fn check_base_url(name: Name, text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            if name == Name::Brightpearl && u.path() != "/" {
+                return Err(
+                    "must be scheme and host only (the client adds /public-api/{account})".into(),
+                );
+            }
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!("{text:?} is not an http(s) URL")),
+    }
+}
+
+/// What the config file sets for a connection's field.
+fn config_value(config: &Config, name: Name, field: &str) -> Option<Secret<String>> {
+    fn url(u: &Option<url::Url>) -> Option<Secret<String>> {
+        u.as_ref()
+            .map(|u| Secret::new(u.as_str().trim_end_matches('/').to_owned()))
+    }
+    fn text(t: &Option<String>) -> Option<Secret<String>> {
+        t.clone().map(Secret::new)
+    }
+    let (bp, dsco) = (&config.brightpearl, &config.dsco);
+    match (name, field) {
+        (Name::Brightpearl, "base_url") => url(&bp.base_url),
+        (Name::Brightpearl, "account") => text(&bp.account),
+        (Name::Brightpearl, "app_ref") => text(&bp.app_ref),
+        (Name::Brightpearl, "account_token") => bp.account_token.clone(),
+        (Name::Brightpearl, "staff_token") => bp.staff_token.clone(),
+        (Name::Dsco, "base_url") => url(&dsco.base_url),
+        (Name::Dsco, "client_id") => text(&dsco.client_id),
+        (Name::Dsco, "client_secret") => dsco.client_secret.clone(),
+        (Name::Dsco, "api_key") => dsco.api_key.clone(),
+        _ => None,
+    }
+}
+
+#[derive(Clone)]
 struct State {
     brightpearl: StoredBrightpearl,
     dsco: StoredDsco,
@@ -236,94 +401,48 @@ impl Connections {
         self
     }
 
-    fn brightpearl_effective(&self) -> Effective {
-        let c = &self.config.brightpearl;
-        let state = self.stored.read().unwrap_or_else(|p| p.into_inner());
-        let s = &state.brightpearl;
-        Effective {
-            fields: vec![
-                (
-                    "base_url",
-                    false,
-                    field(
-                        c.base_url
-                            .as_ref()
-                            .map(|u| u.as_str().trim_end_matches('/').to_owned()),
-                        &s.base_url,
-                    ),
-                ),
-                ("account", false, field(c.account.clone(), &s.account)),
-                ("app_ref", false, field(c.app_ref.clone(), &s.app_ref)),
-                (
-                    "account_token",
-                    true,
-                    field(
-                        c.account_token.as_ref().map(|t| t.expose().clone()),
-                        &s.account_token,
-                    ),
-                ),
-                (
-                    "staff_token",
-                    true,
-                    field(
-                        c.staff_token.as_ref().map(|t| t.expose().clone()),
-                        &s.staff_token,
-                    ),
-                ),
-            ],
-        }
-    }
-
-    fn dsco_effective(&self) -> Effective {
-        let c = &self.config.dsco;
-        let state = self.stored.read().unwrap_or_else(|p| p.into_inner());
-        let s = &state.dsco;
-        Effective {
-            fields: vec![
-                (
-                    "base_url",
-                    false,
-                    field(
-                        c.base_url
-                            .as_ref()
-                            .map(|u| u.as_str().trim_end_matches('/').to_owned()),
-                        &s.base_url,
-                    ),
-                ),
-                ("client_id", false, field(c.client_id.clone(), &s.client_id)),
-                (
-                    "client_secret",
-                    true,
-                    field(
-                        c.client_secret.as_ref().map(|t| t.expose().clone()),
-                        &s.client_secret,
-                    ),
-                ),
-                (
-                    "api_key",
-                    true,
-                    field(c.api_key.as_ref().map(|t| t.expose().clone()), &s.api_key),
-                ),
-            ],
-        }
+    /// Each field of a connection: from the config, else from the store.
+    fn effective(&self, name: Name) -> Effective {
+        // A copy, so the lock is not held while the fields are built.
+        let mut state = self
+            .stored
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let fields = name
+            .fields()
+            .iter()
+            .map(|spec| {
+                let stored = match name {
+                    Name::Brightpearl => state.brightpearl.slot(spec.name),
+                    Name::Dsco => state.dsco.slot(spec.name),
+                };
+                field(
+                    *spec,
+                    config_value(&self.config, name, spec.name),
+                    stored.and_then(|v| v.as_ref()),
+                )
+            })
+            .collect();
+        Effective { fields }
     }
 
     /// The Brightpearl client config, or what is missing.
     pub fn brightpearl_config(&self) -> Result<brightpearl::ClientConfig, String> {
-        let e = self.brightpearl_effective();
+        let e = self.effective(Name::Brightpearl);
         let mut missing = Vec::new();
         let base_url = base_url(&e, &mut missing);
-        let account = e.get("account");
+        let account = e.text("account");
         if account.is_none() {
             missing.push("account");
         }
-        let app_ref = e.get("app_ref");
+        let app_ref = e.text("app_ref");
         if app_ref.is_none() {
             missing.push("app_ref");
         }
         let token = match (e.get("account_token"), e.get("staff_token")) {
-            (Some(t), _) => Some((t, brightpearl::TokenKind::Account)),
-            (None, Some(t)) => Some((t, brightpearl::TokenKind::Staff)),
+            (Some(t), _) => Some((t.clone(), brightpearl::TokenKind::Account)),
+            (None, Some(t)) => Some((t.clone(), brightpearl::TokenKind::Staff)),
             (None, None) => {
                 missing.push("account_token or staff_token");
                 None
@@ -336,7 +455,7 @@ impl Connections {
                     account,
                     auth: brightpearl::Auth::PrivateApp {
                         app_ref,
-                        token: Secret::new(token),
+                        token,
                         kind,
                     },
                     connect_timeout: self.config.brightpearl.connect_timeout,
@@ -352,15 +471,19 @@ impl Connections {
 
     /// The DSCO client config, or what is missing.
     pub fn dsco_config(&self) -> Result<dsco::ClientConfig, String> {
-        let e = self.dsco_effective();
+        let e = self.effective(Name::Dsco);
         let mut missing = Vec::new();
         let base_url = base_url(&e, &mut missing);
-        let auth = match (e.get("client_id"), e.get("client_secret"), e.get("api_key")) {
+        let auth = match (
+            e.text("client_id"),
+            e.get("client_secret"),
+            e.get("api_key"),
+        ) {
             (Some(client_id), Some(secret), _) => Some(dsco::Auth::ClientCredentials {
                 client_id,
-                client_secret: Secret::new(secret),
+                client_secret: secret.clone(),
             }),
-            (_, _, Some(key)) => Some(dsco::Auth::ApiKey(Secret::new(key))),
+            (_, _, Some(key)) => Some(dsco::Auth::ApiKey(key.clone())),
             _ => {
                 missing.push("client_id and client_secret, or api_key");
                 None
@@ -419,9 +542,9 @@ impl Connections {
     pub fn view(&self, name: Name) -> ConnectionView {
         match name {
             Name::Brightpearl => self
-                .brightpearl_effective()
+                .effective(name)
                 .view(name, self.brightpearl_config().err()),
-            Name::Dsco => self.dsco_effective().view(name, self.dsco_config().err()),
+            Name::Dsco => self.effective(name).view(name, self.dsco_config().err()),
         }
     }
 
@@ -448,33 +571,25 @@ impl Connections {
         name: Name,
         changes: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<ConnectionView, ChangeError> {
-        let effective = match name {
-            Name::Brightpearl => self.brightpearl_effective(),
-            Name::Dsco => self.dsco_effective(),
-        };
+        let effective = self.effective(name);
         let mut values = Vec::new();
         for (key, value) in changes {
-            let Some((_, _, current)) = effective.fields.iter().find(|(n, _, _)| n == key) else {
+            let Some(current) = effective.fields.iter().find(|f| f.spec.name == key) else {
                 return Err(ChangeError::Invalid {
                     field: key.clone(),
                     message: format!(
                         "unknown field; fields are {}",
-                        effective
-                            .fields
+                        name.fields()
                             .iter()
-                            .map(|(n, _, _)| *n)
+                            .map(|f| f.name)
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
                 });
             };
             if current.source == Some(Source::Config) {
-                let section = match name {
-                    Name::Brightpearl => "brightpearl",
-                    Name::Dsco => "dsco",
-                };
                 return Err(ChangeError::SetInConfig {
-                    key: format!("{section}.{key}"),
+                    key: format!("{}.{key}", name.section()),
                 });
             }
             let value = match value {
@@ -488,60 +603,37 @@ impl Connections {
                     });
                 }
             };
-            if key == "base_url"
-                && let Some(v) = &value
-            {
-                match url::Url::parse(v) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                        if name == Name::Brightpearl && u.path() != "/" {
-                            return Err(ChangeError::Invalid {
-                                field: key.clone(),
-                                message: "must be scheme and host only (the client adds /public-api/{account})".into(),
-                            });
-                        }
-                    }
-                    _ => {
-                        return Err(ChangeError::Invalid {
+            let value = match (current.spec.name, value) {
+                ("base_url", Some(v)) => {
+                    Some(
+                        check_base_url(name, &v).map_err(|message| ChangeError::Invalid {
                             field: key.clone(),
-                            message: format!("{v:?} is not an http(s) URL"),
-                        });
-                    }
+                            message,
+                        })?,
+                    )
                 }
-            }
-            values.push((key.clone(), value));
+                (_, value) => value,
+            };
+            values.push((current.spec.name, value.map(Secret::new)));
         }
         let mut state = self.stored.write().unwrap_or_else(|p| p.into_inner());
         match name {
             Name::Brightpearl => {
                 let mut next = state.brightpearl.clone();
-                for (key, value) in values {
-                    match key.as_str() {
-                        "base_url" => {
-                            next.base_url = value.map(|v| v.trim_end_matches('/').to_owned())
-                        }
-                        "account" => next.account = value,
-                        "app_ref" => next.app_ref = value,
-                        "account_token" => next.account_token = value,
-                        "staff_token" => next.staff_token = value,
-                        _ => {}
+                for (field, value) in values {
+                    if let Some(slot) = next.slot(field) {
+                        *slot = value;
                     }
                 }
                 self.store
                     .write(|tx| tx.put_document(BRIGHTPEARL_DOC, &next))?;
                 state.brightpearl = next;
-                *lock(&self.brightpearl_client) = None;
             }
             Name::Dsco => {
                 let mut next = state.dsco.clone();
-                for (key, value) in values {
-                    match key.as_str() {
-                        "base_url" => {
-                            next.base_url = value.map(|v| v.trim_end_matches('/').to_owned())
-                        }
-                        "client_id" => next.client_id = value,
-                        "client_secret" => next.client_secret = value,
-                        "api_key" => next.api_key = value,
-                        _ => {}
+                for (field, value) in values {
+                    if let Some(slot) = next.slot(field) {
+                        *slot = value;
                     }
                 }
                 self.store.write(|tx| tx.put_document(DSCO_DOC, &next))?;
@@ -561,18 +653,14 @@ impl Connections {
     /// Upstream messages may quote a credential back (Brightpearl's "Invalid instance token: …"):
     /// mask every secret we know before the text leaves the process.
     pub fn redact(&self, mut text: String) -> String {
-        let secrets: Vec<String> = ["account_token", "staff_token"]
-            .iter()
-            .filter_map(|k| self.brightpearl_effective().get(k))
-            .chain(
-                ["client_secret", "api_key"]
-                    .iter()
-                    .filter_map(|k| self.dsco_effective().get(k)),
-            )
-            .filter(|s| s.len() >= 4)
-            .collect();
-        for secret in secrets {
-            text = text.replace(&secret, "***");
+        for name in [Name::Brightpearl, Name::Dsco] {
+            for field in self.effective(name).fields {
+                if let (true, Some(secret)) = (field.spec.secret, &field.value)
+                    && secret.expose().len() >= 4
+                {
+                    text = text.replace(secret.expose().as_str(), "***");
+                }
+            }
         }
         text
     }
@@ -613,5 +701,59 @@ impl Connections {
                 },
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn stored_documents_keep_values_in_clear_and_never_print_them() {
+        let doc = StoredBrightpearl {
+            account: Some("acme".into()),
+            staff_token: Some("s3cr3t-staff".into()),
+            ..StoredBrightpearl::default()
+        };
+        let stored = serde_json::to_value(&doc).unwrap();
+        assert_eq!(
+            stored,
+            json!({"base_url": null, "account": "acme", "app_ref": null,
+                   "account_token": null, "staff_token": "s3cr3t-staff"})
+        );
+        assert_eq!(
+            serde_json::from_value::<StoredBrightpearl>(stored).unwrap(),
+            doc
+        );
+        assert_eq!(
+            serde_json::from_value::<StoredDsco>(json!({"api_key": "k"})).unwrap(),
+            StoredDsco {
+                api_key: Some("k".into()),
+                ..StoredDsco::default()
+            }
+        );
+        assert!(!format!("{doc:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn every_field_in_the_tables_has_a_stored_slot() {
+        for spec in BRIGHTPEARL_FIELDS {
+            assert!(StoredBrightpearl::default().slot(spec.name).is_some());
+        }
+        for spec in DSCO_FIELDS {
+            assert!(StoredDsco::default().slot(spec.name).is_some());
+        }
+        let secrets: Vec<&str> = [BRIGHTPEARL_FIELDS, DSCO_FIELDS]
+            .concat()
+            .iter()
+            .filter(|f| f.secret)
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            secrets,
+            ["account_token", "staff_token", "client_secret", "api_key"]
+        );
     }
 }

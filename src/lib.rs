@@ -24,6 +24,7 @@ pub mod dsco;
 pub mod flow_name;
 pub mod logging;
 pub mod mapping;
+pub mod problem;
 pub mod reference;
 pub mod sandbox;
 pub mod scheduler;

@@ -15,19 +15,10 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::config::parse_cron;
 use crate::flow_name::FlowName;
 use crate::store::{self, Run, RunId, RunStatus, Store, Trigger, lock};
 use crate::sync::{FlowCtx, Registry};
-
-/// Parse a six-field cron schedule (seconds first) exactly as the scheduler will.
-pub fn parse_cron(s: &str) -> Result<croner::Cron, String> {
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(s)
-        .map_err(|e| e.to_string())
-}
 
 /// Why a run did not start.
 #[derive(Debug, thiserror::Error)]

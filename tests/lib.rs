@@ -12,3 +12,4 @@ mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
+mod store_fixtures;

@@ -138,7 +138,7 @@ impl From<SyncRecord> for RecordDto {
         RecordDto {
             id: r.id,
             flow: r.flow,
-            kind: r.kind,
+            kind: r.kind.into(),
             source_id: r.source_id,
             related: r.related,
             status: r.status,

@@ -51,7 +51,7 @@ impl RecordsQuery {
                 .map(str::parse::<RecordStatus>)
                 .transpose()
                 .map_err(ApiError::BadRequest)?,
-            kind: self.kind.clone(),
+            kind: self.kind.as_deref().map(Into::into),
             source_id: self.source_id.clone(),
         })
     }

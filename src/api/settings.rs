@@ -7,21 +7,23 @@ use utoipa_axum::routes;
 
 use super::extract::Json;
 use super::{ApiError, AppState, FieldError};
-use crate::settings::{self, Problem, Rejection, Settings};
+use crate::problem::Problem;
+use crate::settings::{self, Rejection, Settings};
 use crate::store;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_settings, patch_settings))
 }
 
+/// The wire keeps `field` for a problem's dotted path.
 fn invalid(problems: Vec<Problem>) -> ApiError {
-    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    let fields: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     ApiError::Invalid {
         message: format!("invalid settings: {}", fields.join(", ")),
         details: problems
             .into_iter()
             .map(|p| FieldError {
-                field: p.field,
+                field: p.path,
                 message: p.message,
             })
             .collect(),

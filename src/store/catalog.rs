@@ -1,37 +1,20 @@
-//! Reference data, the product catalog, DSCO's lists, the DSCO items and retailers seen, the
-//! settings document, and bulk mapping writes.
-
-use std::collections::HashMap;
+//! Reference data: the Brightpearl reference data and product catalog, DSCO's warehouse and
+//! ship-method lists, and the DSCO items and retailers seen on orders.
 
 use chrono::Utc;
 use redb::{ReadableTable, ReadableTableMetadata};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use super::tables::*;
-use super::{Error, ReadTx, WriteTx, decode, encode};
+use super::error::{Error, decode, encode};
+use super::tables::{DSCO_RETAILER_ID_TO_RETAILER, DSCO_SKU_TO_ITEM, PRODUCT_ID_TO_PRODUCT};
+use super::tx::{Reads, Tx, WriteTx};
 use crate::reference::{DscoItem, DscoShipMethod, DscoWarehouse, Product, ReferenceData, Retailer};
 
 /// Document names in `NAME_TO_DOCUMENT`.
 pub const REFERENCE_DOCUMENT: &str = "reference";
-pub const SETTINGS_DOCUMENT: &str = "settings";
 pub const DSCO_WAREHOUSES_DOCUMENT: &str = "dsco.warehouses";
 pub const DSCO_SHIP_METHODS_DOCUMENT: &str = "dsco.ship_methods";
 
-/// What a bulk mapping write changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct MappingWriteCounts {
-    /// Keys that did not exist before.
-    pub created: u64,
-    /// Keys whose row changed.
-    pub updated: u64,
-    /// Keys whose row was already the same.
-    pub unchanged: u64,
-    /// Keys removed because a `replace` upload did not hold them.
-    pub removed: u64,
-}
-
-impl ReadTx {
+impl<T: Reads> Tx<T> {
     /// The Brightpearl reference data; `None` before the first retrieval.
     pub fn reference_data(&self) -> Result<Option<ReferenceData>, Error> {
         self.document(REFERENCE_DOCUMENT)
@@ -39,10 +22,7 @@ impl ReadTx {
 
     /// The whole product catalog, in product-id order.
     pub fn catalog(&self) -> Result<Vec<Product>, Error> {
-        let table = self
-            .tx
-            .open_table(PRODUCT_ID_TO_PRODUCT)
-            .map_err(Error::db)?;
+        let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         let mut out = Vec::with_capacity(table.len().map_err(Error::db)? as usize);
         for entry in table.iter().map_err(Error::db)? {
             let (_, v) = entry.map_err(Error::db)?;
@@ -53,10 +33,7 @@ impl ReadTx {
 
     /// Product ids of the catalog, without decoding the products.
     pub fn product_ids(&self) -> Result<Vec<u32>, Error> {
-        let table = self
-            .tx
-            .open_table(PRODUCT_ID_TO_PRODUCT)
-            .map_err(Error::db)?;
+        let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         let mut out = Vec::with_capacity(table.len().map_err(Error::db)? as usize);
         for entry in table.iter().map_err(Error::db)? {
             out.push(entry.map_err(Error::db)?.0.value());
@@ -65,10 +42,7 @@ impl ReadTx {
     }
 
     pub fn product(&self, id: u32) -> Result<Option<Product>, Error> {
-        let table = self
-            .tx
-            .open_table(PRODUCT_ID_TO_PRODUCT)
-            .map_err(Error::db)?;
+        let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         match table.get(id).map_err(Error::db)? {
             Some(v) => Ok(Some(decode("products", v.value())?)),
             None => Ok(None),
@@ -83,10 +57,7 @@ impl ReadTx {
         limit: usize,
         sku: Option<&str>,
     ) -> Result<Vec<Product>, Error> {
-        let table = self
-            .tx
-            .open_table(PRODUCT_ID_TO_PRODUCT)
-            .map_err(Error::db)?;
+        let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         let start = after.map_or(0, |a| a.saturating_add(1));
         let mut out = Vec::new();
         if after == Some(u32::MAX) {
@@ -115,16 +86,13 @@ impl ReadTx {
     }
 
     pub fn product_count(&self) -> Result<u64, Error> {
-        let table = self
-            .tx
-            .open_table(PRODUCT_ID_TO_PRODUCT)
-            .map_err(Error::db)?;
+        let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         table.len().map_err(Error::db)
     }
 
     /// DSCO items seen, in SKU order.
     pub fn dsco_items(&self) -> Result<Vec<DscoItem>, Error> {
-        let table = self.tx.open_table(DSCO_SKU_TO_ITEM).map_err(Error::db)?;
+        let table = self.table(DSCO_SKU_TO_ITEM)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(Error::db)? {
             out.push(decode("dsco_items", entry.map_err(Error::db)?.1.value())?);
@@ -134,10 +102,7 @@ impl ReadTx {
 
     /// DSCO retailers seen, in id order.
     pub fn retailers(&self) -> Result<Vec<Retailer>, Error> {
-        let table = self
-            .tx
-            .open_table(DSCO_RETAILER_ID_TO_RETAILER)
-            .map_err(Error::db)?;
+        let table = self.table(DSCO_RETAILER_ID_TO_RETAILER)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(Error::db)? {
             out.push(decode(
@@ -159,32 +124,6 @@ impl ReadTx {
             .document(DSCO_SHIP_METHODS_DOCUMENT)?
             .unwrap_or_default())
     }
-
-    /// Mappings of a kind with a key above `after`, at most `limit`, in key order.
-    pub fn mappings_page<T: DeserializeOwned>(
-        &self,
-        kind: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(String, T)>, Error> {
-        let table = self.tx.open_table(KIND_KEY_TO_MAPPING).map_err(Error::db)?;
-        let mut out = Vec::new();
-        for entry in table
-            .range((kind, after.unwrap_or(""))..)
-            .map_err(Error::db)?
-        {
-            let (k, v) = entry.map_err(Error::db)?;
-            let (entry_kind, key) = k.value();
-            if entry_kind != kind || out.len() >= limit {
-                break;
-            }
-            if Some(key) == after {
-                continue;
-            }
-            out.push((key.to_owned(), decode("mappings", v.value())?));
-        }
-        Ok(out)
-    }
 }
 
 impl WriteTx<'_> {
@@ -197,10 +136,7 @@ impl WriteTx<'_> {
         self.tx
             .delete_table(PRODUCT_ID_TO_PRODUCT)
             .map_err(Error::db)?;
-        let mut table = self
-            .tx
-            .open_table(PRODUCT_ID_TO_PRODUCT)
-            .map_err(Error::db)?;
+        let mut table = self.table_mut(PRODUCT_ID_TO_PRODUCT)?;
         for product in products {
             table
                 .insert(product.id, encode(product).as_slice())
@@ -215,7 +151,7 @@ impl WriteTx<'_> {
         if sku.is_empty() {
             return Ok(());
         }
-        let mut table = self.tx.open_table(DSCO_SKU_TO_ITEM).map_err(Error::db)?;
+        let mut table = self.table_mut(DSCO_SKU_TO_ITEM)?;
         table
             .insert(sku, encode(item).as_slice())
             .map_err(Error::db)?;
@@ -229,10 +165,7 @@ impl WriteTx<'_> {
             return Ok(());
         }
         let now = Utc::now();
-        let mut table = self
-            .tx
-            .open_table(DSCO_RETAILER_ID_TO_RETAILER)
-            .map_err(Error::db)?;
+        let mut table = self.table_mut(DSCO_RETAILER_ID_TO_RETAILER)?;
         let existing: Option<Retailer> = match table.get(id).map_err(Error::db)? {
             Some(v) => Some(decode("dsco_retailers", v.value())?),
             None => None,
@@ -263,61 +196,14 @@ impl WriteTx<'_> {
     pub fn replace_dsco_ship_methods(&self, methods: &[DscoShipMethod]) -> Result<(), Error> {
         self.put_document(DSCO_SHIP_METHODS_DOCUMENT, &methods)
     }
-
-    /// Write many mappings of a kind with the table opened once. With `replace`, keys not in
-    /// `rows` are removed first. Keys must be unique within `rows`.
-    pub fn write_mappings<'r, T: Serialize + 'r>(
-        &self,
-        kind: &str,
-        rows: impl IntoIterator<Item = (&'r str, &'r T)>,
-        replace: bool,
-    ) -> Result<MappingWriteCounts, Error> {
-        let mut table = self.tx.open_table(KIND_KEY_TO_MAPPING).map_err(Error::db)?;
-        let mut existing: HashMap<String, Vec<u8>> = HashMap::new();
-        for entry in table.range((kind, "")..).map_err(Error::db)? {
-            let (k, v) = entry.map_err(Error::db)?;
-            let (entry_kind, key) = k.value();
-            if entry_kind != kind {
-                break;
-            }
-            existing.insert(key.to_owned(), v.value().to_vec());
-        }
-        let mut counts = MappingWriteCounts::default();
-        let mut kept = std::collections::HashSet::new();
-        for (key, row) in rows {
-            let bytes = encode(row);
-            match existing.get(key) {
-                None => counts.created += 1,
-                Some(old) if *old == bytes => counts.unchanged += 1,
-                Some(_) => counts.updated += 1,
-            }
-            if existing.get(key) != Some(&bytes) {
-                table
-                    .insert((kind, key), bytes.as_slice())
-                    .map_err(Error::db)?;
-            }
-            if replace {
-                kept.insert(key.to_owned());
-            }
-        }
-        if replace {
-            for key in existing.keys() {
-                if !kept.contains(key) {
-                    table.remove((kind, key.as_str())).map_err(Error::db)?;
-                    counts.removed += 1;
-                }
-            }
-        }
-        Ok(counts)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::super::Store;
     use super::*;
+    use crate::store::db::Store;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -364,35 +250,5 @@ mod tests {
         assert_eq!(retailers.len(), 1);
         assert_eq!(retailers[0].name.as_deref(), Some("Acme"));
         assert!(retailers[0].last_seen_at >= retailers[0].first_seen_at);
-    }
-
-    #[test]
-    fn bulk_mapping_writes_count_and_replace_removes() {
-        let (_d, s) = store();
-        let one = serde_json::json!({"v": 1});
-        let two = serde_json::json!({"v": 2});
-        let counts = s
-            .write(|tx| tx.write_mappings("items", [("a", &one), ("b", &one)], false))
-            .unwrap();
-        assert_eq!(counts.created, 2);
-        let counts = s
-            .write(|tx| tx.write_mappings("items", [("a", &one), ("c", &two)], true))
-            .unwrap();
-        assert_eq!(
-            counts,
-            MappingWriteCounts {
-                created: 1,
-                updated: 0,
-                unchanged: 1,
-                removed: 1
-            }
-        );
-        let keys: Vec<String> = s
-            .read(|tx| tx.mappings::<serde_json::Value>("items"))
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(keys, vec!["a", "c"]);
     }
 }

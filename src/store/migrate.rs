@@ -1,18 +1,27 @@
 //! Schema migrations: one function per step, each run inside the write transaction that bumps
 //! `schema_version`, so a crash mid-migration leaves the previous version intact.
+//!
+//! A step reads stored values as the raw JSON shapes it needs (a few fields), never through the
+//! product's types, so a later change to those types cannot change what an old step does.
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::Deserialize;
 
+use super::error::Error;
 use super::tables::*;
-use super::{Error, SyncRecord, decode};
 
 /// The schema version this binary writes.
-pub const LATEST: u64 = 3;
+pub const LATEST: u64 = 4;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// Steps in order: `STEPS[i]` takes the store from version `i` to `i + 1`.
-const STEPS: [Step; LATEST as usize] = [v1_initial_tables, v2_status_index, v3_catalog_tables];
+const STEPS: [Step; LATEST as usize] = [
+    v1_initial_tables,
+    v2_status_index,
+    v3_catalog_tables,
+    v4_order_view_tables,
+];
 
 /// Version 1: the tables every flow needs.
 fn v1_initial_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -30,6 +39,13 @@ fn v1_initial_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
+/// What the version-2 step reads of a stored sync record.
+#[derive(Deserialize)]
+struct RecordStatusAndFlow {
+    status: String,
+    flow: String,
+}
+
 /// Version 2: an index of records by status, backfilled from the records already stored.
 fn v2_status_index(tx: &WriteTransaction) -> Result<(), redb::Error> {
     let records = tx.open_table(RECORD_ID_TO_RECORD)?;
@@ -37,7 +53,7 @@ fn v2_status_index(tx: &WriteTransaction) -> Result<(), redb::Error> {
     for entry in records.iter()? {
         let (id, bytes) = entry?;
         // A record that does not decode keeps its row; it is reported when read, never dropped.
-        if let Ok(record) = decode::<SyncRecord>("records", bytes.value()) {
+        if let Ok(record) = serde_json::from_slice::<RecordStatusAndFlow>(bytes.value()) {
             index.insert(
                 (record.status.as_str(), record.flow.as_str(), id.value()),
                 (),
@@ -53,6 +69,40 @@ fn v3_catalog_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(PRODUCT_ID_TO_PRODUCT)?;
     tx.open_table(DSCO_SKU_TO_ITEM)?;
     tx.open_table(DSCO_RETAILER_ID_TO_RETAILER)?;
+    Ok(())
+}
+
+/// What the version-4 step reads of a stored order view.
+#[derive(Deserialize)]
+struct ViewState {
+    state: String,
+}
+
+/// Document-name prefix of the order views version 3 kept in `NAME_TO_DOCUMENT`.
+const V3_ORDER_VIEW_PREFIX: &str = "order/";
+
+/// Version 4: order views move from documents `order/<DSCO order id>` to their own table, with
+/// an index by state. The bytes move unchanged.
+fn v4_order_view_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    let mut documents = tx.open_table(NAME_TO_DOCUMENT)?;
+    let mut views = tx.open_table(DSCO_ORDER_ID_TO_ORDER_VIEW)?;
+    let mut index = tx.open_table(STATE_DSCO_ORDER_ID_TO_UNIT)?;
+    let mut moved = Vec::new();
+    for entry in documents.range(V3_ORDER_VIEW_PREFIX..)? {
+        let (name, bytes) = entry?;
+        let Some(id) = name.value().strip_prefix(V3_ORDER_VIEW_PREFIX) else {
+            break;
+        };
+        // A view without a readable state still moves; it is listed when no state is asked for.
+        if let Ok(view) = serde_json::from_slice::<ViewState>(bytes.value()) {
+            index.insert((view.state.as_str(), id), ())?;
+        }
+        views.insert(id, bytes.value())?;
+        moved.push(name.value().to_owned());
+    }
+    for name in &moved {
+        documents.remove(name.as_str())?;
+    }
     Ok(())
 }
 
@@ -98,136 +148,4 @@ pub fn migrate(db: &redb::Database, path: &std::path::Path, target: u64) -> Resu
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::flow_name::FlowName;
-    use crate::store::{Outcome, RecordDetail, RetryPolicy, Store};
-
-    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v1.redb");
-
-    /// Write the version-1 fixture: two order records and no status index, as version 1 stored
-    /// them. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
-    fn write_v1_fixture(path: &std::path::Path) {
-        let _ = std::fs::remove_file(path);
-        let store = Store::open_at_version(path, 1).unwrap();
-        store
-            .write(|tx| {
-                let now = chrono::Utc::now();
-                for (id, outcome) in [
-                    ("D-1", Outcome::Synced),
-                    (
-                        "D-2",
-                        Outcome::Permanent {
-                            reason: "unknown SKU X".into(),
-                            code: None,
-                        },
-                    ),
-                ] {
-                    tx.record_outcome_with(
-                        FlowName::Orders,
-                        "order",
-                        id,
-                        outcome,
-                        RecordDetail::default(),
-                        None,
-                        &RetryPolicy::default(),
-                        now,
-                    )?;
-                }
-                // Version 1 had no status index: drop what the shared write path added.
-                tx.tx
-                    .delete_table(STATUS_FLOW_ID_TO_UNIT)
-                    .map_err(Error::db)?;
-                Ok(())
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn committed_v1_fixture_is_a_version_1_store_without_the_index() {
-        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
-            write_v1_fixture(std::path::Path::new(FIXTURE));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("v1.redb");
-        std::fs::copy(FIXTURE, &copy).unwrap();
-        let db = redb::Database::create(&copy).unwrap();
-        assert_eq!(stored_version(&db).unwrap(), 1);
-        let tx = db.begin_read().unwrap();
-        assert!(matches!(
-            tx.open_table(STATUS_FLOW_ID_TO_UNIT),
-            Err(redb::TableError::TableDoesNotExist(_))
-        ));
-    }
-
-    const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v2.redb");
-
-    /// Write the version-2 fixture: a settings document and an item mapping, and no catalog
-    /// tables. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
-    fn write_v2_fixture(path: &std::path::Path) {
-        let _ = std::fs::remove_file(path);
-        let store = Store::open_at_version(path, 2).unwrap();
-        store
-            .write(|tx| {
-                tx.put_document(
-                    "settings",
-                    &serde_json::json!({"orders": {"currency": "USD"}}),
-                )?;
-                tx.put_mapping(
-                    "items",
-                    "sku-1",
-                    &serde_json::json!({"dsco_sku": "SKU-1", "brightpearl_product_id": 101}),
-                )
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn the_version_2_fixture_gains_the_catalog_tables_and_keeps_its_data() {
-        if std::env::var_os("REGENERATE_FIXTURES").is_some() {
-            write_v2_fixture(std::path::Path::new(FIXTURE_V2));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("v2.redb");
-        std::fs::copy(FIXTURE_V2, &copy).unwrap();
-        {
-            let db = redb::Database::create(&copy).unwrap();
-            assert_eq!(stored_version(&db).unwrap(), 2);
-            let tx = db.begin_read().unwrap();
-            assert!(matches!(
-                tx.open_table(PRODUCT_ID_TO_PRODUCT),
-                Err(redb::TableError::TableDoesNotExist(_))
-            ));
-        }
-        let store = Store::open(&copy).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
-        store
-            .read(|tx| {
-                assert!(tx.catalog()?.is_empty());
-                assert!(tx.dsco_items()?.is_empty());
-                assert!(tx.retailers()?.is_empty());
-                let settings = crate::settings::Settings::load(tx)?;
-                assert_eq!(settings.orders.defaults.currency.as_deref(), Some("USD"));
-                let items = tx.mappings::<crate::mapping::ItemMapping>("items")?;
-                assert_eq!(items[0].1.brightpearl_product_id, 101);
-                Ok(())
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn each_step_runs_once_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.redb");
-        let store = Store::open_at_version(&path, 1).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
-        drop(store);
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), LATEST);
-        drop(store);
-        assert_eq!(
-            Store::open(&path).unwrap().schema_version().unwrap(),
-            LATEST
-        );
-    }
-}
+mod tests;

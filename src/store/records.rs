@@ -15,9 +15,11 @@ use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::runs::RunId;
-use super::tables::*;
-use super::{Error, ReadTx, WriteTx, decode, encode};
+use super::RunId;
+use super::error::{Error, decode, encode};
+use super::kind::Kind;
+use super::tables::{RECORD_ID_TO_RECORD, STATUS_FLOW_ID_TO_UNIT, SUBJECT_TO_RECORD_ID};
+use super::tx::{Reads, Tx, WriteTx};
 use crate::flow_name::FlowName;
 
 /// Largest stored request or response body; longer ones are cut with a marker.
@@ -129,18 +131,19 @@ pub struct RecordDetail {
     pub response: Option<String>,
 }
 
-/// Backoff for retryable failures.
+/// Backoff for a record's retryable failures (the clients' request retries are
+/// `backoff::RetryPolicy`).
 #[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
+pub struct RecordBackoff {
     pub base: Duration,
     pub cap: Duration,
     /// Attempts after which a retryable failure needs a person.
     pub max_attempts: u32,
 }
 
-impl Default for RetryPolicy {
+impl Default for RecordBackoff {
     fn default() -> Self {
-        RetryPolicy {
+        RecordBackoff {
             base: Duration::from_secs(30),
             cap: Duration::from_secs(3600),
             max_attempts: 8,
@@ -148,7 +151,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl RecordBackoff {
     /// The wait before retry number `attempt` (1-based): base·2^(attempt−1), at most `cap`.
     pub fn delay(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
@@ -162,7 +165,8 @@ pub struct SyncRecord {
     pub id: u64,
     pub flow: FlowName,
     /// What the object is (`order`, `contact`, `shipment`, ...).
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: Kind,
     /// The object's id on the side it comes from.
     pub source_id: String,
     /// Related ids by name.
@@ -184,7 +188,7 @@ pub struct SyncRecord {
 
 impl SyncRecord {
     /// Apply an attempt's outcome: the one place the state machine lives.
-    pub fn apply(&mut self, outcome: Outcome, now: DateTime<Utc>, policy: &RetryPolicy) {
+    pub fn apply(&mut self, outcome: Outcome, now: DateTime<Utc>, policy: &RecordBackoff) {
         self.updated_at = now;
         self.next_retry_at = None;
         self.error_code = None;
@@ -257,7 +261,7 @@ fn cap(body: Option<String>) -> Option<String> {
 pub struct RecordFilter {
     pub flow: Option<FlowName>,
     pub status: Option<RecordStatus>,
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
     pub source_id: Option<String>,
 }
 
@@ -265,14 +269,14 @@ impl RecordFilter {
     fn matches(&self, r: &SyncRecord) -> bool {
         self.flow.is_none_or(|f| f == r.flow)
             && self.status.is_none_or(|s| s == r.status)
-            && self.kind.as_deref().is_none_or(|k| k == r.kind)
+            && self.kind.as_ref().is_none_or(|k| *k == r.kind)
             && self.source_id.as_deref().is_none_or(|s| s == r.source_id)
     }
 }
 
 type IndexKey = (&'static str, &'static str, u64);
 
-/// The listing both transaction kinds share.
+/// Records matching `filter`, through the status index when a status is given.
 fn list_records(
     index: &impl ReadableTable<(&'static str, &'static str, u64), ()>,
     table: &impl ReadableTable<u64, &'static [u8]>,
@@ -325,9 +329,9 @@ fn list_records(
     Ok(out)
 }
 
-impl ReadTx {
+impl<T: Reads> Tx<T> {
     pub fn record(&self, id: u64) -> Result<Option<SyncRecord>, Error> {
-        let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
+        let table = self.table(RECORD_ID_TO_RECORD)?;
         match table.get(id).map_err(Error::db)? {
             Some(v) => Ok(Some(decode("records", v.value())?)),
             None => Ok(None),
@@ -337,18 +341,19 @@ impl ReadTx {
     pub fn record_for(
         &self,
         flow: FlowName,
-        kind: &str,
+        kind: impl Into<Kind>,
         source_id: &str,
     ) -> Result<Option<SyncRecord>, Error> {
-        let index = self
-            .tx
-            .open_table(SUBJECT_TO_RECORD_ID)
-            .map_err(Error::db)?;
-        match index
-            .get((flow.as_str(), kind, source_id))
-            .map_err(Error::db)?
-        {
-            Some(id) => self.record(id.value()),
+        let kind = kind.into();
+        let id = {
+            let index = self.table(SUBJECT_TO_RECORD_ID)?;
+            index
+                .get((flow.as_str(), kind.as_str(), source_id))
+                .map_err(Error::db)?
+                .map(|id| id.value())
+        };
+        match id {
+            Some(id) => self.record(id),
             None => Ok(None),
         }
     }
@@ -360,20 +365,14 @@ impl ReadTx {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<SyncRecord>, Error> {
-        let index = self
-            .tx
-            .open_table(STATUS_FLOW_ID_TO_UNIT)
-            .map_err(Error::db)?;
-        let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
+        let index = self.table(STATUS_FLOW_ID_TO_UNIT)?;
+        let table = self.table(RECORD_ID_TO_RECORD)?;
         list_records(&index, &table, filter, before, limit)
     }
 
     /// Counts by status for one flow, from the index alone.
     pub fn record_counts(&self, flow: FlowName) -> Result<StatusCounts, Error> {
-        let index = self
-            .tx
-            .open_table(STATUS_FLOW_ID_TO_UNIT)
-            .map_err(Error::db)?;
+        let index = self.table(STATUS_FLOW_ID_TO_UNIT)?;
         let mut counts = StatusCounts::default();
         for status in RecordStatus::ALL {
             let n = index
@@ -413,42 +412,16 @@ impl ReadTx {
 }
 
 impl WriteTx<'_> {
-    /// [`ReadTx::records`] inside a write transaction.
-    pub fn records(
-        &self,
-        filter: &RecordFilter,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<SyncRecord>, Error> {
-        let index = self
-            .tx
-            .open_table(STATUS_FLOW_ID_TO_UNIT)
-            .map_err(Error::db)?;
-        let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
-        list_records(&index, &table, filter, before, limit)
-    }
-
-    fn load_record(&self, id: u64) -> Result<Option<SyncRecord>, Error> {
-        let table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
-        match table.get(id).map_err(Error::db)? {
-            Some(v) => Ok(Some(decode("records", v.value())?)),
-            None => Ok(None),
-        }
-    }
-
     fn save_record(
         &self,
         record: &SyncRecord,
         previous: Option<RecordStatus>,
     ) -> Result<(), Error> {
-        let mut table = self.tx.open_table(RECORD_ID_TO_RECORD).map_err(Error::db)?;
+        let mut table = self.table_mut(RECORD_ID_TO_RECORD)?;
         table
             .insert(record.id, encode(record).as_slice())
             .map_err(Error::db)?;
-        let mut index = self
-            .tx
-            .open_table(STATUS_FLOW_ID_TO_UNIT)
-            .map_err(Error::db)?;
+        let mut index = self.table_mut(STATUS_FLOW_ID_TO_UNIT)?;
         if let Some(old) = previous
             && old != record.status
         {
@@ -469,7 +442,7 @@ impl WriteTx<'_> {
     pub fn record_outcome(
         &self,
         flow: FlowName,
-        kind: &str,
+        kind: impl Into<Kind>,
         source_id: &str,
         outcome: Outcome,
         detail: RecordDetail,
@@ -482,7 +455,7 @@ impl WriteTx<'_> {
             outcome,
             detail,
             Some(run_id),
-            &RetryPolicy::default(),
+            &RecordBackoff::default(),
             Utc::now(),
         )
     }
@@ -492,26 +465,24 @@ impl WriteTx<'_> {
     pub fn record_outcome_with(
         &self,
         flow: FlowName,
-        kind: &str,
+        kind: impl Into<Kind>,
         source_id: &str,
         outcome: Outcome,
         detail: RecordDetail,
         run_id: Option<RunId>,
-        policy: &RetryPolicy,
+        policy: &RecordBackoff,
         now: DateTime<Utc>,
     ) -> Result<SyncRecord, Error> {
+        let kind = kind.into();
         let existing_id = {
-            let index = self
-                .tx
-                .open_table(SUBJECT_TO_RECORD_ID)
-                .map_err(Error::db)?;
+            let index = self.table(SUBJECT_TO_RECORD_ID)?;
             index
-                .get((flow.as_str(), kind, source_id))
+                .get((flow.as_str(), kind.as_str(), source_id))
                 .map_err(Error::db)?
                 .map(|v| v.value())
         };
         let existing = match existing_id {
-            Some(id) => self.load_record(id)?,
+            Some(id) => self.record(id)?,
             None => None,
         };
         let previous = existing.as_ref().map(|r| r.status);
@@ -519,17 +490,14 @@ impl WriteTx<'_> {
             Some(r) => r,
             None => {
                 let id = self.next_id("next_record_id")?;
-                let mut index = self
-                    .tx
-                    .open_table(SUBJECT_TO_RECORD_ID)
-                    .map_err(Error::db)?;
+                let mut index = self.table_mut(SUBJECT_TO_RECORD_ID)?;
                 index
-                    .insert((flow.as_str(), kind, source_id), id)
+                    .insert((flow.as_str(), kind.as_str(), source_id), id)
                     .map_err(Error::db)?;
                 SyncRecord {
                     id,
                     flow,
-                    kind: kind.to_owned(),
+                    kind,
                     source_id: source_id.to_owned(),
                     related: Default::default(),
                     status: RecordStatus::Pending,
@@ -562,7 +530,7 @@ impl WriteTx<'_> {
 
     /// A person asks for another attempt: the record becomes `pending`, due now.
     pub fn retry_record(&self, id: u64, now: DateTime<Utc>) -> Result<SyncRecord, Error> {
-        let mut record = self.load_record(id)?.ok_or(Error::NotFound {
+        let mut record = self.record(id)?.ok_or(Error::NotFound {
             what: "record",
             id: id.to_string(),
         })?;
@@ -588,7 +556,7 @@ impl WriteTx<'_> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<SyncRecord, Error> {
-        let mut record = self.load_record(id)?.ok_or(Error::NotFound {
+        let mut record = self.record(id)?.ok_or(Error::NotFound {
             what: "record",
             id: id.to_string(),
         })?;
@@ -611,10 +579,7 @@ impl WriteTx<'_> {
     pub fn purge_records(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         let mut doomed = Vec::new();
         {
-            let index = self
-                .tx
-                .open_table(STATUS_FLOW_ID_TO_UNIT)
-                .map_err(Error::db)?;
+            let index = self.table(STATUS_FLOW_ID_TO_UNIT)?;
             for status in [RecordStatus::Synced, RecordStatus::Skipped] {
                 for flow in FlowName::ALL {
                     for entry in index
@@ -631,29 +596,23 @@ impl WriteTx<'_> {
         }
         let mut purged = 0;
         for id in doomed {
-            let Some(record) = self.load_record(id)? else {
+            let Some(record) = self.record(id)? else {
                 continue;
             };
             if record.status.is_unresolved() || record.updated_at >= cutoff {
                 continue;
             }
-            self.tx
-                .open_table(RECORD_ID_TO_RECORD)
-                .map_err(Error::db)?
+            self.table_mut(RECORD_ID_TO_RECORD)?
                 .remove(id)
                 .map_err(Error::db)?;
-            self.tx
-                .open_table(SUBJECT_TO_RECORD_ID)
-                .map_err(Error::db)?
+            self.table_mut(SUBJECT_TO_RECORD_ID)?
                 .remove((
                     record.flow.as_str(),
                     record.kind.as_str(),
                     record.source_id.as_str(),
                 ))
                 .map_err(Error::db)?;
-            self.tx
-                .open_table(STATUS_FLOW_ID_TO_UNIT)
-                .map_err(Error::db)?
+            self.table_mut(STATUS_FLOW_ID_TO_UNIT)?
                 .remove((record.status.as_str(), record.flow.as_str(), id))
                 .map_err(Error::db)?;
             purged += 1;
@@ -664,8 +623,8 @@ impl WriteTx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Store;
     use super::*;
+    use crate::store::db::Store;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -674,7 +633,7 @@ mod tests {
     }
 
     fn attempt(s: &Store, source: &str, outcome: Outcome, now: DateTime<Utc>) -> SyncRecord {
-        let policy = RetryPolicy {
+        let policy = RecordBackoff {
             base: Duration::from_secs(10),
             cap: Duration::from_secs(60),
             max_attempts: 4,
@@ -725,7 +684,7 @@ mod tests {
 
     #[test]
     fn backoff_is_capped() {
-        let p = RetryPolicy {
+        let p = RecordBackoff {
             base: Duration::from_secs(10),
             cap: Duration::from_secs(60),
             max_attempts: 100,
@@ -847,7 +806,7 @@ mod tests {
                         ..Default::default()
                     },
                     None,
-                    &RetryPolicy::default(),
+                    &RecordBackoff::default(),
                     Utc::now(),
                 )
             })

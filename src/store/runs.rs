@@ -4,19 +4,11 @@ use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
+use super::error::{Error, decode, encode};
 use super::records::StatusCounts;
-use super::tables::*;
-use super::{Error, ReadTx, WriteTx, decode, encode};
+use super::tables::RUN_ID_TO_RUN;
+use super::tx::{Reads, Tx, WriteTx};
 use crate::flow_name::FlowName;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct RunId(pub u64);
-
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -52,9 +44,9 @@ pub struct Run {
     pub error: Option<String>,
 }
 
-impl ReadTx {
+impl<T: Reads> Tx<T> {
     pub fn run(&self, id: u64) -> Result<Option<Run>, Error> {
-        let table = self.tx.open_table(RUN_ID_TO_RUN).map_err(Error::db)?;
+        let table = self.table(RUN_ID_TO_RUN)?;
         match table.get(id).map_err(Error::db)? {
             Some(v) => Ok(Some(decode("runs", v.value())?)),
             None => Ok(None),
@@ -68,7 +60,7 @@ impl ReadTx {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Run>, Error> {
-        let table = self.tx.open_table(RUN_ID_TO_RUN).map_err(Error::db)?;
+        let table = self.table(RUN_ID_TO_RUN)?;
         let mut out = Vec::new();
         for entry in table
             .range(..before.unwrap_or(u64::MAX))
@@ -115,7 +107,7 @@ impl WriteTx<'_> {
     }
 
     pub fn save_run(&self, run: &Run) -> Result<(), Error> {
-        let mut table = self.tx.open_table(RUN_ID_TO_RUN).map_err(Error::db)?;
+        let mut table = self.table_mut(RUN_ID_TO_RUN)?;
         table
             .insert(run.id, encode(run).as_slice())
             .map_err(Error::db)?;
@@ -126,7 +118,7 @@ impl WriteTx<'_> {
     pub fn fail_interrupted_runs(&self, now: DateTime<Utc>) -> Result<u64, Error> {
         let mut interrupted = Vec::new();
         {
-            let table = self.tx.open_table(RUN_ID_TO_RUN).map_err(Error::db)?;
+            let table = self.table(RUN_ID_TO_RUN)?;
             for entry in table.iter().map_err(Error::db)? {
                 let run: Run = decode("runs", entry.map_err(Error::db)?.1.value())?;
                 if run.status == RunStatus::Running {
@@ -146,8 +138,8 @@ impl WriteTx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Store;
     use super::*;
+    use crate::store::db::Store;
 
     #[test]
     fn runs_round_trip_and_interrupted_ones_fail() {

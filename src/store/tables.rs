@@ -1,12 +1,14 @@
 //! Every redb table the product uses. Keys are ordered tuples of strings and integers; values are
-//! JSON bytes through [`super::encode`]/[`super::decode`] unless they are plain integers.
+//! JSON bytes through the store's one encode/decode pair (`error.rs`) unless they are plain
+//! integers.
 
 use redb::TableDefinition;
 
 /// `schema_version`, and id sequences (`next_record_id`, `next_run_id`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// One JSON document per name: `settings`, `connection.brightpearl`, `connection.dsco`, reference
-/// data snapshots (`reference.warehouses`, ...).
+/// data snapshots (`reference.warehouses`, ...). Order views were documents `order/<id>` here
+/// until schema version 4.
 pub const NAME_TO_DOCUMENT: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
 /// Manual mappings: (kind, key) → row. Kinds: items, customers, shipping-methods, warehouses.
 pub const KIND_KEY_TO_MAPPING: TableDefinition<(&str, &str), &[u8]> =
@@ -44,3 +46,10 @@ pub const DSCO_SKU_TO_ITEM: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// DSCO retailers seen on orders, by `dscoRetailerId`. Added by schema version 3.
 pub const DSCO_RETAILER_ID_TO_RETAILER: TableDefinition<&str, &[u8]> =
     TableDefinition::new("dsco_retailers");
+/// What a user sees of each order, by DSCO order id. Added by schema version 4.
+pub const DSCO_ORDER_ID_TO_ORDER_VIEW: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("order_views");
+/// (state, DSCO order id) → (): order views listed by state without reading the others.
+/// Added by schema version 4.
+pub const STATE_DSCO_ORDER_ID_TO_UNIT: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("order_views_by_state");

@@ -96,7 +96,7 @@ where
             intent
         }
         None => Intent {
-            kind: kind.to_owned(),
+            kind: kind.into(),
             key: key.to_owned(),
             opened_at: now,
             last_attempt_at: now,

@@ -136,7 +136,7 @@ impl FlowCtx {
 
     fn touch(&self, record: &SyncRecord) {
         crate::store::lock(&self.touched).insert(
-            (record.kind.clone(), record.source_id.clone()),
+            (record.kind.to_string(), record.source_id.clone()),
             record.status,
         );
     }

@@ -101,20 +101,22 @@ impl OrderView {
     }
 }
 
-fn name(dsco_order_id: &str) -> String {
-    format!("{PREFIX}{dsco_order_id}")
-}
-
 pub fn load(tx: &ReadTx, dsco_order_id: &str) -> Result<Option<OrderView>, store::Error> {
-    tx.document(&name(dsco_order_id))
+    tx.order_view(dsco_order_id)
 }
 
 pub fn load_in(tx: &WriteTx, dsco_order_id: &str) -> Result<Option<OrderView>, store::Error> {
-    tx.document(&name(dsco_order_id))
+    tx.order_view(dsco_order_id)
 }
 
 pub fn save(tx: &WriteTx, view: &OrderView) -> Result<(), store::Error> {
-    tx.put_document(&name(&view.dsco_order_id), view)
+    // The state's wire name (`needs_attention`) is its key in the store's state index.
+    let state = serde_json::to_value(view.state).unwrap_or_default();
+    tx.put_order_view(
+        &view.dsco_order_id,
+        state.as_str().unwrap_or_default(),
+        view,
+    )
 }
 
 /// Views in DSCO-id order after `after`, optionally of one state.
@@ -124,23 +126,6 @@ pub fn list(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<OrderView>, store::Error> {
-    let mut out = Vec::new();
-    let mut cursor = after.map(name);
-    loop {
-        let batch: Vec<(String, OrderView)> =
-            tx.documents_with_prefix(PREFIX, cursor.as_deref(), 500)?;
-        let done = batch.len() < 500;
-        for (doc_name, view) in batch {
-            cursor = Some(doc_name);
-            if state.is_none_or(|s| s == view.state) {
-                out.push(view);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-        }
-        if done {
-            return Ok(out);
-        }
-    }
+    let state = state.map(|s| serde_json::to_value(s).unwrap_or_default());
+    tx.order_views(state.as_ref().and_then(|s| s.as_str()), after, limit)
 }
