@@ -1,7 +1,6 @@
 //! Reference data: the Brightpearl reference data and product catalog, DSCO's warehouse and
 //! ship-method lists, and the DSCO items and retailers seen on orders.
 
-use chrono::Utc;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::error::{Error, decode, encode};
@@ -164,7 +163,7 @@ impl WriteTx<'_> {
         if id.is_empty() {
             return Ok(());
         }
-        let now = Utc::now();
+        let now = self.now();
         let mut table = self.table_mut(DSCO_RETAILER_ID_TO_RETAILER)?;
         let existing: Option<Retailer> = match table.get(id).map_err(Error::db)? {
             Some(v) => Some(decode("dsco_retailers", v.value())?),

@@ -373,6 +373,7 @@ impl<'a> Run<'a> {
                             ORDER_KIND,
                             &id,
                             Outcome::Retryable {
+                                error: None,
                                 reason: format!("could not re-read the order from DSCO: {e}"),
                             },
                             RecordDetail::default(),
@@ -531,7 +532,7 @@ impl Run<'_> {
         let view_detail = match &outcome {
             Outcome::Synced => None,
             Outcome::Pending(r) | Outcome::Skipped(r) => Some(r.clone()),
-            Outcome::Retryable { reason } | Outcome::Permanent { reason, .. } => {
+            Outcome::Retryable { reason, .. } | Outcome::Permanent { reason, .. } => {
                 Some(reason.clone())
             }
         };
@@ -680,6 +681,7 @@ impl Run<'_> {
                     order,
                     ORDER_KIND,
                     Outcome::Retryable {
+                        error: None,
                         reason: format!(
                             "could not check Brightpearl for an earlier unanswered create: {e}"
                         ),
@@ -895,6 +897,7 @@ impl Run<'_> {
                     order,
                     ORDER_KIND,
                     Outcome::Retryable {
+                        error: None,
                         reason: format!("could not search Brightpearl for an order another connector created: {e}"),
                     },
                     ids(order, None),
@@ -1016,7 +1019,10 @@ impl Run<'_> {
                     .settle(
                         order,
                         ORDER_KIND,
-                        Outcome::Retryable { reason },
+                        Outcome::Retryable {
+                            reason,
+                            error: None,
+                        },
                         ids(order, None),
                         "customer_retry",
                         None,
@@ -1141,7 +1147,10 @@ impl Run<'_> {
                 self.settle(
                     order,
                     ORDER_KIND,
-                    Outcome::Retryable { reason },
+                    Outcome::Retryable {
+                        reason,
+                        error: None,
+                    },
                     detail(None, None),
                     "create_retry",
                     Some(OrderState::Failed),
@@ -1214,6 +1223,7 @@ impl Run<'_> {
                     order,
                     CANCELLATION_KIND,
                     Outcome::Retryable {
+                        error: None,
                         reason: format!("changing the Brightpearl order status failed: {e}"),
                     },
                     rel,
@@ -1341,6 +1351,7 @@ impl Run<'_> {
                             order,
                             ORDER_KIND,
                             Outcome::Retryable {
+                                error: None,
                                 reason: format!("acknowledging on DSCO failed: {e}"),
                             },
                             rel,
