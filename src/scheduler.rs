@@ -34,10 +34,23 @@ pub enum TriggerError {
 }
 
 /// What the scheduler needs to know about schedules.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Schedules {
     pub by_flow: BTreeMap<FlowName, String>,
     pub timezone: Option<chrono_tz::Tz>,
+    /// A run ending with records due within this long is followed by one more run when the
+    /// first of them is due (`[records] retry_soon`); zero turns follow-ups off.
+    pub retry_soon: Duration,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Schedules {
+            by_flow: BTreeMap::new(),
+            timezone: None,
+            retry_soon: Duration::from_secs(30),
+        }
+    }
 }
 
 struct Inner {
@@ -258,7 +271,7 @@ impl Scheduler {
         let started = self
             .inner
             .store
-            .call(move |s| s.write(|tx| tx.start_run(flow, trigger, Utc::now())))
+            .call(move |s| s.write(|tx| tx.start_run(flow, trigger, tx.now())))
             .await;
         match started {
             Ok(run) => {
@@ -301,7 +314,7 @@ impl Scheduler {
                 )))
             }
         };
-        run.finished_at = Some(Utc::now());
+        run.finished_at = Some(self.inner.store.now());
         match result {
             Ok(report) => {
                 run.status = RunStatus::Succeeded;
@@ -342,6 +355,36 @@ impl Scheduler {
         };
         if follow_up {
             self.start_follow_up(flow).await;
+        } else {
+            self.follow_up_due_records(flow).await;
+        }
+    }
+
+    /// Records that failed transiently come back within seconds: when the flow's earliest due
+    /// record is due within `retry_soon`, one follow-up run is timed for it.
+    async fn follow_up_due_records(&self, flow: FlowName) {
+        let soon = self.inner.schedules.retry_soon;
+        if soon.is_zero() || !self.inner.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        let due = match self
+            .inner
+            .store
+            .call(move |s| s.read(|tx| Ok(tx.next_due(flow)?.map(|at| (at, tx.now())))))
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(flow = %flow, error = %e, "cannot read when records come due");
+                return;
+            }
+        };
+        if let Some((at, now)) = due {
+            let wait = (at - now).to_std().unwrap_or_default();
+            if wait <= soon {
+                tracing::info!(flow = %flow, due_in = ?wait, "records come due soon: a follow-up run is timed for them");
+                self.request_after(flow, wait);
+            }
         }
     }
 
@@ -374,7 +417,7 @@ impl Scheduler {
         self.inner.schedules.by_flow.get(&flow).map(String::as_str)
     }
 
-    /// When the flow's next scheduled tick is due.
+    /// When the flow's next scheduled tick is due (cron ticks follow the wall clock).
     pub fn next_run(&self, flow: FlowName) -> Option<DateTime<Utc>> {
         let cron = parse_cron(self.schedule(flow)?).ok()?;
         let tz = self.inner.schedules.timezone.unwrap_or(chrono_tz::UTC);
@@ -510,5 +553,75 @@ mod tests {
         s.request_after(FlowName::Orders, Duration::from_secs(3600));
         s.stop_accepting().await;
         assert!(s.drain(Duration::from_secs(5)).await);
+    }
+
+    /// Fails its object transiently on the first run, syncs it on the next.
+    struct FailsOnce;
+
+    impl Flow for FailsOnce {
+        fn name(&self) -> FlowName {
+            FlowName::Orders
+        }
+
+        fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+            Box::pin(async move {
+                let seen = ctx
+                    .store
+                    .read(|tx| tx.record_for(FlowName::Orders, "thing", "T1"))?;
+                let outcome = match seen {
+                    None => crate::store::Outcome::Retryable {
+                        reason: "timed out".into(),
+                        error: None,
+                    },
+                    Some(_) => crate::store::Outcome::Synced,
+                };
+                ctx.record("thing", "T1", outcome, Default::default())
+                    .await?;
+                Ok(RunReport {
+                    counts: ctx.counts(),
+                    note: None,
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_ending_with_records_due_soon_is_followed_by_one_run_when_they_are_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb"))
+            .unwrap()
+            .with_record_backoff(crate::store::RecordBackoff {
+                base: Duration::from_millis(20),
+                cap: Duration::from_millis(40),
+                ..Default::default()
+            });
+        let registry = Registry::default().with(Arc::new(FailsOnce));
+        let s = Scheduler::new(store, registry, Schedules::default());
+        s.trigger(FlowName::Orders, Trigger::Manual).await.unwrap();
+        while runs(&s).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        idle(&s).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let all = runs(&s);
+        assert_eq!(all.len(), 2, "one follow-up, then nothing is due: {all:?}");
+        assert_eq!(all[0].trigger, Trigger::FollowUp);
+        assert_eq!(all[0].counts.synced, 1);
+        // With follow-ups off, a failed record waits for the next tick.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let registry = Registry::default().with(Arc::new(FailsOnce));
+        let s = Scheduler::new(
+            store,
+            registry,
+            Schedules {
+                retry_soon: Duration::ZERO,
+                ..Default::default()
+            },
+        );
+        s.trigger(FlowName::Orders, Trigger::Manual).await.unwrap();
+        idle(&s).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runs(&s).len(), 1);
     }
 }
