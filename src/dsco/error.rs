@@ -357,7 +357,7 @@ mod tests {
             assert_eq!(disposition(&e, false), post, "POST {e}");
         }
         assert_eq!(decode.retry_limit(), Some(2));
-        assert!(decode.is_unauthorized() == false && decode.summary().kind == "decode");
+        assert!(!decode.is_unauthorized() && decode.summary().kind == "decode");
     }
 
     #[test]

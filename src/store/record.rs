@@ -271,7 +271,6 @@ impl SyncRecord {
                     );
                     self.reason = Some(reason);
                 }
-                return;
             }
             Outcome::Permanent { reason, code } => {
                 self.attempts += 1;
