@@ -10,7 +10,6 @@
 
 pub mod build;
 pub mod customer;
-pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -32,11 +31,11 @@ use crate::reference::{DscoItem, Product, ReferenceData};
 use crate::settings::Settings;
 use crate::store::{Link, Outcome, RecordDetail, RecordStatus, Store};
 use crate::sync::exactly_once::{Attempt, create_once, describe_rejection};
+use crate::sync::order_view::{self as view, OrderState, OrderView};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
 use build::{Inputs, Prepared, lifecycle};
 use customer::{Customer, Resolver};
-use view::{OrderState, OrderView};
 
 /// Link and intent kind for orders.
 pub const ORDER_KIND: &str = "order";
