@@ -7,6 +7,7 @@
 //! themselves (the clients do) and never touch redb (the store does).
 
 pub mod exactly_once;
+pub mod money;
 pub mod order_view;
 pub mod orders;
 pub mod reference;

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::brightpearl::limits;
 use crate::brightpearl::{
     Address, ChannelId, ContactId, OrderStatusId, PriceListId, ProductId, SalesOrder,
     SalesOrderCurrency, SalesOrderCustomer, SalesOrderDelivery, SalesOrderRow, ShippingMethodId,
@@ -13,86 +14,7 @@ use crate::mapping::items::{DscoItemIds, ItemMatcher, Resolution};
 use crate::mapping::shipping_methods::{OrderShipping, ShippingMethodMap};
 use crate::reference::{Product, ReferenceData};
 use crate::settings::{OrdersDefaults, PriceSource};
-
-/// Text limits of brightpearl-api.md §5.3a (characters).
-pub mod limits {
-    pub const REF: usize = 64;
-    pub const EXTERNAL_REF: usize = 64;
-    pub const ADDRESS_LINE: usize = 100;
-    pub const POSTAL: usize = 30;
-    pub const EMAIL: usize = 255;
-    pub const NOTE: usize = 10_000;
-    pub const ROW_NAME: usize = 255;
-    pub const CONTACT_NAME: usize = 32;
-}
-
-/// Money in ten-thousandths (Brightpearl takes up to 4 decimal places).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Money(pub i64);
-
-impl Money {
-    pub fn from_f64(v: f64) -> Money {
-        Money((v * 10_000.0).round() as i64)
-    }
-
-    /// Parse a decimal string such as `"12.5"` or `"-3.0001"`.
-    pub fn parse(s: &str) -> Option<Money> {
-        let s = s.trim();
-        let (neg, digits) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if whole.is_empty() && frac.is_empty() {
-            return None;
-        }
-        let whole: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().ok()?
-        };
-        let mut frac_units = 0i64;
-        for (i, c) in frac.chars().enumerate() {
-            let d = c.to_digit(10)? as i64;
-            if i < 4 {
-                frac_units += d * 10i64.pow(3 - i as u32);
-            } else if i == 4 && d >= 5 {
-                frac_units += 1;
-            }
-        }
-        let units = whole * 10_000 + frac_units;
-        Some(Money(if neg { -units } else { units }))
-    }
-
-    pub fn times(self, quantity: i64) -> Money {
-        Money(self.0 * quantity)
-    }
-
-    /// `self` × `percent` / 100, rounded half away from zero to whole cents.
-    pub fn percent(self, percent: Money) -> Money {
-        // units × (percent units / 10_000) / 100 → units; then round to cents (100 units).
-        let raw = self.0 as i128 * percent.0 as i128;
-        let units = div_round(raw, 1_000_000);
-        Money(div_round(units, 100) as i64 * 100)
-    }
-
-    /// Four decimal places, as Brightpearl shows row values.
-    pub fn to_4dp(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        format!("{sign}{}.{:04}", abs / 10_000, abs % 10_000)
-    }
-}
-
-fn div_round(value: i128, by: i128) -> i128 {
-    let q = value / by;
-    let r = value % by;
-    if r.abs() * 2 >= by {
-        q + value.signum()
-    } else {
-        q
-    }
-}
+use crate::sync::money::Amount;
 
 /// One resolved line, for the sales order and for the record.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +23,7 @@ pub struct Line {
     pub sku: String,
     pub product_id: u32,
     pub quantity: i64,
-    pub unit_price: Money,
+    pub unit_price: Amount,
 }
 
 /// Everything of the sales order except the customer, which is resolved (maybe created) only
@@ -291,14 +213,14 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             }
         };
         let price = match defaults.price_source {
-            PriceSource::ExpectedCost => line.expected_cost.map(Money::from_f64),
-            PriceSource::ConsumerPrice => line.consumer_price.map(Money::from_f64),
+            PriceSource::ExpectedCost => line.expected_cost.map(Amount::from_f64),
+            PriceSource::ConsumerPrice => line.consumer_price.map(Amount::from_f64),
             PriceSource::PriceList => defaults.price_list_id.and_then(|list| {
                 inputs
                     .products
                     .get(&product_id)
                     .and_then(|p| p.prices.get(&list))
-                    .and_then(|p| Money::parse(p))
+                    .and_then(|p| Amount::parse(p))
             }),
         };
         let Some(unit_price) = price else {
@@ -357,7 +279,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             .tax_codes
             .iter()
             .find(|t| t.code.eq_ignore_ascii_case(code))
-            .and_then(|t| Money::parse(&t.rate)),
+            .and_then(|t| Amount::parse(&t.rate)),
         _ => None,
     };
     if tax_code.is_none() {
@@ -374,7 +296,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
         return Err(problems);
     }
     let tax_code = tax_code.unwrap_or_default();
-    let tax_rate = tax_rate.unwrap_or(Money(0));
+    let tax_rate = tax_rate.unwrap_or(Amount(0));
 
     let mut rows: Vec<SalesOrderRow> = lines
         .iter()
@@ -397,7 +319,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
         defaults.shipping_charge_nominal_code.clone(),
         order.shipping_surcharge.filter(|c| *c > 0.0),
     ) {
-        let net = Money::from_f64(charge);
+        let net = Amount::from_f64(charge);
         rows.push(SalesOrderRow {
             product_id: None,
             name: Some("Shipping and handling (DSCO)".into()),
@@ -662,28 +584,6 @@ mod tests {
                 reference: Some(&w.reference),
             },
         )
-    }
-
-    #[test]
-    fn money_arithmetic() {
-        assert_eq!(Money::parse("12.5").unwrap().to_4dp(), "12.5000");
-        assert_eq!(Money::parse("-0.00005").unwrap().to_4dp(), "-0.0001");
-        assert_eq!(Money::from_f64(19.99).times(3).to_4dp(), "59.9700");
-        assert_eq!(
-            Money::parse("59.97")
-                .unwrap()
-                .percent(Money::parse("10").unwrap())
-                .to_4dp(),
-            "6.0000"
-        );
-        assert_eq!(
-            Money::parse("9.99")
-                .unwrap()
-                .percent(Money::parse("7.25").unwrap())
-                .to_4dp(),
-            "0.7200"
-        );
-        assert!(Money::parse("abc").is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use crate::brightpearl::{
     self, Address, ContactCommunication, ContactEmail, ContactOrganisation, Lane, NewContact,
-    RelationshipToAccount, SearchQuery,
+    RelationshipToAccount, SearchQuery, limits,
 };
 use crate::dsco;
 use crate::mapping::MappingKind;
@@ -17,7 +17,7 @@ use crate::settings::{CustomerMode, CustomersSettings};
 use crate::store::{Link, Store};
 use crate::sync::exactly_once::{Attempt, create_once};
 
-use super::build::{country_iso3, limits};
+use super::build::country_iso3;
 
 /// Intent and link kind for contacts.
 pub const CONTACT_KIND: &str = "contact";
