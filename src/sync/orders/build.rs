@@ -58,36 +58,6 @@ pub struct Inputs<'a> {
     pub reference: Option<&'a ReferenceData>,
 }
 
-/// The DSCO order's state: `dscoLifecycle`, else the deprecated `dscoStatus` mapped onto it
-/// (dsco-api.md §2.3).
-pub fn lifecycle(order: &dsco::Order) -> &'static str {
-    let lifecycle = order
-        .dsco_lifecycle
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match lifecycle.as_str() {
-        "created" => return "created",
-        "acknowledged" => return "acknowledged",
-        "completed" => {
-            return match order.dsco_status.as_deref() {
-                Some("cancelled") => "cancelled",
-                _ => "completed",
-            };
-        }
-        "cancelled" => return "cancelled",
-        "received" => return "acknowledged",
-        _ => {}
-    }
-    match order.dsco_status.as_deref().unwrap_or("") {
-        "created" => "created",
-        "shipment_pending" => "acknowledged",
-        "shipped" => "completed",
-        "cancelled" => "cancelled",
-        _ => "unknown",
-    }
-}
-
 fn text(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -721,11 +691,11 @@ mod tests {
         let mut o = order(serde_json::json!({}));
         o.dsco_lifecycle = None;
         o.dsco_status = Some("shipment_pending".into());
-        assert_eq!(lifecycle(&o), "acknowledged");
+        assert_eq!(o.lifecycle().as_str(), "acknowledged");
         o.dsco_lifecycle = Some("completed".into());
         o.dsco_status = Some("cancelled".into());
-        assert_eq!(lifecycle(&o), "cancelled");
+        assert_eq!(o.lifecycle().as_str(), "cancelled");
         o.dsco_lifecycle = Some("created".into());
-        assert_eq!(lifecycle(&o), "created");
+        assert_eq!(o.lifecycle().as_str(), "created");
     }
 }

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::brightpearl::{self, Lane, OrderNote, OrderStatusUpdate};
 use crate::connections::Connections;
 use crate::dsco::{
-    self, Acknowledgement, OrderIdType, OrderKey, OrderPageRequest, OrderQuery, OrderWindowStart,
+    self, Acknowledgement, Lifecycle, OrderIdType, OrderKey, OrderPageRequest, OrderQuery,
+    OrderWindowStart,
 };
 use crate::flow_name::FlowName;
 use crate::mapping::customers::CustomerMap;
@@ -34,7 +35,7 @@ use crate::sync::exactly_once::{Attempt, create_once, describe_rejection};
 use crate::sync::order_view::{self as view, OrderState, OrderView};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
-use build::{Inputs, Prepared, lifecycle};
+use build::{Inputs, Prepared};
 use customer::{Customer, Resolver};
 
 /// Link and intent kind for orders.
@@ -567,7 +568,7 @@ impl Run<'_> {
     async fn process(&mut self, order: &dsco::Order) -> Result<(), FlowError> {
         let id = dsco_id(order);
         self.note_seen(order).await?;
-        let state = lifecycle(order);
+        let state = order.lifecycle();
         let key = id.clone();
         let link = self
             .store()
@@ -576,7 +577,7 @@ impl Run<'_> {
         if let Some(link) = link {
             return self.process_linked(order, link, state).await;
         }
-        if !matches!(state, "created" | "acknowledged") {
+        if !matches!(state, Lifecycle::Created | Lifecycle::Acknowledged) {
             // A create whose answer was lost may have made the order before DSCO moved on (say,
             // the retailer cancelled): settle the open intent first, so that order is linked and
             // follows DSCO instead of being left unlinked in Brightpearl.
@@ -593,8 +594,8 @@ impl Run<'_> {
                 .await;
         }
         match state {
-            "created" | "acknowledged" => {}
-            "cancelled" => {
+            Lifecycle::Created | Lifecycle::Acknowledged => {}
+            Lifecycle::Cancelled => {
                 return self
                     .skip_once(order, "cancelled on DSCO before it was imported")
                     .await;
@@ -797,7 +798,7 @@ impl Run<'_> {
         &mut self,
         order: &dsco::Order,
         link: Link,
-        state: &str,
+        state: Lifecycle,
     ) -> Result<(), FlowError> {
         let mut data: LinkData = serde_json::from_value(link.data.clone()).unwrap_or_default();
         let Ok(bp_order_id) = link.bp_id.parse::<u64>() else {
@@ -808,8 +809,10 @@ impl Run<'_> {
                 .await?;
         }
         match state {
-            "cancelled" if !data.cancelled => self.cancel(order, bp_order_id, link, data).await,
-            "created" => {
+            Lifecycle::Cancelled if !data.cancelled => {
+                self.cancel(order, bp_order_id, link, data).await
+            }
+            Lifecycle::Created => {
                 // Linked but DSCO still shows it new: acknowledge again.
                 self.to_acknowledge.push((order.order_ref(), bp_order_id));
                 Ok(())
