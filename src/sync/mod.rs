@@ -8,6 +8,7 @@
 
 pub mod exactly_once;
 pub mod money;
+pub mod order_link;
 pub mod order_view;
 pub mod orders;
 pub mod reference;

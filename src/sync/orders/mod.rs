@@ -30,16 +30,17 @@ use crate::mapping::items::ItemMatcher;
 use crate::mapping::shipping_methods::ShippingMethodMap;
 use crate::reference::{DscoItem, Product, ReferenceData};
 use crate::settings::Settings;
-use crate::store::{Link, Outcome, RecordDetail, RecordStatus, Store};
+use crate::store::{Outcome, RecordDetail, RecordStatus, Store};
 use crate::sync::exactly_once::{Attempt, create_once, describe_rejection};
-use crate::sync::order_view::{self as view, OrderState, OrderView};
+use crate::sync::order_link::{
+    self, ORDER_KIND, OrderLink, OrderRef, dsco_id, lowest_with_external_ref,
+};
+use crate::sync::order_view::{self, OrderState, Step, record_step, record_step_with};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
 use build::{Inputs, Prepared};
 use customer::{Customer, Resolver};
 
-/// Link and intent kind for orders.
-pub const ORDER_KIND: &str = "order";
 /// Record kind for cancellations seen on DSCO.
 pub const CANCELLATION_KIND: &str = "cancellation";
 const CURSOR: &str = "orders.window";
@@ -66,19 +67,7 @@ enum IntentCheck {
     /// Not settled yet; the record says why.
     Waiting,
     /// The earlier create did make the order: now linked.
-    Linked(Link),
-}
-
-/// The link's flow-specific data.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct LinkData {
-    /// A note still to be added to the Brightpearl order.
-    #[serde(default)]
-    pending_note: Option<String>,
-    #[serde(default)]
-    cancelled: bool,
-    #[serde(default)]
-    acknowledged: bool,
+    Linked(OrderLink),
 }
 
 pub struct OrdersFlow {
@@ -439,132 +428,7 @@ impl<'a> Run<'a> {
     }
 }
 
-fn dsco_id(order: &dsco::Order) -> String {
-    order
-        .dsco_order_id
-        .as_ref()
-        .map(|i| i.0.clone())
-        .unwrap_or_default()
-}
-
-/// The ids a record and a view need of an order.
-#[derive(Debug, Clone, PartialEq)]
-struct OrderRef {
-    id: String,
-    po_number: String,
-    retailer: Option<String>,
-}
-
-/// Anything that names an order: a DSCO order, or the ids kept of one.
-trait Names {
-    fn order_ref(&self) -> OrderRef;
-}
-
-impl Names for dsco::Order {
-    fn order_ref(&self) -> OrderRef {
-        OrderRef {
-            id: dsco_id(self),
-            po_number: self.po_number.clone(),
-            retailer: self.dsco_retailer_id.clone(),
-        }
-    }
-}
-
-impl Names for OrderRef {
-    fn order_ref(&self) -> OrderRef {
-        self.clone()
-    }
-}
-
-/// The order's ids, and nothing else, as a record's detail.
-fn ids(order: &impl Names, bp_order_id: Option<u64>) -> RecordDetail {
-    RecordDetail {
-        related: related(order, bp_order_id),
-        ..Default::default()
-    }
-}
-
-/// The lowest Brightpearl order id among search hits whose `externalRef` is this DSCO order's
-/// (a hit without the column counts: Order search may leave it out, reference §4.5).
-fn lowest_with_external_ref(
-    rows: Vec<brightpearl::OrderSearchRow>,
-    dsco_order_id: &str,
-) -> Option<u64> {
-    rows.into_iter()
-        .filter(|r| r.external_ref.as_deref().is_none_or(|e| e == dsco_order_id))
-        .map(|r| r.order_id.0)
-        .min()
-}
-
-fn related(order: &impl Names, bp_order_id: Option<u64>) -> Vec<(String, String)> {
-    let order = order.order_ref();
-    let mut out = vec![("po_number".to_owned(), order.po_number)];
-    if let Some(r) = order.retailer {
-        out.push(("dsco_retailer_id".into(), r));
-    }
-    if let Some(bp) = bp_order_id {
-        out.push(("bp_order_id".into(), bp.to_string()));
-    }
-    out
-}
-
 impl Run<'_> {
-    /// Write the record, update the view (and anything `extra` writes) in one transaction.
-    // Each argument is a distinct part of the one unit of work; bundling them would only rename them.
-    #[allow(clippy::too_many_arguments)]
-    async fn settle(
-        &self,
-        order: &impl Names,
-        kind: &str,
-        outcome: Outcome,
-        detail: RecordDetail,
-        event: &str,
-        state: Option<OrderState>,
-        extra: impl FnOnce(&crate::store::WriteTx) -> Result<(), crate::store::Error> + Send + 'static,
-    ) -> Result<(), FlowError> {
-        let OrderRef {
-            id,
-            po_number: po,
-            retailer,
-        } = order.order_ref();
-        let event = event.to_owned();
-        let view_detail = match &outcome {
-            Outcome::Synced => None,
-            Outcome::Pending(r) | Outcome::Skipped(r) => Some(r.clone()),
-            Outcome::Retryable { reason } | Outcome::Permanent { reason, .. } => {
-                Some(reason.clone())
-            }
-        };
-        let bp_order_id = detail
-            .related
-            .iter()
-            .find(|(k, _)| k == "bp_order_id")
-            .and_then(|(_, v)| v.parse::<u64>().ok());
-        let kind_owned = kind.to_owned();
-        self.ctx
-            .record_with(kind, &id.clone(), outcome, detail, move |tx, record| {
-                let mut view = view::load_in(tx, &id)?
-                    .unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref()));
-                if bp_order_id.is_some() {
-                    view.bp_order_id = bp_order_id;
-                }
-                let state = state.or(match record.status {
-                    RecordStatus::NeedsAttention => Some(OrderState::NeedsAttention),
-                    RecordStatus::Failed
-                        if kind_owned == ORDER_KIND && view.bp_order_id.is_none() =>
-                    {
-                        Some(OrderState::Failed)
-                    }
-                    _ => None,
-                });
-                view.step(&event, view_detail, state);
-                view::save(tx, &view)?;
-                extra(tx)
-            })
-            .await?;
-        Ok(())
-    }
-
     async fn process(&mut self, order: &dsco::Order) -> Result<(), FlowError> {
         let id = dsco_id(order);
         self.note_seen(order).await?;
@@ -572,16 +436,16 @@ impl Run<'_> {
         let key = id.clone();
         let link = self
             .store()
-            .call(move |s| s.read(|tx| tx.link(ORDER_KIND, &key)))
+            .call(move |s| s.read(|tx| order_link::find(tx, &key)))
             .await?;
         if let Some(link) = link {
             return self.process_linked(order, link, state).await;
         }
         if !matches!(state, Lifecycle::Created | Lifecycle::Acknowledged) {
             // A create whose answer was lost may have made the order before DSCO moved on (say,
-            // the retailer cancelled): settle the open intent first, so that order is linked and
+            // the retailer cancelled): check the open intent first, so that order is linked and
             // follows DSCO instead of being left unlinked in Brightpearl.
-            match self.settle_open_intent(order).await? {
+            match self.check_unanswered_create(order).await? {
                 IntentCheck::None => {}
                 IntentCheck::Waiting => return Ok(()),
                 IntentCheck::Linked(link) => return self.process_linked(order, link, state).await,
@@ -639,10 +503,14 @@ impl Run<'_> {
         self.import(order).await
     }
 
-    /// Settle an open create intent of an order DSCO no longer wants imported: after the grace
+    /// Check an open create intent of an order DSCO no longer wants imported: after the grace
     /// period, search Brightpearl; a hit is linked, no hit closes the intent.
-    async fn settle_open_intent(&mut self, order: &dsco::Order) -> Result<IntentCheck, FlowError> {
-        let id = dsco_id(order);
+    async fn check_unanswered_create(
+        &mut self,
+        order: &dsco::Order,
+    ) -> Result<IntentCheck, FlowError> {
+        let order_ref = OrderRef::of(order);
+        let id = order_ref.dsco_order_id.clone();
         let key = id.clone();
         let Some(intent) = self
             .store()
@@ -654,19 +522,18 @@ impl Run<'_> {
         let due = intent.last_attempt_at
             + chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::seconds(60));
         if Utc::now() < due {
-            self.settle(
-                order,
-                ORDER_KIND,
-                Outcome::Pending(format!(
-                    "an earlier create was not answered; Brightpearl is checked for it after {}",
-                    due.format("%H:%M:%S UTC")
-                )),
-                ids(order, None),
-                "create_waiting",
-                Some(OrderState::Pending),
-                |_| Ok(()),
-            )
-            .await?;
+            let reason = format!(
+                "an earlier create was not answered; Brightpearl is checked for it after {}",
+                due.format("%H:%M:%S UTC")
+            );
+            let step = Step {
+                kind: ORDER_KIND,
+                outcome: Outcome::Pending(reason),
+                detail: order_ref.ids(None),
+                event: "create_waiting",
+                state: Some(OrderState::Pending),
+            };
+            record_step(self.ctx, &order_ref, step).await?;
             return Ok(IntentCheck::Waiting);
         }
         let hits = match self
@@ -676,20 +543,16 @@ impl Run<'_> {
         {
             Ok(rows) => lowest_with_external_ref(rows, &id),
             Err(e) => {
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Retryable {
-                        reason: format!(
-                            "could not check Brightpearl for an earlier unanswered create: {e}"
-                        ),
-                    },
-                    ids(order, None),
-                    "intent_search_failed",
-                    None,
-                    |_| Ok(()),
-                )
-                .await?;
+                let reason =
+                    format!("could not check Brightpearl for an earlier unanswered create: {e}");
+                let step = Step {
+                    kind: ORDER_KIND,
+                    outcome: Outcome::Retryable { reason },
+                    detail: order_ref.ids(None),
+                    event: "intent_search_failed",
+                    state: None,
+                };
+                record_step(self.ctx, &order_ref, step).await?;
                 return Ok(IntentCheck::Waiting);
             }
         };
@@ -700,26 +563,20 @@ impl Run<'_> {
                 .await?;
             return Ok(IntentCheck::None);
         };
-        let link = Link {
-            dsco_id: id.clone(),
-            bp_id: bp_order_id.to_string(),
-            linked_at: Utc::now(),
-            data: serde_json::to_value(LinkData::default()).unwrap_or_default(),
-        };
+        let link = OrderLink::new(&id, bp_order_id);
         let for_tx = link.clone();
-        self.settle(
-            order,
-            ORDER_KIND,
+        let step = Step {
+            kind: ORDER_KIND,
             // DSCO no longer wants this order acknowledged: linking it is the sync.
-            Outcome::Synced,
-            ids(order, Some(bp_order_id)),
-            "found_after_unanswered_create",
-            Some(OrderState::Imported),
-            move |tx| {
-                tx.put_link(ORDER_KIND, &for_tx)?;
-                tx.clear_intent(ORDER_KIND, &key).map(|_| ())
-            },
-        )
+            outcome: Outcome::Synced,
+            detail: order_ref.ids(Some(bp_order_id)),
+            event: "found_after_unanswered_create",
+            state: Some(OrderState::Imported),
+        };
+        record_step_with(self.ctx, &order_ref, step, move |tx| {
+            order_link::save(tx, &for_tx)?;
+            tx.clear_intent(ORDER_KIND, &key).map(|_| ())
+        })
         .await?;
         Ok(IntentCheck::Linked(link))
     }
@@ -738,7 +595,8 @@ impl Run<'_> {
 
     /// Skip an order, without rewriting a record that already says so.
     async fn skip_once(&self, order: &dsco::Order, reason: &str) -> Result<(), FlowError> {
-        let id = dsco_id(order);
+        let order_ref = OrderRef::of(order);
+        let id = order_ref.dsco_order_id.clone();
         let existing = self
             .store()
             .call(move |s| s.read(|tx| tx.record_for(FlowName::Orders, ORDER_KIND, &id)))
@@ -746,14 +604,16 @@ impl Run<'_> {
         if existing.is_some_and(|r| r.status == RecordStatus::Skipped) {
             return Ok(());
         }
-        self.settle(
-            order,
-            ORDER_KIND,
-            Outcome::Skipped(reason.to_owned()),
-            ids(order, None),
-            "skipped",
-            Some(OrderState::Skipped),
-            |_| Ok(()),
+        record_step(
+            self.ctx,
+            &order_ref,
+            Step {
+                kind: ORDER_KIND,
+                outcome: Outcome::Skipped(reason.to_owned()),
+                detail: order_ref.ids(None),
+                event: "skipped",
+                state: Some(OrderState::Skipped),
+            },
         )
         .await
     }
@@ -797,56 +657,51 @@ impl Run<'_> {
     async fn process_linked(
         &mut self,
         order: &dsco::Order,
-        link: Link,
+        mut link: OrderLink,
         state: Lifecycle,
     ) -> Result<(), FlowError> {
-        let mut data: LinkData = serde_json::from_value(link.data.clone()).unwrap_or_default();
-        let Ok(bp_order_id) = link.bp_id.parse::<u64>() else {
-            return Ok(());
-        };
-        if let Some(text) = data.pending_note.clone() {
-            self.add_note(order, bp_order_id, &text, &mut data, &link)
-                .await?;
+        let order_ref = OrderRef::of(order);
+        let bp_order_id = link.bp_order_id;
+        if let Some(text) = link.pending_note.clone() {
+            self.add_note(&order_ref, &text, &mut link).await?;
         }
         match state {
-            Lifecycle::Cancelled if !data.cancelled => {
-                self.cancel(order, bp_order_id, link, data).await
-            }
+            Lifecycle::Cancelled if !link.cancelled => self.cancel(order, link).await,
             Lifecycle::Created => {
                 // Linked but DSCO still shows it new: acknowledge again.
-                self.to_acknowledge.push((order.order_ref(), bp_order_id));
+                self.to_acknowledge.push((order_ref, bp_order_id));
                 Ok(())
             }
-            _ if !data.acknowledged
-                && order.supplier_order_number.as_deref() == Some(link.bp_id.as_str()) =>
+            _ if !link.acknowledged
+                && order.supplier_order_number.as_deref()
+                    == Some(bp_order_id.to_string().as_str()) =>
             {
                 // DSCO shows our acknowledgement though its change log had not reported it.
-                data.acknowledged = true;
-                let mut link = link;
-                link.data = serde_json::to_value(&data).unwrap_or_default();
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Synced,
-                    ids(order, Some(bp_order_id)),
-                    "acknowledged",
-                    Some(OrderState::Acknowledged),
-                    move |tx| tx.put_link(ORDER_KIND, &link),
-                )
+                link.acknowledged = true;
+                let step = Step {
+                    kind: ORDER_KIND,
+                    outcome: Outcome::Synced,
+                    detail: order_ref.ids(Some(bp_order_id)),
+                    event: "acknowledged",
+                    state: Some(OrderState::Acknowledged),
+                };
+                record_step_with(self.ctx, &order_ref, step, move |tx| {
+                    order_link::save(tx, &link)
+                })
                 .await
             }
             _ => Ok(()),
         }
     }
 
+    /// Add the link's pending note to the Brightpearl order; once added, the link forgets it.
     async fn add_note(
         &self,
-        order: &dsco::Order,
-        bp_order_id: u64,
+        order: &OrderRef,
         text: &str,
-        data: &mut LinkData,
-        link: &Link,
+        link: &mut OrderLink,
     ) -> Result<(), FlowError> {
+        let bp_order_id = link.bp_order_id;
         let note = OrderNote {
             text: text.to_owned(),
             is_public: Some(false),
@@ -858,17 +713,16 @@ impl Run<'_> {
             .await
         {
             Ok(_) => {
-                data.pending_note = None;
-                let mut link = link.clone();
-                link.data = serde_json::to_value(&*data).unwrap_or_default();
-                let id = dsco_id(order);
+                link.pending_note = None;
+                let link = link.clone();
+                let id = order.dsco_order_id.clone();
                 self.store()
                     .call(move |s| {
                         s.write(|tx| {
-                            tx.put_link(ORDER_KIND, &link)?;
-                            if let Some(mut view) = view::load_in(tx, &id)? {
+                            order_link::save(tx, &link)?;
+                            if let Some(mut view) = order_view::load_in(tx, &id)? {
                                 view.step("note_added", None, None);
-                                view::save(tx, &view)?;
+                                order_view::save(tx, &view)?;
                             }
                             Ok(())
                         })
@@ -877,7 +731,7 @@ impl Run<'_> {
             }
             Err(e) => {
                 // The order exists; the note is retried on the next run that sees the order.
-                tracing::warn!(flow = "orders", dsco_order_id = %dsco_id(order), bp_order_id, error = %e, "order note not added yet");
+                tracing::warn!(flow = "orders", dsco_order_id = %order.dsco_order_id, bp_order_id, error = %e, "order note not added yet");
             }
         }
         Ok(())
@@ -885,7 +739,8 @@ impl Run<'_> {
 
     /// An order another connector created and acknowledged: link it instead of creating it.
     async fn take_over(&mut self, order: &dsco::Order) -> Result<bool, FlowError> {
-        let id = dsco_id(order);
+        let order_ref = OrderRef::of(order);
+        let id = order_ref.dsco_order_id.clone();
         let by_external_ref = match self
             .bp
             .search_orders_by_external_ref(Lane::Orders, &id)
@@ -893,18 +748,17 @@ impl Run<'_> {
         {
             Ok(rows) => lowest_with_external_ref(rows, &id),
             Err(e) => {
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Retryable {
-                        reason: format!("could not search Brightpearl for an order another connector created: {e}"),
-                    },
-                    ids(order, None),
-                    "take_over_search_failed",
-                    None,
-                    |_| Ok(()),
-                )
-                .await?;
+                let reason = format!(
+                    "could not search Brightpearl for an order another connector created: {e}"
+                );
+                let step = Step {
+                    kind: ORDER_KIND,
+                    outcome: Outcome::Retryable { reason },
+                    detail: order_ref.ids(None),
+                    event: "take_over_search_failed",
+                    state: None,
+                };
+                record_step(self.ctx, &order_ref, step).await?;
                 return Ok(true);
             }
         };
@@ -931,24 +785,21 @@ impl Run<'_> {
         let Some(bp_order_id) = by_external_ref.or(by_customer_ref) else {
             return Ok(false);
         };
-        let link = Link {
-            dsco_id: id.clone(),
-            bp_id: bp_order_id.to_string(),
-            linked_at: Utc::now(),
-            data: serde_json::to_value(LinkData {
-                acknowledged: true,
-                ..Default::default()
-            })
-            .unwrap_or_default(),
+        let link = OrderLink {
+            acknowledged: true,
+            ..OrderLink::new(&id, bp_order_id)
         };
-        self.settle(
-            order,
-            ORDER_KIND,
-            Outcome::Synced,
-            ids(order, Some(bp_order_id)),
-            "linked_existing",
-            Some(OrderState::Acknowledged),
-            move |tx| tx.put_link(ORDER_KIND, &link),
+        record_step_with(
+            self.ctx,
+            &order_ref,
+            Step {
+                kind: ORDER_KIND,
+                outcome: Outcome::Synced,
+                detail: order_ref.ids(Some(bp_order_id)),
+                event: "linked_existing",
+                state: Some(OrderState::Acknowledged),
+            },
+            move |tx| order_link::save(tx, &link),
         )
         .await?;
         tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id, "order already in Brightpearl (another connector): linked");
@@ -956,7 +807,8 @@ impl Run<'_> {
     }
 
     async fn import(&mut self, order: &dsco::Order) -> Result<(), FlowError> {
-        let id = dsco_id(order);
+        let order_ref = OrderRef::of(order);
+        let id = order_ref.dsco_order_id.clone();
         let retailer = order.dsco_retailer_id.clone().unwrap_or_default();
         let defaults = self.settings.orders_for_retailer(&retailer);
         let prepared: Prepared = match build::prepare(
@@ -972,20 +824,21 @@ impl Run<'_> {
             Ok(p) => p,
             Err(problems) => {
                 tracing::info!(flow = "orders", dsco_order_id = %id, problems = problems.len(), "order needs attention");
-                return self
-                    .settle(
-                        order,
-                        ORDER_KIND,
-                        Outcome::Permanent {
+                return record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Permanent {
                             reason: problems.join("; "),
                             code: None,
                         },
-                        ids(order, None),
-                        "needs_attention",
-                        Some(OrderState::NeedsAttention),
-                        |_| Ok(()),
-                    )
-                    .await;
+                        detail: order_ref.ids(None),
+                        event: "needs_attention",
+                        state: Some(OrderState::NeedsAttention),
+                    },
+                )
+                .await;
             }
         };
         let mut resolver = Resolver {
@@ -1001,43 +854,46 @@ impl Run<'_> {
         let contact_id = match customer? {
             Customer::Contact(c) => c,
             Customer::NeedsAttention { reason, code } => {
-                return self
-                    .settle(
-                        order,
-                        ORDER_KIND,
-                        Outcome::Permanent { reason, code },
-                        ids(order, None),
-                        "needs_attention",
-                        Some(OrderState::NeedsAttention),
-                        |_| Ok(()),
-                    )
-                    .await;
+                return record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Permanent { reason, code },
+                        detail: order_ref.ids(None),
+                        event: "needs_attention",
+                        state: Some(OrderState::NeedsAttention),
+                    },
+                )
+                .await;
             }
             Customer::Retry(reason) => {
-                return self
-                    .settle(
-                        order,
-                        ORDER_KIND,
-                        Outcome::Retryable { reason },
-                        ids(order, None),
-                        "customer_retry",
-                        None,
-                        |_| Ok(()),
-                    )
-                    .await;
+                return record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Retryable { reason },
+                        detail: order_ref.ids(None),
+                        event: "customer_retry",
+                        state: None,
+                    },
+                )
+                .await;
             }
             Customer::Waiting(reason) => {
-                return self
-                    .settle(
-                        order,
-                        ORDER_KIND,
-                        Outcome::Pending(reason),
-                        ids(order, None),
-                        "customer_waiting",
-                        Some(OrderState::Pending),
-                        |_| Ok(()),
-                    )
-                    .await;
+                return record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Pending(reason),
+                        detail: order_ref.ids(None),
+                        event: "customer_waiting",
+                        state: Some(OrderState::Pending),
+                    },
+                )
+                .await;
             }
         };
         let sales_order = prepared.with_customer(contact_id);
@@ -1063,7 +919,7 @@ impl Run<'_> {
         )
         .await?;
         let detail = |bp_order_id: Option<u64>, response: Option<String>| RecordDetail {
-            related: related(order, bp_order_id),
+            related: order_ref.related(bp_order_id),
             request: request.clone(),
             response,
         };
@@ -1074,32 +930,29 @@ impl Run<'_> {
                 } else {
                     "found_after_unanswered_create"
                 };
-                let data = LinkData {
+                let mut link = OrderLink {
                     pending_note: prepared.note.clone(),
-                    ..Default::default()
-                };
-                let link = Link {
-                    dsco_id: id.clone(),
-                    bp_id: bp_order_id.to_string(),
-                    linked_at: Utc::now(),
-                    data: serde_json::to_value(&data).unwrap_or_default(),
+                    ..OrderLink::new(&id, bp_order_id)
                 };
                 let link_for_tx = link.clone();
                 let intent_key = id.clone();
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Pending(format!(
-                        "imported as Brightpearl order {bp_order_id}; acknowledging on DSCO"
-                    )),
-                    detail(
-                        Some(bp_order_id),
-                        Some(format!("{{\"response\":{bp_order_id}}}")),
-                    ),
-                    how,
-                    Some(OrderState::Imported),
+                record_step_with(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Pending(format!(
+                            "imported as Brightpearl order {bp_order_id}; acknowledging on DSCO"
+                        )),
+                        detail: detail(
+                            Some(bp_order_id),
+                            Some(format!("{{\"response\":{bp_order_id}}}")),
+                        ),
+                        event: how,
+                        state: Some(OrderState::Imported),
+                    },
                     move |tx| {
-                        tx.put_link(ORDER_KIND, &link_for_tx)?;
+                        order_link::save(tx, &link_for_tx)?;
                         tx.clear_intent(ORDER_KIND, &intent_key)?;
                         Ok(())
                     },
@@ -1107,47 +960,51 @@ impl Run<'_> {
                 .await?;
                 tracing::info!(flow = "orders", run_id = self.ctx.run_id.0, dsco_order_id = %id, bp_order_id, how, "order imported");
                 if let Some(text) = &prepared.note {
-                    let mut data = data;
-                    self.add_note(order, bp_order_id, text, &mut data, &link)
-                        .await?;
+                    self.add_note(&order_ref, text, &mut link).await?;
                 }
-                self.to_acknowledge.push((order.order_ref(), bp_order_id));
+                self.to_acknowledge.push((order_ref.clone(), bp_order_id));
                 Ok(())
             }
             Attempt::Waiting(reason) => {
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Pending(reason),
-                    detail(None, None),
-                    "create_waiting",
-                    Some(OrderState::Pending),
-                    |_| Ok(()),
+                record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Pending(reason),
+                        detail: detail(None, None),
+                        event: "create_waiting",
+                        state: Some(OrderState::Pending),
+                    },
                 )
                 .await
             }
             Attempt::Rejected { reason, code } => {
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Permanent { reason, code },
-                    detail(None, None),
-                    "create_rejected",
-                    Some(OrderState::NeedsAttention),
-                    |_| Ok(()),
+                record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Permanent { reason, code },
+                        detail: detail(None, None),
+                        event: "create_rejected",
+                        state: Some(OrderState::NeedsAttention),
+                    },
                 )
                 .await
             }
             Attempt::NotApplied(reason) | Attempt::Unknown(reason) => {
                 tracing::warn!(flow = "orders", dsco_order_id = %id, reason = %reason, "order create to be retried");
-                self.settle(
-                    order,
-                    ORDER_KIND,
-                    Outcome::Retryable { reason },
-                    detail(None, None),
-                    "create_retry",
-                    Some(OrderState::Failed),
-                    |_| Ok(()),
+                record_step(
+                    self.ctx,
+                    &order_ref,
+                    Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Retryable { reason },
+                        detail: detail(None, None),
+                        event: "create_retry",
+                        state: Some(OrderState::Failed),
+                    },
                 )
                 .await
             }
@@ -1155,30 +1012,23 @@ impl Run<'_> {
     }
 
     /// Cancelled on DSCO after import: move the Brightpearl order to the configured status.
-    async fn cancel(
-        &mut self,
-        order: &dsco::Order,
-        bp_order_id: u64,
-        mut link: Link,
-        mut data: LinkData,
-    ) -> Result<(), FlowError> {
-        let id = dsco_id(order);
-        let rel = ids(order, Some(bp_order_id));
+    async fn cancel(&mut self, order: &dsco::Order, mut link: OrderLink) -> Result<(), FlowError> {
+        let order_ref = OrderRef::of(order);
+        let id = order_ref.dsco_order_id.clone();
+        let bp_order_id = link.bp_order_id;
+        let rel = order_ref.ids(Some(bp_order_id));
         let Some(status_id) = self.settings.cancellations.dsco_cancelled_status_id else {
-            return self
-                .settle(
-                    order,
-                    CANCELLATION_KIND,
-                    Outcome::Permanent {
-                        reason: format!("cancelled on DSCO, but cancellations.dsco_cancelled_status_id is not set, so Brightpearl order {bp_order_id} was not changed"),
-                        code: None,
-                    },
-                    rel,
-                    "cancel_not_configured",
-                    None,
-                    |_| Ok(()),
-                )
-                .await;
+            let reason = format!(
+                "cancelled on DSCO, but cancellations.dsco_cancelled_status_id is not set, so Brightpearl order {bp_order_id} was not changed"
+            );
+            let step = Step {
+                kind: CANCELLATION_KIND,
+                outcome: Outcome::Permanent { reason, code: None },
+                detail: rel,
+                event: "cancel_not_configured",
+                state: None,
+            };
+            return record_step(self.ctx, &order_ref, step).await;
         };
         let update = OrderStatusUpdate {
             order_status_id: brightpearl::OrderStatusId(u64::from(status_id)),
@@ -1191,57 +1041,52 @@ impl Run<'_> {
                 added_on: None,
             }),
         };
-        match self
+        let step = match self
             .bp
             .update_order_status(Lane::Orders, brightpearl::OrderId(bp_order_id), &update)
             .await
         {
             Ok(()) => {
-                data.cancelled = true;
-                link.data = serde_json::to_value(&data).unwrap_or_default();
+                link.cancelled = true;
                 tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id, "order cancelled on DSCO: Brightpearl status changed");
-                self.settle(
-                    order,
-                    CANCELLATION_KIND,
-                    Outcome::Synced,
-                    rel,
-                    "cancelled",
-                    Some(OrderState::Cancelled),
-                    move |tx| tx.put_link(ORDER_KIND, &link),
-                )
-                .await
+                let step = Step {
+                    kind: CANCELLATION_KIND,
+                    outcome: Outcome::Synced,
+                    detail: rel,
+                    event: "cancelled",
+                    state: Some(OrderState::Cancelled),
+                };
+                return record_step_with(self.ctx, &order_ref, step, move |tx| {
+                    order_link::save(tx, &link)
+                })
+                .await;
             }
-            Err(e) if e.is_retryable() => {
-                self.settle(
-                    order,
-                    CANCELLATION_KIND,
-                    Outcome::Retryable {
-                        reason: format!("changing the Brightpearl order status failed: {e}"),
-                    },
-                    rel,
-                    "cancel_retry",
-                    None,
-                    |_| Ok(()),
-                )
-                .await
-            }
+            Err(e) if e.is_retryable() => Step {
+                kind: CANCELLATION_KIND,
+                outcome: Outcome::Retryable {
+                    reason: format!("changing the Brightpearl order status failed: {e}"),
+                },
+                detail: rel,
+                event: "cancel_retry",
+                state: None,
+            },
             Err(e) => {
                 let (reason, code) = describe_rejection(&e);
-                self.settle(
-                    order,
-                    CANCELLATION_KIND,
-                    Outcome::Permanent {
-                        reason: format!("cancelled on DSCO, but Brightpearl order {bp_order_id} could not be cancelled: {reason}"),
+                Step {
+                    kind: CANCELLATION_KIND,
+                    outcome: Outcome::Permanent {
+                        reason: format!(
+                            "cancelled on DSCO, but Brightpearl order {bp_order_id} could not be cancelled: {reason}"
+                        ),
                         code,
                     },
-                    rel,
-                    "cancel_refused",
-                    Some(OrderState::NeedsAttention),
-                    |_| Ok(()),
-                )
-                .await
+                    detail: rel,
+                    event: "cancel_refused",
+                    state: Some(OrderState::NeedsAttention),
+                }
             }
-        }
+        };
+        record_step(self.ctx, &order_ref, step).await
     }
 
     /// Acknowledge imported orders on DSCO, in batches; an order counts as acknowledged only when
@@ -1250,109 +1095,89 @@ impl Run<'_> {
         let mut seen = std::collections::HashSet::new();
         let pending: Vec<(OrderRef, u64)> = std::mem::take(&mut self.to_acknowledge)
             .into_iter()
-            .filter(|(order, _)| seen.insert(order.id.clone()))
+            .filter(|(order, _)| seen.insert(order.dsco_order_id.clone()))
             .collect();
         for chunk in pending.chunks(ACK_BATCH) {
             let acks: Vec<Acknowledgement> = chunk
                 .iter()
                 .map(|(order, bp)| Acknowledgement {
-                    id: order.id.clone(),
+                    id: order.dsco_order_id.clone(),
                     id_type: OrderIdType::DscoOrderId,
                     supplier_order_number: Some(bp.to_string()),
                 })
                 .collect();
             let result = self.dsco.acknowledge_orders(&acks).await;
             for (i, (order, bp_order_id)) in chunk.iter().enumerate() {
-                let id = &order.id;
-                let rel = RecordDetail {
-                    related: related(order, Some(*bp_order_id)),
+                let id = &order.dsco_order_id;
+                let detail = RecordDetail {
+                    related: order.related(Some(*bp_order_id)),
                     request: serde_json::to_string(&acks[i]).ok(),
                     response: None,
                 };
-                match &result {
-                    Ok(batch) => {
-                        let outcome = batch.outcomes.get(i);
-                        match outcome.map(|o| o.status) {
-                            Some(dsco::ObjectStatus::Success) => {
-                                let key = id.clone();
-                                self.settle(
-                                    order,
-                                    ORDER_KIND,
-                                    Outcome::Synced,
-                                    rel,
-                                    "acknowledged",
-                                    Some(OrderState::Acknowledged),
-                                    move |tx| {
-                                        if let Some(mut link) = tx.link(ORDER_KIND, &key)? {
-                                            let mut data: LinkData =
-                                                serde_json::from_value(link.data.clone())
-                                                    .unwrap_or_default();
-                                            data.acknowledged = true;
-                                            link.data =
-                                                serde_json::to_value(&data).unwrap_or_default();
-                                            tx.put_link(ORDER_KIND, &link)?;
-                                        }
-                                        Ok(())
-                                    },
-                                )
-                                .await?;
-                                tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id = *bp_order_id, "order acknowledged on DSCO");
+                let outcome = result.as_ref().map(|batch| batch.outcomes.get(i));
+                let step = match outcome {
+                    Ok(Some(o)) if o.status == dsco::ObjectStatus::Success => {
+                        let key = id.clone();
+                        let step = Step {
+                            kind: ORDER_KIND,
+                            outcome: Outcome::Synced,
+                            detail,
+                            event: "acknowledged",
+                            state: Some(OrderState::Acknowledged),
+                        };
+                        record_step_with(self.ctx, order, step, move |tx| {
+                            if let Some(mut link) = order_link::find_in(tx, &key)? {
+                                link.acknowledged = true;
+                                order_link::save(tx, &link)?;
                             }
-                            Some(dsco::ObjectStatus::Failure) => {
-                                let messages =
-                                    outcome.map(|o| o.messages.clone()).unwrap_or_default();
-                                let text = messages
-                                    .iter()
-                                    .map(|m| {
-                                        format!("{} {}", m.code, m.description_text())
-                                            .trim()
-                                            .to_owned()
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join("; ");
-                                self.settle(
-                                    order,
-                                    ORDER_KIND,
-                                    Outcome::Permanent {
-                                        reason: format!("DSCO refused the acknowledgement: {text}"),
-                                        code: messages.first().map(|m| m.code.clone()),
-                                    },
-                                    rel,
-                                    "ack_rejected",
-                                    Some(OrderState::NeedsAttention),
-                                    |_| Ok(()),
-                                )
-                                .await?;
-                            }
-                            _ => {
-                                self.settle(
-                                    order,
-                                    ORDER_KIND,
-                                    Outcome::Pending("acknowledgement sent; DSCO has not reported its outcome yet".into()),
-                                    rel,
-                                    "ack_sent",
-                                    None,
-                                    |_| Ok(()),
-                                )
-                                .await?;
-                            }
+                            Ok(())
+                        })
+                        .await?;
+                        tracing::info!(flow = "orders", dsco_order_id = %id, bp_order_id = *bp_order_id, "order acknowledged on DSCO");
+                        continue;
+                    }
+                    Ok(Some(o)) if o.status == dsco::ObjectStatus::Failure => {
+                        let text = o
+                            .messages
+                            .iter()
+                            .map(|m| {
+                                format!("{} {}", m.code, m.description_text())
+                                    .trim()
+                                    .to_owned()
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        Step {
+                            kind: ORDER_KIND,
+                            outcome: Outcome::Permanent {
+                                reason: format!("DSCO refused the acknowledgement: {text}"),
+                                code: o.messages.first().map(|m| m.code.clone()),
+                            },
+                            detail,
+                            event: "ack_rejected",
+                            state: Some(OrderState::NeedsAttention),
                         }
                     }
-                    Err(e) => {
-                        self.settle(
-                            order,
-                            ORDER_KIND,
-                            Outcome::Retryable {
-                                reason: format!("acknowledging on DSCO failed: {e}"),
-                            },
-                            rel,
-                            "ack_retry",
-                            None,
-                            |_| Ok(()),
-                        )
-                        .await?;
-                    }
-                }
+                    Ok(_) => Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Pending(
+                            "acknowledgement sent; DSCO has not reported its outcome yet".into(),
+                        ),
+                        detail,
+                        event: "ack_sent",
+                        state: None,
+                    },
+                    Err(e) => Step {
+                        kind: ORDER_KIND,
+                        outcome: Outcome::Retryable {
+                            reason: format!("acknowledging on DSCO failed: {e}"),
+                        },
+                        detail,
+                        event: "ack_retry",
+                        state: None,
+                    },
+                };
+                record_step(self.ctx, order, step).await?;
             }
         }
         Ok(())
