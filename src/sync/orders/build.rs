@@ -14,6 +14,7 @@ use crate::mapping::items::{DscoItemIds, ItemMatcher, Resolution};
 use crate::mapping::shipping_methods::{OrderShipping, ShippingMethodMap};
 use crate::reference::{Product, ReferenceData};
 use crate::settings::{OrdersDefaults, PriceSource};
+use crate::sync::address::country_iso3;
 use crate::sync::money::Amount;
 
 /// One resolved line, for the sales order and for the record.
@@ -446,31 +447,6 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
         note,
         cut: cut.into_iter().map(|(f, _)| f).collect(),
     })
-}
-
-/// DSCO sends 2-letter country codes; Brightpearl documents 3-letter ones on addresses
-/// (brightpearl-api.md §4.1, §4.17). Common codes are converted; others pass through.
-pub fn country_iso3(code: &str) -> String {
-    let upper = code.trim().to_ascii_uppercase();
-    let mapped = match upper.as_str() {
-        "US" => "USA",
-        "CA" => "CAN",
-        "GB" | "UK" => "GBR",
-        "MX" => "MEX",
-        "DE" => "DEU",
-        "FR" => "FRA",
-        "AU" => "AUS",
-        "NZ" => "NZL",
-        "IE" => "IRL",
-        "NL" => "NLD",
-        "ES" => "ESP",
-        "IT" => "ITA",
-        "JP" => "JPN",
-        "CN" => "CHN",
-        "PR" => "PRI",
-        _ => return upper,
-    };
-    mapped.to_owned()
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 //! every order of the window has a link or a record.
 
 pub mod build;
-pub mod customer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -31,6 +30,7 @@ use crate::mapping::shipping_methods::ShippingMethodMap;
 use crate::reference::{DscoItem, Product, ReferenceData};
 use crate::settings::Settings;
 use crate::store::{Outcome, RecordDetail, RecordStatus, Store};
+use crate::sync::contacts::{Customer, Resolver};
 use crate::sync::exactly_once::{Attempt, create_once, describe_rejection};
 use crate::sync::order_link::{
     self, ORDER_KIND, OrderLink, OrderRef, dsco_id, lowest_with_external_ref,
@@ -39,7 +39,6 @@ use crate::sync::order_view::{self, OrderState, Step, record_step, record_step_w
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
 use build::{Inputs, Prepared};
-use customer::{Customer, Resolver};
 
 /// Record kind for cancellations seen on DSCO.
 pub const CANCELLATION_KIND: &str = "cancellation";
@@ -844,6 +843,7 @@ impl Run<'_> {
         let mut resolver = Resolver {
             client: self.bp,
             store: &self.ctx.store,
+            lock: &self.ctx.contacts,
             settings: &self.settings.customers,
             mapped: &self.customers,
             grace: self.grace,
