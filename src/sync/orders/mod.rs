@@ -8,7 +8,7 @@
 //! (exactly once, see `sync::exactly_once`); acknowledge in batches; commit the cursor once
 //! every order of the window has a link or a record.
 
-pub mod build;
+pub mod sales_order;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ use crate::sync::order_link::{
 use crate::sync::order_view::{self, OrderState, Step, record_step, record_step_with};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
-use build::{Inputs, Prepared};
+use sales_order::{Inputs, Prepared};
 
 /// Record kind for cancellations seen on DSCO.
 pub const CANCELLATION_KIND: &str = "cancellation";
@@ -810,7 +810,7 @@ impl Run<'_> {
         let id = order_ref.dsco_order_id.clone();
         let retailer = order.dsco_retailer_id.clone().unwrap_or_default();
         let defaults = self.settings.orders_for_retailer(&retailer);
-        let prepared: Prepared = match build::prepare(
+        let prepared: Prepared = match sales_order::prepare(
             order,
             &Inputs {
                 defaults: &defaults,

@@ -1,5 +1,6 @@
-//! Pure mapping of a DSCO order to a Brightpearl sales order: validation, line resolution,
-//! prices, tax, addresses, notes, and cutting text to Brightpearl's field limits. No IO.
+//! Pure mapping of a DSCO order to a Brightpearl sales order, by part: ship-to, lines (product
+//! match, open quantity, price), shipping method and tax, totals (rows), the delivery address
+//! cut to Brightpearl's field limits, and the note. No IO.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -16,6 +17,7 @@ use crate::reference::{Product, ReferenceData};
 use crate::settings::{OrdersDefaults, PriceSource};
 use crate::sync::address::country_iso3;
 use crate::sync::money::Amount;
+use crate::sync::order_link::dsco_id;
 
 /// One resolved line, for the sales order and for the record.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,12 +97,79 @@ fn line_label(line: &dsco::OrderLineItem) -> String {
 /// Validate and map. Every problem is named; an order with any problem creates nothing.
 pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec<String>> {
     let mut problems = Vec::new();
-    let mut cut = Vec::new();
     let defaults = inputs.defaults;
+    let ship_to = check_ship_to(&order.shipping, &mut problems);
+    let lines = resolve_lines(order, inputs, &mut problems);
+    let shipping_method_id = shipping_method_for(order, inputs, &mut problems);
+    let tax = tax_for(defaults, inputs.reference, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
 
-    // Ship-to: Brightpearl needs a name and a street line; a shipment needs city, postal code
-    // and country.
-    let ship = &order.shipping;
+    let rows = rows(&lines, order, defaults, &tax);
+    let mut cut = Vec::new();
+    let delivery_address = delivery_address(&order.shipping, &ship_to, &mut cut);
+    let reference = fit("ref", &order.po_number, limits::REF, &mut cut);
+    let external_ref = fit(
+        "externalRef",
+        &dsco_id(order),
+        limits::EXTERNAL_REF,
+        &mut cut,
+    );
+    let sales_order = SalesOrder {
+        customer: SalesOrderCustomer::default(),
+        billing: None,
+        reference: Some(reference),
+        external_ref: Some(external_ref),
+        placed_on: order
+            .consumer_order_date
+            .clone()
+            .or_else(|| order.retailer_create_date.clone())
+            .or_else(|| order.dsco_create_date.clone()),
+        tax_date: None,
+        status_id: defaults.status_id.map(|id| OrderStatusId(u64::from(id))),
+        warehouse_id: defaults.warehouse_id.map(|id| WarehouseId(u64::from(id))),
+        channel_id: defaults.channel_id.map(|id| ChannelId(u64::from(id))),
+        staff_owner_id: defaults.staff_owner_id.map(|id| ContactId(u64::from(id))),
+        lead_source_id: defaults.lead_source_id.map(u64::from),
+        price_list_id: defaults.price_list_id.map(|id| PriceListId(u64::from(id))),
+        price_mode_code: Some("EXC".into()),
+        installed_integration_instance_id: None,
+        currency: order
+            .currency_code
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| defaults.currency.clone())
+            .map(|code| SalesOrderCurrency {
+                code,
+                exchange_rate: None,
+                fixed_exchange_rate: None,
+            }),
+        delivery: Some(SalesOrderDelivery {
+            date: None,
+            address: Some(delivery_address),
+            shipping_method_id: shipping_method_id.map(|id| ShippingMethodId(u64::from(id))),
+        }),
+        rows,
+    };
+    let note = note_for(order, &cut);
+    Ok(Prepared {
+        order: sales_order,
+        lines,
+        note,
+        cut: cut.into_iter().map(|(f, _)| f).collect(),
+    })
+}
+
+/// The ship-to's name and street lines, as far as the order has them.
+struct ShipTo {
+    full_name: Option<String>,
+    street: Vec<String>,
+}
+
+/// Ship-to: Brightpearl needs a name and a street line; a shipment needs city, postal code and
+/// country.
+fn check_ship_to(ship: &dsco::OrderAddress, problems: &mut Vec<String>) -> ShipTo {
     let full_name = text(&ship.name).map(str::to_owned).or_else(|| {
         let parts: Vec<&str> = [text(&ship.first_name), text(&ship.last_name)]
             .into_iter()
@@ -140,8 +209,17 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
     if !missing.is_empty() {
         problems.push(format!("ship-to is missing {}", missing.join(", ")));
     }
+    ShipTo { full_name, street }
+}
 
-    // Lines.
+/// The lines to import: each line's open quantity, matched product and price. `problems` holds
+/// what was found before (an order with no other problem and nothing open says so).
+fn resolve_lines(
+    order: &dsco::Order,
+    inputs: &Inputs<'_>,
+    problems: &mut Vec<String>,
+) -> Vec<Line> {
+    let defaults = inputs.defaults;
     if order.line_items.is_empty() {
         problems.push("the order has no lines".into());
     }
@@ -217,8 +295,15 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
     if lines.is_empty() && problems.is_empty() {
         problems.push("every line is cancelled or rejected on DSCO; nothing to import".into());
     }
+    lines
+}
 
-    // Shipping method: the mapping, else the default, else a person must choose.
+/// Shipping method: the mapping, else the default, else a person must choose.
+fn shipping_method_for(
+    order: &dsco::Order,
+    inputs: &Inputs<'_>,
+    problems: &mut Vec<String>,
+) -> Option<u32> {
     let shipping_method_id = inputs
         .shipping_methods
         .for_order(&OrderShipping {
@@ -229,7 +314,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             requested_carrier: order.requested_ship_carrier.as_deref(),
             requested_method: order.requested_ship_method.as_deref(),
         })
-        .or(defaults.shipping_method_id);
+        .or(inputs.defaults.shipping_method_id);
     if shipping_method_id.is_none() {
         let described = order
             .shipping_service_level_code
@@ -243,9 +328,23 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             "no shipping-method mapping for DSCO service level {described} and no orders.shipping_method_id default"
         ));
     }
+    shipping_method_id
+}
 
+/// The tax code every row carries, and its rate.
+struct Tax {
+    code: String,
+    rate: Amount,
+}
+
+/// The configured tax code and its rate among the retrieved Brightpearl tax codes.
+fn tax_for(
+    defaults: &OrdersDefaults,
+    reference: Option<&ReferenceData>,
+    problems: &mut Vec<String>,
+) -> Tax {
     let tax_code = defaults.tax_code.clone();
-    let tax_rate = match (&tax_code, inputs.reference) {
+    let tax_rate = match (&tax_code, reference) {
         (Some(code), Some(reference)) => reference
             .tax_codes
             .iter()
@@ -262,13 +361,21 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             tax_code.as_deref().unwrap_or_default()
         ));
     }
-
-    if !problems.is_empty() {
-        return Err(problems);
+    // Either is missing only when a problem was named, and then the order is not made.
+    Tax {
+        code: tax_code.unwrap_or_default(),
+        rate: tax_rate.unwrap_or(Amount(0)),
     }
-    let tax_code = tax_code.unwrap_or_default();
-    let tax_rate = tax_rate.unwrap_or(Amount(0));
+}
 
+/// Totals: one row per line (net and tax), and one free-text row for DSCO's shipping surcharge
+/// when a nominal code is set for it.
+fn rows(
+    lines: &[Line],
+    order: &dsco::Order,
+    defaults: &OrdersDefaults,
+    tax: &Tax,
+) -> Vec<SalesOrderRow> {
     let mut rows: Vec<SalesOrderRow> = lines
         .iter()
         .map(|l| {
@@ -278,9 +385,9 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 name: None,
                 sku: None,
                 quantity: l.quantity.to_string(),
-                tax_code: tax_code.clone(),
+                tax_code: tax.code.clone(),
                 net: net.to_4dp(),
-                tax: net.percent(tax_rate).to_4dp(),
+                tax: net.percent(tax.rate).to_4dp(),
                 nominal_code: None,
                 external_ref: l.line_number.map(|n| format!("dsco:line:{n}")),
             }
@@ -296,51 +403,48 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             name: Some("Shipping and handling (DSCO)".into()),
             sku: None,
             quantity: "1".into(),
-            tax_code: tax_code.clone(),
+            tax_code: tax.code.clone(),
             net: net.to_4dp(),
-            tax: net.percent(tax_rate).to_4dp(),
+            tax: net.percent(tax.rate).to_4dp(),
             nominal_code: Some(nominal),
             external_ref: Some("dsco:shipping".into()),
         });
     }
+    rows
+}
 
-    let dsco_order_id = order
-        .dsco_order_id
-        .as_ref()
-        .map(|i| i.0.clone())
-        .unwrap_or_default();
-    let mut street_iter = street.iter();
+/// The delivery address, each field cut to fit (what was cut is remembered in `cut`).
+fn delivery_address(
+    ship: &dsco::OrderAddress,
+    ship_to: &ShipTo,
+    cut: &mut Vec<(String, String)>,
+) -> Address {
+    let mut street_iter = ship_to.street.iter();
     let line1 = street_iter.next().cloned().unwrap_or_default();
     let rest: Vec<String> = street_iter.cloned().collect();
-    let delivery_address = Address {
-        address_full_name: full_name.as_deref().map(|n| {
+    Address {
+        address_full_name: ship_to.full_name.as_deref().map(|n| {
             fit(
                 "delivery.address.addressFullName",
                 n,
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
-        company_name: text(&ship.company).map(|c| {
-            fit(
-                "delivery.address.companyName",
-                c,
-                limits::ADDRESS_LINE,
-                &mut cut,
-            )
-        }),
+        company_name: text(&ship.company)
+            .map(|c| fit("delivery.address.companyName", c, limits::ADDRESS_LINE, cut)),
         address_line1: Some(fit(
             "delivery.address.addressLine1",
             &line1,
             limits::ADDRESS_LINE,
-            &mut cut,
+            cut,
         )),
         address_line2: (!rest.is_empty()).then(|| {
             fit(
                 "delivery.address.addressLine2",
                 &rest.join(", "),
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
         address_line3: text(&ship.city).map(|c| {
@@ -348,7 +452,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 "delivery.address.addressLine3",
                 c,
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
         address_line4: text(&ship.region).or(text(&ship.state)).map(|r| {
@@ -356,63 +460,22 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 "delivery.address.addressLine4",
                 r,
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
         postal_code: text(&ship.postal)
-            .map(|p| fit("delivery.address.postalCode", p, limits::POSTAL, &mut cut)),
+            .map(|p| fit("delivery.address.postalCode", p, limits::POSTAL, cut)),
         country_iso_code: text(&ship.country).map(country_iso3),
         telephone: text(&ship.phone)
-            .map(|p| fit("delivery.address.telephone", p, limits::POSTAL, &mut cut)),
+            .map(|p| fit("delivery.address.telephone", p, limits::POSTAL, cut)),
         mobile_telephone: None,
         fax: None,
-        email: text(&ship.email).map(|e| fit("delivery.address.email", e, limits::EMAIL, &mut cut)),
-    };
+        email: text(&ship.email).map(|e| fit("delivery.address.email", e, limits::EMAIL, cut)),
+    }
+}
 
-    let reference = fit("ref", &order.po_number, limits::REF, &mut cut);
-    let external_ref = fit(
-        "externalRef",
-        &dsco_order_id,
-        limits::EXTERNAL_REF,
-        &mut cut,
-    );
-    let sales_order = SalesOrder {
-        customer: SalesOrderCustomer::default(),
-        billing: None,
-        reference: Some(reference),
-        external_ref: Some(external_ref),
-        placed_on: order
-            .consumer_order_date
-            .clone()
-            .or_else(|| order.retailer_create_date.clone())
-            .or_else(|| order.dsco_create_date.clone()),
-        tax_date: None,
-        status_id: defaults.status_id.map(|id| OrderStatusId(u64::from(id))),
-        warehouse_id: defaults.warehouse_id.map(|id| WarehouseId(u64::from(id))),
-        channel_id: defaults.channel_id.map(|id| ChannelId(u64::from(id))),
-        staff_owner_id: defaults.staff_owner_id.map(|id| ContactId(u64::from(id))),
-        lead_source_id: defaults.lead_source_id.map(u64::from),
-        price_list_id: defaults.price_list_id.map(|id| PriceListId(u64::from(id))),
-        price_mode_code: Some("EXC".into()),
-        installed_integration_instance_id: None,
-        currency: order
-            .currency_code
-            .clone()
-            .filter(|c| !c.trim().is_empty())
-            .or_else(|| defaults.currency.clone())
-            .map(|code| SalesOrderCurrency {
-                code,
-                exchange_rate: None,
-                fixed_exchange_rate: None,
-            }),
-        delivery: Some(SalesOrderDelivery {
-            date: None,
-            address: Some(delivery_address),
-            shipping_method_id: shipping_method_id.map(|id| ShippingMethodId(u64::from(id))),
-        }),
-        rows,
-    };
-
+/// Notes: gift messages, packing and shipping instructions, and the full text of anything cut.
+fn note_for(order: &dsco::Order, cut: &[(String, String)]) -> Option<String> {
     let mut note_parts = Vec::new();
     if let Some(gift) = text(&order.gift_message) {
         note_parts.push(format!("Gift message: {gift}"));
@@ -432,20 +495,14 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
         let mut text = String::from(
             "Text cut to fit Brightpearl's field limits (the full DSCO text follows):",
         );
-        for (field, full) in &cut {
+        for (field, full) in cut {
             text.push_str(&format!("\n- {field}: {full}"));
         }
         note_parts.push(text);
     }
-    let note = (!note_parts.is_empty()).then(|| {
+    (!note_parts.is_empty()).then(|| {
         let joined = note_parts.join("\n\n");
         joined.chars().take(limits::NOTE).collect::<String>()
-    });
-    Ok(Prepared {
-        order: sales_order,
-        lines,
-        note,
-        cut: cut.into_iter().map(|(f, _)| f).collect(),
     })
 }
 
