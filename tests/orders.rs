@@ -924,3 +924,67 @@ async fn an_unanswered_create_then_a_dsco_cancellation_cancels_the_order_made() 
         5
     );
 }
+
+/// The orders flow (auto-create) and `create-in-brightpearl` at once for one new retailer take
+/// turns at its contact: one contact, mapped, and the order imported in that run.
+#[tokio::test]
+async fn the_flow_and_the_api_creating_one_retailers_contact_at_once_make_one() {
+    let w = World::new(json!({})).await;
+    let id = w.order(
+        OTHER_RETAILER,
+        "PO-TURNS",
+        json!([line("SKU-0039", 1)]),
+        json!({}),
+    );
+    // The first contact create answers slowly, so whoever is second arrives while it runs.
+    w.sims.brightpearl.faults().add(FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/contact-service/contact".into(),
+        query_contains: None,
+        kind: FaultKind::Slow { ms: 1000 },
+        mode: FaultMode::Next(1),
+    });
+    w.window_catches_up().await;
+    let api = async {
+        let r = w
+            .app
+            .post(&format!(
+                "/v1/mappings/customers/{OTHER_RETAILER}/create-in-brightpearl"
+            ))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    };
+    let flow = async {
+        let r = w.app.post("/v1/sync/orders/run").send().await.unwrap();
+        assert_eq!(r.status(), 202);
+        let run_id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+        w.app.wait_run(run_id).await
+    };
+    let ((status, body), run) = tokio::join!(api, flow);
+    // 201 when the API made (or found) the contact, 409 when the flow had mapped it first.
+    assert!(status == 201 || status == 409, "{status} {body}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let contacts: Vec<Value> = w
+        .sims
+        .brightpearl
+        .contacts()
+        .into_iter()
+        .filter(|c| c["lastName"] == format!("DSCO retailer {OTHER_RETAILER}"))
+        .collect();
+    assert_eq!(contacts.len(), 1, "exactly one contact: {contacts:?}");
+    let mapping = w
+        .app
+        .json(&format!("/v1/mappings/customers/{OTHER_RETAILER}"))
+        .await;
+    assert_eq!(
+        mapping["brightpearl_contact_id"],
+        contacts[0]["contactId"]
+            .as_u64()
+            .or_else(|| contacts[0]["id"].as_u64())
+            .unwrap()
+    );
+    assert_eq!(w.view(&id).await["state"], "acknowledged");
+}
