@@ -17,6 +17,7 @@ use crate::connections::Connections;
 use crate::scheduler::{Scheduler, Schedules};
 use crate::secret::Secret;
 use crate::store::{RecordBackoff, Store};
+use crate::sync::contacts::ContactsLock;
 use crate::sync::{Flow, Registry};
 use crate::systemd;
 
@@ -154,7 +155,10 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
             None => loaded,
         })
     };
-    let registry = registry(&config, &connections, options.extra_flows);
+    // One lock for the whole daemon: flows and the control API take turns creating contacts.
+    let contacts = ContactsLock::default();
+    let registry =
+        registry(&config, &connections, options.extra_flows).sharing_contacts(contacts.clone());
     let scheduler = Scheduler::new(
         store.clone(),
         registry,
@@ -174,6 +178,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         scheduler: scheduler.clone(),
         token: Arc::new(token.clone()),
         connections: connections.clone(),
+        contacts,
     };
     let tls = match (&config.api.tls_cert, &config.api.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {

@@ -6,196 +6,8 @@ use std::time::Duration;
 use dsco_brightpearl::sandbox::common::{FaultKind, FaultMode, FaultRule};
 use serde_json::{Value, json};
 
-use crate::support::{Sims, TOKEN, TestApp, wait_for};
-
-/// Both simulators seeded with the demo world, the daemon connected to them, reference data
-/// retrieved, and settings with workable defaults plus `settings`.
-pub struct World {
-    pub sims: Sims,
-    pub app: TestApp,
-    /// When the newest DSCO order was created: DSCO's `until` must lie 10 s in the past, so a
-    /// run waits until the order is inside the window.
-    last_order: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-/// How long after its creation an order is inside the orders flow's window (`until` = now − 10 s).
-const WINDOW_LAG: Duration = Duration::from_millis(10_500);
-
-pub const RETAILER: &str = "1000001";
-pub const OTHER_RETAILER: &str = "1000002";
-
-impl World {
-    pub async fn new(settings: Value) -> World {
-        World::with_sims(Sims::start().await, settings, "").await
-    }
-
-    pub async fn with_sims(sims: Sims, settings: Value, extra_toml: &str) -> World {
-        sims.brightpearl.seed_demo(200);
-        sims.dsco.seed_demo(200, 0, 1);
-        let app = TestApp::start(&format!("{}{extra_toml}", sims.config_toml()), vec![]).await;
-        let world = World {
-            sims,
-            app,
-            last_order: std::sync::Mutex::new(None),
-        };
-        world.wait_reference().await;
-        let mut base = json!({
-            "orders": {"import_from": "2020-01-01T00:00:00Z", "tax_code": "T",
-                       "shipping_method_id": 1, "status_id": 2, "channel_id": 2, "warehouse_id": 1},
-            "cancellations": {"dsco_cancelled_status_id": 5}
-        });
-        merge(&mut base, settings);
-        world.patch_settings(base).await;
-        world
-    }
-
-    pub async fn wait_reference(&self) {
-        wait_for(Duration::from_secs(180), || async {
-            let runs = self.app.json("/v1/runs?flow=reference").await;
-            let done = runs["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r["status"] == "succeeded");
-            done.then_some(())
-        })
-        .await;
-    }
-
-    pub async fn patch_settings(&self, patch: Value) {
-        let r = self
-            .app
-            .http
-            .patch(format!("{}/v1/settings", self.app.url))
-            .bearer_auth(TOKEN)
-            .json(&patch)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body = r.text().await.unwrap();
-        assert!(
-            status.is_success(),
-            "PATCH /v1/settings {patch}: {status} {body}"
-        );
-    }
-
-    pub async fn upload(&self, kind: &str, csv: &str) {
-        let r = self
-            .app
-            .http
-            .put(format!("{}/v1/mappings/{kind}", self.app.url))
-            .bearer_auth(TOKEN)
-            .header("content-type", "text/csv")
-            .body(csv.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body = r.text().await.unwrap();
-        assert!(
-            status.is_success(),
-            "PUT /v1/mappings/{kind}: {status} {body}"
-        );
-    }
-
-    /// A retailer order on DSCO; the simulator fills what is not given from its catalog.
-    pub fn order(&self, retailer: &str, po: &str, lines: Value, extra: Value) -> String {
-        let mut order = json!({
-            "poNumber": po,
-            "dscoRetailerId": retailer,
-            "shipping": {"firstName": "Zoë", "lastName": "Müller", "address1": "12 Elm St",
-                          "city": "Springfield", "region": "IL", "postal": "62701", "country": "US",
-                          "email": "zoe@example.com"},
-            "lineItems": lines,
-        });
-        merge(&mut order, extra);
-        self.created();
-        self.sims.dsco.create_order(order).unwrap()
-    }
-
-    /// Note that an order was just created on DSCO.
-    pub fn created(&self) {
-        *self.last_order.lock().unwrap() = Some(std::time::Instant::now());
-    }
-
-    /// Wait until every order created so far is inside the flow's window.
-    pub async fn window_catches_up(&self) {
-        let last = *self.last_order.lock().unwrap();
-        if let Some(at) = last {
-            let ready = at + WINDOW_LAG;
-            let now = std::time::Instant::now();
-            if ready > now {
-                tokio::time::sleep(ready - now).await;
-            }
-        }
-    }
-
-    pub async fn run(&self) -> Value {
-        self.window_catches_up().await;
-        let r = self.app.post("/v1/sync/orders/run").send().await.unwrap();
-        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-        let id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
-        let run = self.app.wait_run(id).await;
-        assert_eq!(run["status"], "succeeded", "{run}");
-        run
-    }
-
-    pub async fn view(&self, dsco_order_id: &str) -> Value {
-        self.app.json(&format!("/v1/orders/{dsco_order_id}")).await
-    }
-
-    /// Brightpearl orders whose ref is `po`.
-    pub fn bp_orders_for(&self, po: &str) -> Vec<Value> {
-        self.sims
-            .brightpearl
-            .orders()
-            .into_iter()
-            .filter(|o| o["reference"] == po)
-            .collect()
-    }
-
-    pub fn dsco_order(&self, id: &str) -> Value {
-        self.sims.dsco.order(id).unwrap()
-    }
-
-    pub async fn record(&self, source_id: &str) -> Value {
-        let page = self
-            .app
-            .json(&format!("/v1/records?flow=orders&source_id={source_id}"))
-            .await;
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["kind"] == "order")
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    pub async fn retry_all(&self) {
-        for status in ["failed", "needs_attention", "pending"] {
-            let r = self
-                .app
-                .post(&format!("/v1/records/retry?flow=orders&status={status}"))
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-        }
-    }
-}
-
-pub fn merge(base: &mut Value, patch: Value) {
-    match (base, patch) {
-        (Value::Object(b), Value::Object(p)) => {
-            for (k, v) in p {
-                merge(b.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (b, p) => *b = p,
-    }
-}
+use crate::support::world::{OTHER_RETAILER, RETAILER, WINDOW_LAG, World};
+use crate::support::{Sims, TOKEN, wait_for};
 
 fn line(sku: &str, quantity: i64) -> Value {
     json!({"sku": sku, "quantity": quantity})
@@ -1111,4 +923,68 @@ async fn an_unanswered_create_then_a_dsco_cancellation_cancels_the_order_made() 
         w.bp_orders_for("PO-LOSTCANCEL")[0]["orderStatus"]["orderStatusId"],
         5
     );
+}
+
+/// The orders flow (auto-create) and `create-in-brightpearl` at once for one new retailer take
+/// turns at its contact: one contact, mapped, and the order imported in that run.
+#[tokio::test]
+async fn the_flow_and_the_api_creating_one_retailers_contact_at_once_make_one() {
+    let w = World::new(json!({})).await;
+    let id = w.order(
+        OTHER_RETAILER,
+        "PO-TURNS",
+        json!([line("SKU-0039", 1)]),
+        json!({}),
+    );
+    // The first contact create answers slowly, so whoever is second arrives while it runs.
+    w.sims.brightpearl.faults().add(FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/contact-service/contact".into(),
+        query_contains: None,
+        kind: FaultKind::Slow { ms: 1000 },
+        mode: FaultMode::Next(1),
+    });
+    w.window_catches_up().await;
+    let api = async {
+        let r = w
+            .app
+            .post(&format!(
+                "/v1/mappings/customers/{OTHER_RETAILER}/create-in-brightpearl"
+            ))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    };
+    let flow = async {
+        let r = w.app.post("/v1/sync/orders/run").send().await.unwrap();
+        assert_eq!(r.status(), 202);
+        let run_id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+        w.app.wait_run(run_id).await
+    };
+    let ((status, body), run) = tokio::join!(api, flow);
+    // 201 when the API made (or found) the contact, 409 when the flow had mapped it first.
+    assert!(status == 201 || status == 409, "{status} {body}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let contacts: Vec<Value> = w
+        .sims
+        .brightpearl
+        .contacts()
+        .into_iter()
+        .filter(|c| c["lastName"] == format!("DSCO retailer {OTHER_RETAILER}"))
+        .collect();
+    assert_eq!(contacts.len(), 1, "exactly one contact: {contacts:?}");
+    let mapping = w
+        .app
+        .json(&format!("/v1/mappings/customers/{OTHER_RETAILER}"))
+        .await;
+    assert_eq!(
+        mapping["brightpearl_contact_id"],
+        contacts[0]["contactId"]
+            .as_u64()
+            .or_else(|| contacts[0]["id"].as_u64())
+            .unwrap()
+    );
+    assert_eq!(w.view(&id).await["state"], "acknowledged");
 }

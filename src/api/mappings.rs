@@ -2,7 +2,7 @@
 //! `?mode=merge|replace`), `/v1/mappings/{kind}/{key}`, `/v1/dsco/warehouses`,
 //! `/v1/dsco/ship-methods`, and the two routes that ask DSCO or Brightpearl: `POST
 //! /v1/dsco/warehouses/refresh` and `POST /v1/mappings/customers/{id}/create-in-brightpearl`.
-//! Parsing, checks and storage live in `mapping`, contact creation in `sync::orders::customer`;
+//! Parsing, checks and storage live in `mapping`, contact creation in `sync::contacts`;
 //! this file only maps HTTP to them.
 
 use axum::body::Bytes;
@@ -23,7 +23,7 @@ use crate::mapping::{
 };
 use crate::reference::{DscoShipMethod, DscoWarehouse};
 use crate::store::MappingWriteCounts;
-use crate::sync::orders::customer::{Customer, create_retailer_contact};
+use crate::sync::contacts::{Customer, create_retailer_contact};
 
 /// Uploads of 100,000 rows and more must fit.
 const UPLOAD_LIMIT_BYTES: usize = 256 * 1024 * 1024;
@@ -470,8 +470,16 @@ async fn create_customer_in_brightpearl(
             .unwrap_or_else(|| format!("DSCO retailer {retailer}")),
     };
     let grace = state.connections.brightpearl_create_grace();
-    let customer =
-        create_retailer_contact(&client, &state.store, &retailer, &name, None, grace).await?;
+    let customer = create_retailer_contact(
+        &client,
+        &state.store,
+        &state.contacts,
+        &retailer,
+        &name,
+        None,
+        grace,
+    )
+    .await?;
     match customer {
         Customer::Contact(brightpearl_contact_id) => Ok((
             StatusCode::CREATED,

@@ -45,6 +45,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     pub token: Arc<Secret<String>>,
     pub connections: Arc<Connections>,
+    /// The app's lock on creating retailer contacts, shared with the flows' runs.
+    pub contacts: crate::sync::contacts::ContactsLock,
 }
 
 #[derive(OpenApi)]

@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 use super::dto::{Page, limit};
 use super::extract::{Path, Query};
 use super::{ApiError, AppState};
-use crate::sync::orders::view::{self, OrderState, OrderView};
+use crate::sync::order_view::{self, OrderState, OrderView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,7 +43,7 @@ async fn list_orders(
     let after = q.cursor.clone();
     let mut items = state
         .store
-        .call(move |s| s.read(|tx| view::list(tx, wanted, after.as_deref(), limit + 1)))
+        .call(move |s| s.read(|tx| order_view::list(tx, wanted, after.as_deref(), limit + 1)))
         .await?;
     let next_cursor = (items.len() > limit).then(|| {
         items.truncate(limit);
@@ -66,7 +66,7 @@ async fn get_order(
     let key = id.clone();
     state
         .store
-        .call(move |s| s.read(|tx| view::load(tx, &key)))
+        .call(move |s| s.read(|tx| order_view::load(tx, &key)))
         .await?
         .map(axum::Json)
         .ok_or_else(|| {

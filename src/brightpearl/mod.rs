@@ -8,6 +8,7 @@
 mod client;
 mod error;
 pub mod idset;
+pub mod limits;
 pub mod model;
 pub mod quota;
 pub mod search;

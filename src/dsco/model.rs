@@ -239,6 +239,66 @@ pub struct Order {
     pub packages: Vec<Package>,
 }
 
+/// Where a DSCO order is in its life: `dscoLifecycle`, else the deprecated `dscoStatus` mapped
+/// onto it (dsco-api.md §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    Created,
+    Acknowledged,
+    Completed,
+    Cancelled,
+    /// Neither field names a state we know.
+    Unknown,
+}
+
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Created => "created",
+            Lifecycle::Acknowledged => "acknowledged",
+            Lifecycle::Completed => "completed",
+            Lifecycle::Cancelled => "cancelled",
+            Lifecycle::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Order {
+    /// The order's [`Lifecycle`]; a completed order whose status says `cancelled` is cancelled.
+    pub fn lifecycle(&self) -> Lifecycle {
+        let lifecycle = self
+            .dsco_lifecycle
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match lifecycle.as_str() {
+            "created" => return Lifecycle::Created,
+            "acknowledged" | "received" => return Lifecycle::Acknowledged,
+            "completed" => {
+                return match self.dsco_status.as_deref() {
+                    Some("cancelled") => Lifecycle::Cancelled,
+                    _ => Lifecycle::Completed,
+                };
+            }
+            "cancelled" => return Lifecycle::Cancelled,
+            _ => {}
+        }
+        match self.dsco_status.as_deref().unwrap_or("") {
+            "created" => Lifecycle::Created,
+            "shipment_pending" => Lifecycle::Acknowledged,
+            "shipped" => Lifecycle::Completed,
+            "cancelled" => Lifecycle::Cancelled,
+            _ => Lifecycle::Unknown,
+        }
+    }
+}
+
 /// `shipping` / `billTo`: new fields and their deprecated twins are both populated in practice.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kind::Kind;
 use crate::flow_name::FlowName;
-use crate::upstream::ErrorSummary;
+use crate::upstream::{ErrorSummary, UpstreamError};
 
 /// Largest stored request or response body; longer ones are cut with a marker.
 pub const BODY_CAP: usize = 8 * 1024;
@@ -122,6 +122,24 @@ pub enum Outcome {
         reason: String,
         code: Option<String>,
     },
+}
+
+impl Outcome {
+    /// A transient failure caused by an upstream error (its kind, status and excerpt are kept).
+    pub fn transient(reason: impl Into<String>, error: &(impl UpstreamError + ?Sized)) -> Outcome {
+        Outcome::Retryable {
+            reason: reason.into(),
+            error: Some(error.summary()),
+        }
+    }
+
+    /// A transient failure with no upstream error behind it (a wait that failed, a lock).
+    pub fn retry(reason: impl Into<String>) -> Outcome {
+        Outcome::Retryable {
+            reason: reason.into(),
+            error: None,
+        }
+    }
 }
 
 /// The extra detail stored with a record.

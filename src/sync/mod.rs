@@ -6,7 +6,12 @@
 //! record (see `store::records`) and counts it into the run; they never build HTTP requests
 //! themselves (the clients do) and never touch redb (the store does).
 
+pub mod address;
+pub mod contacts;
 pub mod exactly_once;
+pub mod money;
+pub mod order_link;
+pub mod order_view;
 pub mod orders;
 pub mod reference;
 
@@ -19,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::flow_name::FlowName;
 use crate::store::{self, Outcome, RecordDetail, RunId, StatusCounts, Store, SyncRecord};
+use crate::sync::contacts::ContactsLock;
 
 /// A run-level failure: the run stops; per-object problems are records, not this.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +55,8 @@ pub struct FlowCtx {
     pub store: Store,
     /// Cancelled when the daemon stops: check between records, never mid-record.
     pub cancel: CancellationToken,
+    /// The app's one lock on creating retailer contacts, shared with the control API.
+    pub contacts: ContactsLock,
     /// The latest status of each object this run touched, by (kind, source id): an object
     /// recorded twice in a run (imported, then acknowledged) counts once, in its final status.
     touched: Arc<Mutex<std::collections::HashMap<(String, String), store::RecordStatus>>>,
@@ -65,6 +73,7 @@ impl FlowCtx {
             run_id,
             store,
             cancel,
+            contacts: ContactsLock::default(),
             touched: Arc::default(),
             progress: Arc::default(),
         }
@@ -73,6 +82,12 @@ impl FlowCtx {
     /// Share the scheduler's progress board.
     pub fn with_progress(mut self, progress: Progress) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Take turns at creating retailer contacts with everyone else holding `contacts`.
+    pub fn with_contacts(mut self, contacts: ContactsLock) -> Self {
+        self.contacts = contacts;
         self
     }
 
@@ -163,13 +178,25 @@ pub trait Flow: Send + Sync + 'static {
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>>;
 }
 
-/// The flows this build can run, by name.
+/// The flows this build can run, by name, and the contacts lock their runs share.
 #[derive(Clone, Default)]
 pub struct Registry {
     flows: Vec<Arc<dyn Flow>>,
+    contacts: ContactsLock,
 }
 
 impl Registry {
+    /// Runs of these flows take turns at creating retailer contacts through `contacts`.
+    pub fn sharing_contacts(mut self, contacts: ContactsLock) -> Self {
+        self.contacts = contacts;
+        self
+    }
+
+    /// The lock each run's [`FlowCtx::contacts`] is.
+    pub fn contacts(&self) -> ContactsLock {
+        self.contacts.clone()
+    }
+
     pub fn with(mut self, flow: Arc<dyn Flow>) -> Self {
         self.flows.retain(|f| f.name() != flow.name());
         self.flows.push(flow);

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod flows;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

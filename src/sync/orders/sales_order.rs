@@ -1,8 +1,10 @@
-//! Pure mapping of a DSCO order to a Brightpearl sales order: validation, line resolution,
-//! prices, tax, addresses, notes, and cutting text to Brightpearl's field limits. No IO.
+//! Pure mapping of a DSCO order to a Brightpearl sales order, by part: ship-to, lines (product
+//! match, open quantity, price), shipping method and tax, totals (rows), the delivery address
+//! cut to Brightpearl's field limits, and the note. No IO.
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::brightpearl::limits;
 use crate::brightpearl::{
     Address, ChannelId, ContactId, OrderStatusId, PriceListId, ProductId, SalesOrder,
     SalesOrderCurrency, SalesOrderCustomer, SalesOrderDelivery, SalesOrderRow, ShippingMethodId,
@@ -13,86 +15,9 @@ use crate::mapping::items::{DscoItemIds, ItemMatcher, Resolution};
 use crate::mapping::shipping_methods::{OrderShipping, ShippingMethodMap};
 use crate::reference::{Product, ReferenceData};
 use crate::settings::{OrdersDefaults, PriceSource};
-
-/// Text limits of brightpearl-api.md §5.3a (characters).
-pub mod limits {
-    pub const REF: usize = 64;
-    pub const EXTERNAL_REF: usize = 64;
-    pub const ADDRESS_LINE: usize = 100;
-    pub const POSTAL: usize = 30;
-    pub const EMAIL: usize = 255;
-    pub const NOTE: usize = 10_000;
-    pub const ROW_NAME: usize = 255;
-    pub const CONTACT_NAME: usize = 32;
-}
-
-/// Money in ten-thousandths (Brightpearl takes up to 4 decimal places).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Money(pub i64);
-
-impl Money {
-    pub fn from_f64(v: f64) -> Money {
-        Money((v * 10_000.0).round() as i64)
-    }
-
-    /// Parse a decimal string such as `"12.5"` or `"-3.0001"`.
-    pub fn parse(s: &str) -> Option<Money> {
-        let s = s.trim();
-        let (neg, digits) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if whole.is_empty() && frac.is_empty() {
-            return None;
-        }
-        let whole: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().ok()?
-        };
-        let mut frac_units = 0i64;
-        for (i, c) in frac.chars().enumerate() {
-            let d = c.to_digit(10)? as i64;
-            if i < 4 {
-                frac_units += d * 10i64.pow(3 - i as u32);
-            } else if i == 4 && d >= 5 {
-                frac_units += 1;
-            }
-        }
-        let units = whole * 10_000 + frac_units;
-        Some(Money(if neg { -units } else { units }))
-    }
-
-    pub fn times(self, quantity: i64) -> Money {
-        Money(self.0 * quantity)
-    }
-
-    /// `self` × `percent` / 100, rounded half away from zero to whole cents.
-    pub fn percent(self, percent: Money) -> Money {
-        // units × (percent units / 10_000) / 100 → units; then round to cents (100 units).
-        let raw = self.0 as i128 * percent.0 as i128;
-        let units = div_round(raw, 1_000_000);
-        Money(div_round(units, 100) as i64 * 100)
-    }
-
-    /// Four decimal places, as Brightpearl shows row values.
-    pub fn to_4dp(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        format!("{sign}{}.{:04}", abs / 10_000, abs % 10_000)
-    }
-}
-
-fn div_round(value: i128, by: i128) -> i128 {
-    let q = value / by;
-    let r = value % by;
-    if r.abs() * 2 >= by {
-        q + value.signum()
-    } else {
-        q
-    }
-}
+use crate::sync::address::country_iso3;
+use crate::sync::money::Amount;
+use crate::sync::order_link::dsco_id;
 
 /// One resolved line, for the sales order and for the record.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +26,7 @@ pub struct Line {
     pub sku: String,
     pub product_id: u32,
     pub quantity: i64,
-    pub unit_price: Money,
+    pub unit_price: Amount,
 }
 
 /// Everything of the sales order except the customer, which is resolved (maybe created) only
@@ -134,36 +59,6 @@ pub struct Inputs<'a> {
     pub products: &'a HashMap<u32, Product>,
     pub shipping_methods: &'a ShippingMethodMap,
     pub reference: Option<&'a ReferenceData>,
-}
-
-/// The DSCO order's state: `dscoLifecycle`, else the deprecated `dscoStatus` mapped onto it
-/// (dsco-api.md §2.3).
-pub fn lifecycle(order: &dsco::Order) -> &'static str {
-    let lifecycle = order
-        .dsco_lifecycle
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match lifecycle.as_str() {
-        "created" => return "created",
-        "acknowledged" => return "acknowledged",
-        "completed" => {
-            return match order.dsco_status.as_deref() {
-                Some("cancelled") => "cancelled",
-                _ => "completed",
-            };
-        }
-        "cancelled" => return "cancelled",
-        "received" => return "acknowledged",
-        _ => {}
-    }
-    match order.dsco_status.as_deref().unwrap_or("") {
-        "created" => "created",
-        "shipment_pending" => "acknowledged",
-        "shipped" => "completed",
-        "cancelled" => "cancelled",
-        _ => "unknown",
-    }
 }
 
 fn text(v: &Option<String>) -> Option<&str> {
@@ -202,12 +97,79 @@ fn line_label(line: &dsco::OrderLineItem) -> String {
 /// Validate and map. Every problem is named; an order with any problem creates nothing.
 pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec<String>> {
     let mut problems = Vec::new();
-    let mut cut = Vec::new();
     let defaults = inputs.defaults;
+    let ship_to = check_ship_to(&order.shipping, &mut problems);
+    let lines = resolve_lines(order, inputs, &mut problems);
+    let shipping_method_id = shipping_method_for(order, inputs, &mut problems);
+    let tax = tax_for(defaults, inputs.reference, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
 
-    // Ship-to: Brightpearl needs a name and a street line; a shipment needs city, postal code
-    // and country.
-    let ship = &order.shipping;
+    let rows = rows(&lines, order, defaults, &tax);
+    let mut cut = Vec::new();
+    let delivery_address = delivery_address(&order.shipping, &ship_to, &mut cut);
+    let reference = fit("ref", &order.po_number, limits::REF, &mut cut);
+    let external_ref = fit(
+        "externalRef",
+        &dsco_id(order),
+        limits::EXTERNAL_REF,
+        &mut cut,
+    );
+    let sales_order = SalesOrder {
+        customer: SalesOrderCustomer::default(),
+        billing: None,
+        reference: Some(reference),
+        external_ref: Some(external_ref),
+        placed_on: order
+            .consumer_order_date
+            .clone()
+            .or_else(|| order.retailer_create_date.clone())
+            .or_else(|| order.dsco_create_date.clone()),
+        tax_date: None,
+        status_id: defaults.status_id.map(|id| OrderStatusId(u64::from(id))),
+        warehouse_id: defaults.warehouse_id.map(|id| WarehouseId(u64::from(id))),
+        channel_id: defaults.channel_id.map(|id| ChannelId(u64::from(id))),
+        staff_owner_id: defaults.staff_owner_id.map(|id| ContactId(u64::from(id))),
+        lead_source_id: defaults.lead_source_id.map(u64::from),
+        price_list_id: defaults.price_list_id.map(|id| PriceListId(u64::from(id))),
+        price_mode_code: Some("EXC".into()),
+        installed_integration_instance_id: None,
+        currency: order
+            .currency_code
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| defaults.currency.clone())
+            .map(|code| SalesOrderCurrency {
+                code,
+                exchange_rate: None,
+                fixed_exchange_rate: None,
+            }),
+        delivery: Some(SalesOrderDelivery {
+            date: None,
+            address: Some(delivery_address),
+            shipping_method_id: shipping_method_id.map(|id| ShippingMethodId(u64::from(id))),
+        }),
+        rows,
+    };
+    let note = note_for(order, &cut);
+    Ok(Prepared {
+        order: sales_order,
+        lines,
+        note,
+        cut: cut.into_iter().map(|(f, _)| f).collect(),
+    })
+}
+
+/// The ship-to's name and street lines, as far as the order has them.
+struct ShipTo {
+    full_name: Option<String>,
+    street: Vec<String>,
+}
+
+/// Ship-to: Brightpearl needs a name and a street line; a shipment needs city, postal code and
+/// country.
+fn check_ship_to(ship: &dsco::OrderAddress, problems: &mut Vec<String>) -> ShipTo {
     let full_name = text(&ship.name).map(str::to_owned).or_else(|| {
         let parts: Vec<&str> = [text(&ship.first_name), text(&ship.last_name)]
             .into_iter()
@@ -247,8 +209,17 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
     if !missing.is_empty() {
         problems.push(format!("ship-to is missing {}", missing.join(", ")));
     }
+    ShipTo { full_name, street }
+}
 
-    // Lines.
+/// The lines to import: each line's open quantity, matched product and price. `problems` holds
+/// what was found before (an order with no other problem and nothing open says so).
+fn resolve_lines(
+    order: &dsco::Order,
+    inputs: &Inputs<'_>,
+    problems: &mut Vec<String>,
+) -> Vec<Line> {
+    let defaults = inputs.defaults;
     if order.line_items.is_empty() {
         problems.push("the order has no lines".into());
     }
@@ -291,14 +262,14 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             }
         };
         let price = match defaults.price_source {
-            PriceSource::ExpectedCost => line.expected_cost.map(Money::from_f64),
-            PriceSource::ConsumerPrice => line.consumer_price.map(Money::from_f64),
+            PriceSource::ExpectedCost => line.expected_cost.map(Amount::from_f64),
+            PriceSource::ConsumerPrice => line.consumer_price.map(Amount::from_f64),
             PriceSource::PriceList => defaults.price_list_id.and_then(|list| {
                 inputs
                     .products
                     .get(&product_id)
                     .and_then(|p| p.prices.get(&list))
-                    .and_then(|p| Money::parse(p))
+                    .and_then(|p| Amount::parse(p))
             }),
         };
         let Some(unit_price) = price else {
@@ -324,8 +295,15 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
     if lines.is_empty() && problems.is_empty() {
         problems.push("every line is cancelled or rejected on DSCO; nothing to import".into());
     }
+    lines
+}
 
-    // Shipping method: the mapping, else the default, else a person must choose.
+/// Shipping method: the mapping, else the default, else a person must choose.
+fn shipping_method_for(
+    order: &dsco::Order,
+    inputs: &Inputs<'_>,
+    problems: &mut Vec<String>,
+) -> Option<u32> {
     let shipping_method_id = inputs
         .shipping_methods
         .for_order(&OrderShipping {
@@ -336,7 +314,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             requested_carrier: order.requested_ship_carrier.as_deref(),
             requested_method: order.requested_ship_method.as_deref(),
         })
-        .or(defaults.shipping_method_id);
+        .or(inputs.defaults.shipping_method_id);
     if shipping_method_id.is_none() {
         let described = order
             .shipping_service_level_code
@@ -350,14 +328,28 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             "no shipping-method mapping for DSCO service level {described} and no orders.shipping_method_id default"
         ));
     }
+    shipping_method_id
+}
 
+/// The tax code every row carries, and its rate.
+struct Tax {
+    code: String,
+    rate: Amount,
+}
+
+/// The configured tax code and its rate among the retrieved Brightpearl tax codes.
+fn tax_for(
+    defaults: &OrdersDefaults,
+    reference: Option<&ReferenceData>,
+    problems: &mut Vec<String>,
+) -> Tax {
     let tax_code = defaults.tax_code.clone();
-    let tax_rate = match (&tax_code, inputs.reference) {
+    let tax_rate = match (&tax_code, reference) {
         (Some(code), Some(reference)) => reference
             .tax_codes
             .iter()
             .find(|t| t.code.eq_ignore_ascii_case(code))
-            .and_then(|t| Money::parse(&t.rate)),
+            .and_then(|t| Amount::parse(&t.rate)),
         _ => None,
     };
     if tax_code.is_none() {
@@ -369,13 +361,21 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
             tax_code.as_deref().unwrap_or_default()
         ));
     }
-
-    if !problems.is_empty() {
-        return Err(problems);
+    // Either is missing only when a problem was named, and then the order is not made.
+    Tax {
+        code: tax_code.unwrap_or_default(),
+        rate: tax_rate.unwrap_or(Amount(0)),
     }
-    let tax_code = tax_code.unwrap_or_default();
-    let tax_rate = tax_rate.unwrap_or(Money(0));
+}
 
+/// Totals: one row per line (net and tax), and one free-text row for DSCO's shipping surcharge
+/// when a nominal code is set for it.
+fn rows(
+    lines: &[Line],
+    order: &dsco::Order,
+    defaults: &OrdersDefaults,
+    tax: &Tax,
+) -> Vec<SalesOrderRow> {
     let mut rows: Vec<SalesOrderRow> = lines
         .iter()
         .map(|l| {
@@ -385,9 +385,9 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 name: None,
                 sku: None,
                 quantity: l.quantity.to_string(),
-                tax_code: tax_code.clone(),
+                tax_code: tax.code.clone(),
                 net: net.to_4dp(),
-                tax: net.percent(tax_rate).to_4dp(),
+                tax: net.percent(tax.rate).to_4dp(),
                 nominal_code: None,
                 external_ref: l.line_number.map(|n| format!("dsco:line:{n}")),
             }
@@ -397,57 +397,54 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
         defaults.shipping_charge_nominal_code.clone(),
         order.shipping_surcharge.filter(|c| *c > 0.0),
     ) {
-        let net = Money::from_f64(charge);
+        let net = Amount::from_f64(charge);
         rows.push(SalesOrderRow {
             product_id: None,
             name: Some("Shipping and handling (DSCO)".into()),
             sku: None,
             quantity: "1".into(),
-            tax_code: tax_code.clone(),
+            tax_code: tax.code.clone(),
             net: net.to_4dp(),
-            tax: net.percent(tax_rate).to_4dp(),
+            tax: net.percent(tax.rate).to_4dp(),
             nominal_code: Some(nominal),
             external_ref: Some("dsco:shipping".into()),
         });
     }
+    rows
+}
 
-    let dsco_order_id = order
-        .dsco_order_id
-        .as_ref()
-        .map(|i| i.0.clone())
-        .unwrap_or_default();
-    let mut street_iter = street.iter();
+/// The delivery address, each field cut to fit (what was cut is remembered in `cut`).
+fn delivery_address(
+    ship: &dsco::OrderAddress,
+    ship_to: &ShipTo,
+    cut: &mut Vec<(String, String)>,
+) -> Address {
+    let mut street_iter = ship_to.street.iter();
     let line1 = street_iter.next().cloned().unwrap_or_default();
     let rest: Vec<String> = street_iter.cloned().collect();
-    let delivery_address = Address {
-        address_full_name: full_name.as_deref().map(|n| {
+    Address {
+        address_full_name: ship_to.full_name.as_deref().map(|n| {
             fit(
                 "delivery.address.addressFullName",
                 n,
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
-        company_name: text(&ship.company).map(|c| {
-            fit(
-                "delivery.address.companyName",
-                c,
-                limits::ADDRESS_LINE,
-                &mut cut,
-            )
-        }),
+        company_name: text(&ship.company)
+            .map(|c| fit("delivery.address.companyName", c, limits::ADDRESS_LINE, cut)),
         address_line1: Some(fit(
             "delivery.address.addressLine1",
             &line1,
             limits::ADDRESS_LINE,
-            &mut cut,
+            cut,
         )),
         address_line2: (!rest.is_empty()).then(|| {
             fit(
                 "delivery.address.addressLine2",
                 &rest.join(", "),
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
         address_line3: text(&ship.city).map(|c| {
@@ -455,7 +452,7 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 "delivery.address.addressLine3",
                 c,
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
         address_line4: text(&ship.region).or(text(&ship.state)).map(|r| {
@@ -463,63 +460,22 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
                 "delivery.address.addressLine4",
                 r,
                 limits::ADDRESS_LINE,
-                &mut cut,
+                cut,
             )
         }),
         postal_code: text(&ship.postal)
-            .map(|p| fit("delivery.address.postalCode", p, limits::POSTAL, &mut cut)),
+            .map(|p| fit("delivery.address.postalCode", p, limits::POSTAL, cut)),
         country_iso_code: text(&ship.country).map(country_iso3),
         telephone: text(&ship.phone)
-            .map(|p| fit("delivery.address.telephone", p, limits::POSTAL, &mut cut)),
+            .map(|p| fit("delivery.address.telephone", p, limits::POSTAL, cut)),
         mobile_telephone: None,
         fax: None,
-        email: text(&ship.email).map(|e| fit("delivery.address.email", e, limits::EMAIL, &mut cut)),
-    };
+        email: text(&ship.email).map(|e| fit("delivery.address.email", e, limits::EMAIL, cut)),
+    }
+}
 
-    let reference = fit("ref", &order.po_number, limits::REF, &mut cut);
-    let external_ref = fit(
-        "externalRef",
-        &dsco_order_id,
-        limits::EXTERNAL_REF,
-        &mut cut,
-    );
-    let sales_order = SalesOrder {
-        customer: SalesOrderCustomer::default(),
-        billing: None,
-        reference: Some(reference),
-        external_ref: Some(external_ref),
-        placed_on: order
-            .consumer_order_date
-            .clone()
-            .or_else(|| order.retailer_create_date.clone())
-            .or_else(|| order.dsco_create_date.clone()),
-        tax_date: None,
-        status_id: defaults.status_id.map(|id| OrderStatusId(u64::from(id))),
-        warehouse_id: defaults.warehouse_id.map(|id| WarehouseId(u64::from(id))),
-        channel_id: defaults.channel_id.map(|id| ChannelId(u64::from(id))),
-        staff_owner_id: defaults.staff_owner_id.map(|id| ContactId(u64::from(id))),
-        lead_source_id: defaults.lead_source_id.map(u64::from),
-        price_list_id: defaults.price_list_id.map(|id| PriceListId(u64::from(id))),
-        price_mode_code: Some("EXC".into()),
-        installed_integration_instance_id: None,
-        currency: order
-            .currency_code
-            .clone()
-            .filter(|c| !c.trim().is_empty())
-            .or_else(|| defaults.currency.clone())
-            .map(|code| SalesOrderCurrency {
-                code,
-                exchange_rate: None,
-                fixed_exchange_rate: None,
-            }),
-        delivery: Some(SalesOrderDelivery {
-            date: None,
-            address: Some(delivery_address),
-            shipping_method_id: shipping_method_id.map(|id| ShippingMethodId(u64::from(id))),
-        }),
-        rows,
-    };
-
+/// Notes: gift messages, packing and shipping instructions, and the full text of anything cut.
+fn note_for(order: &dsco::Order, cut: &[(String, String)]) -> Option<String> {
     let mut note_parts = Vec::new();
     if let Some(gift) = text(&order.gift_message) {
         note_parts.push(format!("Gift message: {gift}"));
@@ -539,46 +495,15 @@ pub fn prepare(order: &dsco::Order, inputs: &Inputs<'_>) -> Result<Prepared, Vec
         let mut text = String::from(
             "Text cut to fit Brightpearl's field limits (the full DSCO text follows):",
         );
-        for (field, full) in &cut {
+        for (field, full) in cut {
             text.push_str(&format!("\n- {field}: {full}"));
         }
         note_parts.push(text);
     }
-    let note = (!note_parts.is_empty()).then(|| {
+    (!note_parts.is_empty()).then(|| {
         let joined = note_parts.join("\n\n");
         joined.chars().take(limits::NOTE).collect::<String>()
-    });
-    Ok(Prepared {
-        order: sales_order,
-        lines,
-        note,
-        cut: cut.into_iter().map(|(f, _)| f).collect(),
     })
-}
-
-/// DSCO sends 2-letter country codes; Brightpearl documents 3-letter ones on addresses
-/// (brightpearl-api.md §4.1, §4.17). Common codes are converted; others pass through.
-pub fn country_iso3(code: &str) -> String {
-    let upper = code.trim().to_ascii_uppercase();
-    let mapped = match upper.as_str() {
-        "US" => "USA",
-        "CA" => "CAN",
-        "GB" | "UK" => "GBR",
-        "MX" => "MEX",
-        "DE" => "DEU",
-        "FR" => "FRA",
-        "AU" => "AUS",
-        "NZ" => "NZL",
-        "IE" => "IRL",
-        "NL" => "NLD",
-        "ES" => "ESP",
-        "IT" => "ITA",
-        "JP" => "JPN",
-        "CN" => "CHN",
-        "PR" => "PRI",
-        _ => return upper,
-    };
-    mapped.to_owned()
 }
 
 #[cfg(test)]
@@ -662,28 +587,6 @@ mod tests {
                 reference: Some(&w.reference),
             },
         )
-    }
-
-    #[test]
-    fn money_arithmetic() {
-        assert_eq!(Money::parse("12.5").unwrap().to_4dp(), "12.5000");
-        assert_eq!(Money::parse("-0.00005").unwrap().to_4dp(), "-0.0001");
-        assert_eq!(Money::from_f64(19.99).times(3).to_4dp(), "59.9700");
-        assert_eq!(
-            Money::parse("59.97")
-                .unwrap()
-                .percent(Money::parse("10").unwrap())
-                .to_4dp(),
-            "6.0000"
-        );
-        assert_eq!(
-            Money::parse("9.99")
-                .unwrap()
-                .percent(Money::parse("7.25").unwrap())
-                .to_4dp(),
-            "0.7200"
-        );
-        assert!(Money::parse("abc").is_none());
     }
 
     #[test]
@@ -821,11 +724,11 @@ mod tests {
         let mut o = order(serde_json::json!({}));
         o.dsco_lifecycle = None;
         o.dsco_status = Some("shipment_pending".into());
-        assert_eq!(lifecycle(&o), "acknowledged");
+        assert_eq!(o.lifecycle().as_str(), "acknowledged");
         o.dsco_lifecycle = Some("completed".into());
         o.dsco_status = Some("cancelled".into());
-        assert_eq!(lifecycle(&o), "cancelled");
+        assert_eq!(o.lifecycle().as_str(), "cancelled");
         o.dsco_lifecycle = Some("created".into());
-        assert_eq!(lifecycle(&o), "created");
+        assert_eq!(o.lifecycle().as_str(), "created");
     }
 }

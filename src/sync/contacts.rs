@@ -1,14 +1,18 @@
-//! Which Brightpearl contact an order belongs to: the mapped contact of the retailer (or of the
-//! consumer, per `customers.mode`), else one created once and mapped, when `auto_create` is on.
+//! Brightpearl contacts for DSCO customers: which contact an order belongs to (the mapped
+//! contact of the retailer, or of the consumer, per `customers.mode`), else one created exactly
+//! once and mapped, when `auto_create` is on. The orders flow and
+//! `POST /v1/mappings/customers/{id}/create-in-brightpearl` both create retailer contacts here,
+//! taking turns through the app's one [`ContactsLock`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
 use crate::brightpearl::{
     self, Address, ContactCommunication, ContactEmail, ContactOrganisation, Lane, NewContact,
-    RelationshipToAccount, SearchQuery,
+    RelationshipToAccount, SearchQuery, limits,
 };
 use crate::dsco;
 use crate::mapping::MappingKind;
@@ -17,7 +21,7 @@ use crate::settings::{CustomerMode, CustomersSettings};
 use crate::store::{Link, Store};
 use crate::sync::exactly_once::{Attempt, create_once};
 
-use super::build::{country_iso3, limits};
+use crate::sync::address::{cut, postal_address};
 
 /// Intent and link kind for contacts.
 pub const CONTACT_KIND: &str = "contact";
@@ -39,53 +43,27 @@ pub enum Customer {
     Waiting(String),
 }
 
+/// Turns at creating retailer contacts. The app makes one and hands it to every flow context
+/// and to the control API, so the mapping check and the exactly-once create of
+/// [`create_retailer_contact`] are never interleaved for one retailer.
+#[derive(Debug, Clone, Default)]
+pub struct ContactsLock(Arc<tokio::sync::Mutex<()>>);
+
+impl ContactsLock {
+    async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.lock().await
+    }
+}
+
 /// Resolves customers for one run, remembering contacts it found or created.
 pub struct Resolver<'a> {
     pub client: &'a brightpearl::Client,
     pub store: &'a Store,
+    pub lock: &'a ContactsLock,
     pub settings: &'a CustomersSettings,
     pub mapped: &'a CustomerMap,
     pub grace: Duration,
     pub cache: HashMap<String, u64>,
-}
-
-fn cut(value: &str, limit: usize) -> String {
-    value.chars().take(limit).collect()
-}
-
-fn address_of(a: &dsco::OrderAddress) -> Address {
-    let street = if a.address.is_empty() {
-        [a.address1.clone(), a.address2.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-    } else {
-        a.address.clone()
-    };
-    Address {
-        address_full_name: None,
-        company_name: None,
-        address_line1: Some(cut(
-            street
-                .first()
-                .map(String::as_str)
-                .unwrap_or("(no street on the DSCO order)"),
-            limits::ADDRESS_LINE,
-        )),
-        address_line2: street.get(1).map(|s| cut(s, limits::ADDRESS_LINE)),
-        address_line3: a.city.as_deref().map(|s| cut(s, limits::ADDRESS_LINE)),
-        address_line4: a
-            .region
-            .clone()
-            .or(a.state.clone())
-            .map(|s| cut(&s, limits::ADDRESS_LINE)),
-        postal_code: a.postal.as_deref().map(|s| cut(s, limits::POSTAL)),
-        country_iso_code: a.country.as_deref().map(country_iso3),
-        telephone: a.phone.as_deref().map(|s| cut(s, limits::POSTAL)),
-        mobile_telephone: None,
-        fax: None,
-        email: a.email.as_deref().map(|s| cut(s, limits::EMAIL)),
-    }
 }
 
 /// The last name that marks a retailer's contact, searchable after an unanswered create.
@@ -134,10 +112,11 @@ impl Resolver<'_> {
             .clone()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| format!("DSCO retailer {retailer}"));
-        let address = order.bill_to.as_ref().map(address_of);
+        let address = order.bill_to.as_ref().map(postal_address);
         let customer = create_retailer_contact(
             self.client,
             self.store,
+            self.lock,
             retailer,
             &name,
             address,
@@ -291,13 +270,13 @@ impl Resolver<'_> {
             marketing_details: None,
             organisation: None,
         };
-        let address = Some(address_of(ship));
+        let address = Some(postal_address(ship));
         let attempt = create_once(self.store, CONTACT_KIND, &key, self.grace, search, || {
             create_contact(client, contact, address)
         })
         .await?;
         let link_key = key.clone();
-        self.settle(attempt, &key, move |store, contact_id| {
+        self.conclude_and_remember(attempt, &key, move |store, contact_id| {
             store.write(|tx| {
                 tx.put_link(
                     CONSUMER_KIND,
@@ -340,7 +319,8 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    async fn settle<F>(
+    /// [`conclude_create`], remembering the contact for the rest of the run.
+    async fn conclude_and_remember<F>(
         &mut self,
         attempt: Attempt,
         key: &str,
@@ -349,7 +329,7 @@ impl Resolver<'_> {
     where
         F: FnOnce(&Store, u64) -> Result<(), crate::store::Error> + Send + 'static,
     {
-        let customer = settle(self.store, attempt, key, commit).await?;
+        let customer = conclude_create(self.store, attempt, key, commit).await?;
         if let Customer::Contact(id) = customer {
             self.cache.insert(key.to_owned(), id);
         }
@@ -357,13 +337,10 @@ impl Resolver<'_> {
     }
 }
 
-/// Serialises retailer contact creation between the orders flow and the control API, so the
-/// mapping check and the exactly-once create below are never interleaved for one retailer.
-static RETAILER_CONTACTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Create the Brightpearl contact of a DSCO retailer at most once and map it (`customers`
 /// mapping) in the transaction that clears the create's intent. The orders flow (auto-create)
-/// and `POST /v1/mappings/customers/{id}/create-in-brightpearl` both come through here.
+/// and `POST /v1/mappings/customers/{id}/create-in-brightpearl` both come through here, one at
+/// a time through `lock`.
 ///
 /// The contact's first name and organisation are `name`; its last name is
 /// [`retailer_marker`], which is what an unanswered create is searched by. A retailer already
@@ -371,12 +348,13 @@ static RETAILER_CONTACTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 pub async fn create_retailer_contact(
     client: &brightpearl::Client,
     store: &Store,
+    lock: &ContactsLock,
     retailer_id: &str,
     name: &str,
     address: Option<Address>,
     grace: Duration,
 ) -> Result<Customer, crate::store::Error> {
-    let _turn = RETAILER_CONTACTS.lock().await;
+    let _turn = lock.turn().await;
     let retailer = retailer_id.trim().to_owned();
     let lookup = retailer.clone();
     if let Some(id) = store
@@ -423,7 +401,7 @@ pub async fn create_retailer_contact(
         || create_contact(client, contact, address),
     )
     .await?;
-    settle(store, attempt, &key, move |store, contact_id| {
+    conclude_create(store, attempt, &key, move |store, contact_id| {
         // Customer mappings hold 32-bit ids, as Brightpearl's contact ids are; a larger one is
         // refused rather than stored wrong (the intent stays open for a person to look at).
         let contact = u32::try_from(contact_id).map_err(|_| {
@@ -447,9 +425,9 @@ pub async fn create_retailer_contact(
     .await
 }
 
-/// Turn an exactly-once attempt into the customer outcome, committing on a created or found
-/// contact.
-async fn settle<F>(
+/// Turn an exactly-once contact create into the customer outcome, running `commit` (the link or
+/// mapping, and the cleared intent) on a created or found contact.
+async fn conclude_create<F>(
     store: &Store,
     attempt: Attempt,
     key: &str,

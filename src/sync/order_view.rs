@@ -1,11 +1,13 @@
 //! What a user sees of an order (`GET /v1/orders`): its ids, state, reason and a timeline of
 //! what was sent and received. Kept as one store document per DSCO order, written in the same
-//! transaction as the link or record it describes.
+//! transaction as the link or record it describes: flows write both through [`record_step`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{self, ReadTx, WriteTx};
+use crate::store::{self, Outcome, ReadTx, RecordDetail, RecordStatus, WriteTx};
+use crate::sync::order_link::{ORDER_KIND, OrderRef};
+use crate::sync::{FlowCtx, FlowError};
 
 /// Document-name prefix of order views.
 pub const PREFIX: &str = "order/";
@@ -128,4 +130,76 @@ pub fn list(
 ) -> Result<Vec<OrderView>, store::Error> {
     let state = state.map(|s| serde_json::to_value(s).unwrap_or_default());
     tx.order_views(state.as_ref().and_then(|s| s.as_str()), after, limit)
+}
+
+/// One step of an order through a flow: the sync record it writes and what its view shows.
+pub struct Step {
+    /// The record's kind (`order`, `cancellation`, ...).
+    pub kind: &'static str,
+    pub outcome: Outcome,
+    /// The record's detail; a `bp_order_id` among its related ids is shown on the view.
+    pub detail: RecordDetail,
+    /// The timeline event (`created`, `ack_sent`, ...).
+    pub event: &'static str,
+    /// The view's new state. `None` keeps it, unless the record now needs attention, or an
+    /// `order` record failed before any Brightpearl order was made.
+    pub state: Option<OrderState>,
+}
+
+/// Write the step's record and update the order's view, in one transaction.
+pub async fn record_step(ctx: &FlowCtx, order: &OrderRef, step: Step) -> Result<(), FlowError> {
+    record_step_with(ctx, order, step, |_| Ok(())).await
+}
+
+/// [`record_step`], with more writes (`extra`: a link, a cleared intent) in the same
+/// transaction: they and the record commit together or not at all.
+pub async fn record_step_with(
+    ctx: &FlowCtx,
+    order: &OrderRef,
+    step: Step,
+    extra: impl FnOnce(&WriteTx) -> Result<(), store::Error> + Send + 'static,
+) -> Result<(), FlowError> {
+    let Step {
+        kind,
+        outcome,
+        detail,
+        event,
+        state,
+    } = step;
+    let OrderRef {
+        dsco_order_id: id,
+        po_number: po,
+        retailer,
+    } = order.clone();
+    let view_detail = match &outcome {
+        Outcome::Synced => None,
+        Outcome::Pending(r) | Outcome::Skipped(r) => Some(r.clone()),
+        Outcome::Retryable { reason, .. } | Outcome::Permanent { reason, .. } => {
+            Some(reason.clone())
+        }
+    };
+    let bp_order_id = detail
+        .related
+        .iter()
+        .find(|(k, _)| k == "bp_order_id")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    ctx.record_with(kind, &id.clone(), outcome, detail, move |tx, record| {
+        let mut view =
+            load_in(tx, &id)?.unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref()));
+        if bp_order_id.is_some() {
+            view.bp_order_id = bp_order_id;
+        }
+        let state = state.or(match record.status {
+            RecordStatus::NeedsAttention => Some(OrderState::NeedsAttention),
+            RecordStatus::Failed if kind == ORDER_KIND && view.bp_order_id.is_none() => {
+                Some(OrderState::Failed)
+            }
+            _ => None,
+        });
+        view.step(event, view_detail, state);
+        save(tx, &view)?;
+        extra(tx)
+    })
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,195 @@
+//! The run's working list: the window `(cursor − overlap, now − 10 s]` fetched by
+//! `ordersUpdatedSince` (an expired scroll restarts it), plus orders outside it that still need
+//! work: due records, open create intents, acknowledgements not yet confirmed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::dsco::{self, OrderKey, OrderPageRequest, OrderQuery, OrderWindowStart};
+use crate::flow_name::FlowName;
+use crate::store::{Outcome, RecordDetail, RecordStatus};
+use crate::sync::FlowError;
+use crate::sync::order_link::ORDER_KIND;
+
+use super::{CANCELLATION_KIND, CURSOR, Cursor, Run};
+
+/// How far each window reaches back over the previous one.
+const OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+const FIRST_START: &str = "orders.first_start";
+/// Restarts of one window after expired scrolls before the run gives up.
+const SCROLL_RESTARTS: u32 = 3;
+
+impl Run<'_> {
+    /// Where this window starts: the cursor less the overlap, else `orders.import_from`, else the
+    /// daemon's first start (remembered in the store).
+    pub(super) async fn window_start(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, FlowError> {
+        let import_from = self.settings.orders.defaults.import_from;
+        let (cursor, first_start) = self
+            .store()
+            .call(move |s| {
+                let cursor: Option<Cursor> = s.read(|tx| tx.cursor(CURSOR))?;
+                let first = s.write(|tx| match tx.document::<DateTime<Utc>>(FIRST_START)? {
+                    Some(first) => Ok(first),
+                    None => {
+                        tx.put_document(FIRST_START, &now)?;
+                        Ok(now)
+                    }
+                })?;
+                Ok((cursor, first))
+            })
+            .await?;
+        let start = match cursor {
+            Some(c) => c.until - OVERLAP,
+            None => import_from.unwrap_or(first_start),
+        };
+        // Orders created before import_from are never imported, whatever the cursor says.
+        Ok(match import_from {
+            Some(from) if from > start => from,
+            _ => start,
+        })
+    }
+
+    pub(super) async fn fetch_window(
+        &self,
+        start: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<dsco::Order>, FlowError> {
+        let query = OrderQuery {
+            since: OrderWindowStart::UpdatedSince(start),
+            until,
+            statuses: Vec::new(),
+            orders_per_page: Some(1000),
+            include_test_orders: self.settings.orders.defaults.include_test_orders,
+        };
+        let mut restarts = 0;
+        'window: loop {
+            let mut all = Vec::new();
+            let mut request = OrderPageRequest::Search(query.clone());
+            loop {
+                match self.dsco.fetch_orders_page(&request).await {
+                    Ok(page) => {
+                        if page.orders.is_empty() {
+                            return Ok(all);
+                        }
+                        all.extend(page.orders);
+                        match page.scroll_id {
+                            Some(scroll) => request = OrderPageRequest::Scroll(scroll),
+                            None => return Ok(all),
+                        }
+                    }
+                    Err(dsco::Error::ScrollExpired { .. }) if restarts < SCROLL_RESTARTS => {
+                        restarts += 1;
+                        tracing::warn!(
+                            flow = "orders",
+                            run_id = self.ctx.run_id.0,
+                            restarts,
+                            "DSCO scroll expired; fetching the same window again"
+                        );
+                        continue 'window;
+                    }
+                    Err(e) => {
+                        return Err(FlowError::Upstream(format!("fetching DSCO orders: {e}")));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Orders outside the window that still need work: due records and open intents.
+    pub(super) async fn add_pending(
+        &mut self,
+        orders: &mut BTreeMap<String, dsco::Order>,
+    ) -> Result<(), FlowError> {
+        let now = Utc::now();
+        let (due, intents, unacked) = self
+            .store()
+            .call(move |s| {
+                s.read(|tx| {
+                    let due: Vec<String> = tx
+                        .due_records(FlowName::Orders, now)?
+                        .into_iter()
+                        .filter(|r| r.kind == ORDER_KIND || r.kind == CANCELLATION_KIND)
+                        .map(|r| r.source_id)
+                        .collect();
+                    let intents: Vec<String> =
+                        tx.intents(ORDER_KIND)?.into_iter().map(|i| i.key).collect();
+                    // Imported orders whose acknowledgement is still outstanding.
+                    let pending_ack: Vec<String> = tx
+                        .records(
+                            &crate::store::RecordFilter {
+                                flow: Some(FlowName::Orders),
+                                status: Some(RecordStatus::Pending),
+                                kind: Some(ORDER_KIND.into()),
+                                source_id: None,
+                            },
+                            None,
+                            10_000,
+                        )?
+                        .into_iter()
+                        .map(|r| r.source_id)
+                        .collect();
+                    Ok((due, intents, pending_ack))
+                })
+            })
+            .await?;
+        for id in due.into_iter().chain(intents).chain(unacked) {
+            if orders.contains_key(&id) {
+                continue;
+            }
+            match self.dsco.get_order(OrderKey::DscoOrderId, &id).await {
+                Ok(Some(order)) => {
+                    orders.insert(id, order);
+                }
+                Ok(None) => {
+                    self.ctx
+                        .record(
+                            ORDER_KIND,
+                            &id,
+                            Outcome::Permanent {
+                                reason: format!("DSCO no longer finds order {id}"),
+                                code: None,
+                            },
+                            RecordDetail::default(),
+                        )
+                        .await?;
+                }
+                Err(e) => {
+                    self.ctx
+                        .record(
+                            ORDER_KIND,
+                            &id,
+                            Outcome::transient(
+                                format!("could not re-read the order from DSCO: {e}"),
+                                &e,
+                            ),
+                            RecordDetail::default(),
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn record_order_without_id(
+        &self,
+        order: &dsco::Order,
+    ) -> Result<(), FlowError> {
+        self.ctx
+            .record(
+                ORDER_KIND,
+                &format!("po:{}", order.po_number),
+                Outcome::Permanent {
+                    reason: format!("DSCO order with PO {} has no dscoOrderId", order.po_number),
+                    code: None,
+                },
+                RecordDetail::default(),
+            )
+            .await?;
+        Ok(())
+    }
+}
