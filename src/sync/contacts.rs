@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-
 use crate::brightpearl::{
     self, Address, ContactCommunication, ContactEmail, ContactOrganisation, Lane, NewContact,
     RelationshipToAccount, SearchQuery, limits,
@@ -283,7 +281,7 @@ impl Resolver<'_> {
                     &Link {
                         dsco_id: link_key.clone(),
                         bp_id: contact_id.to_string(),
-                        linked_at: Utc::now(),
+                        linked_at: tx.now(),
                         data: serde_json::Value::Null,
                     },
                 )?;
@@ -308,7 +306,7 @@ impl Resolver<'_> {
                         &Link {
                             dsco_id: k.clone(),
                             bp_id: contact_id.to_string(),
-                            linked_at: Utc::now(),
+                            linked_at: tx.now(),
                             data: serde_json::Value::Null,
                         },
                     )

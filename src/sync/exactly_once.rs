@@ -10,8 +10,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::Utc;
-
 use crate::brightpearl;
 use crate::store::{Intent, Store};
 
@@ -71,7 +69,7 @@ where
 {
     let (k, id) = (kind.to_owned(), key.to_owned());
     let open = store.call(move |s| s.read(|tx| tx.intent(&k, &id))).await?;
-    let now = Utc::now();
+    let now = store.now();
     let intent = match open {
         Some(mut intent) => {
             let due = intent.last_attempt_at
@@ -138,7 +136,7 @@ where
                 .call(move |s| {
                     s.write(|tx| match tx.intent(&k, &id)? {
                         Some(mut intent) => {
-                            intent.last_attempt_at = Utc::now();
+                            intent.last_attempt_at = tx.now();
                             tx.put_intent(&intent)
                         }
                         None => Ok(()),

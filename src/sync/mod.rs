@@ -22,6 +22,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::SharedClock;
 use crate::flow_name::FlowName;
 use crate::store::{self, Outcome, RecordDetail, RunId, StatusCounts, Store, SyncRecord};
 use crate::sync::contacts::ContactsLock;
@@ -57,6 +58,8 @@ pub struct FlowCtx {
     pub cancel: CancellationToken,
     /// The app's one lock on creating retailer contacts, shared with the control API.
     pub contacts: ContactsLock,
+    /// What "now" is: the store's clock (the system clock, or a test's adjustable one).
+    pub clock: SharedClock,
     /// The latest status of each object this run touched, by (kind, source id): an object
     /// recorded twice in a run (imported, then acknowledged) counts once, in its final status.
     touched: Arc<Mutex<std::collections::HashMap<(String, String), store::RecordStatus>>>,
@@ -71,6 +74,7 @@ impl FlowCtx {
         FlowCtx {
             flow,
             run_id,
+            clock: store.clock().clone(),
             store,
             cancel,
             contacts: ContactsLock::default(),
@@ -163,6 +167,11 @@ impl FlowCtx {
             counts.add(*status);
         }
         counts
+    }
+
+    /// The daemon's "now" (the injected clock, shared with the store).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Whether the daemon asked runs to stop at the next record boundary.

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::Utc;
 use futures_util::future::BoxFuture;
 
 use crate::brightpearl::{self, Lane};
@@ -111,7 +110,7 @@ impl Flow for ReferenceFlow {
                 .await
                 .map_err(|e| upstream("tax codes", e))?;
             let reference = ReferenceData {
-                retrieved_at: Utc::now(),
+                retrieved_at: ctx.now(),
                 warehouses: warehouses
                     .iter()
                     .map(|w| NamedId {

@@ -2,7 +2,7 @@
 //! check an unanswered create, skip (test order, cancelled or completed on DSCO, before
 //! `orders.import_from`), wait out a backoff, take over another connector's order, or import.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use crate::brightpearl::Lane;
 use crate::dsco::{self, Lifecycle};
@@ -120,7 +120,7 @@ impl Run<'_> {
         };
         let due = intent.last_attempt_at
             + chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::seconds(60));
-        if Utc::now() < due {
+        if self.ctx.now() < due {
             let reason = format!(
                 "an earlier create was not answered; Brightpearl is checked for it after {}",
                 due.format("%H:%M:%S UTC")
@@ -162,7 +162,7 @@ impl Run<'_> {
                 .await?;
             return Ok(IntentCheck::None);
         };
-        let link = OrderLink::new(&id, bp_order_id);
+        let link = OrderLink::new(&id, bp_order_id, self.ctx.now());
         let for_tx = link.clone();
         let step = Step {
             kind: ORDER_KIND,
@@ -184,7 +184,7 @@ impl Run<'_> {
     /// overlap brings it back: its backoff holds.
     async fn backing_off(&self, order: &dsco::Order) -> Result<bool, FlowError> {
         let id = dsco_id(order);
-        let now = Utc::now();
+        let now = self.ctx.now();
         let record = self
             .store()
             .call(move |s| s.read(|tx| tx.record_for(FlowName::Orders, ORDER_KIND, &id)))
@@ -218,7 +218,7 @@ impl Run<'_> {
     }
 
     async fn note_seen(&self, order: &dsco::Order) -> Result<(), FlowError> {
-        let now = Utc::now();
+        let now = self.ctx.now();
         let items: Vec<DscoItem> = order
             .line_items
             .iter()

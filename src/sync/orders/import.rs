@@ -106,7 +106,7 @@ impl Run<'_> {
         };
         let link = OrderLink {
             acknowledged: true,
-            ..OrderLink::new(&id, bp_order_id)
+            ..OrderLink::new(&id, bp_order_id, self.ctx.now())
         };
         record_step_with(
             self.ctx,
@@ -246,7 +246,7 @@ impl Run<'_> {
                 };
                 let mut link = OrderLink {
                     pending_note: prepared.note.clone(),
-                    ..OrderLink::new(&id, bp_order_id)
+                    ..OrderLink::new(&id, bp_order_id, self.ctx.now())
                 };
                 let link_for_tx = link.clone();
                 let intent_key = id.clone();
@@ -352,7 +352,7 @@ impl Run<'_> {
                         s.write(|tx| {
                             order_link::save(tx, &link)?;
                             if let Some(mut view) = order_view::load_in(tx, &id)? {
-                                view.step("note_added", None, None);
+                                view.step("note_added", None, None, tx.now());
                                 order_view::save(tx, &view)?;
                             }
                             Ok(())

@@ -144,7 +144,7 @@ impl<'a> Run<'a> {
     }
 
     async fn execute(&mut self) -> Result<RunReport, FlowError> {
-        let now = Utc::now();
+        let now = self.ctx.now();
         let until = now - UNTIL_LAG;
         let start = self.window_start(now).await?;
         let mut orders: BTreeMap<String, dsco::Order> = BTreeMap::new();

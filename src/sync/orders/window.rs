@@ -104,7 +104,7 @@ impl Run<'_> {
         &mut self,
         orders: &mut BTreeMap<String, dsco::Order>,
     ) -> Result<(), FlowError> {
-        let now = Utc::now();
+        let now = self.ctx.now();
         let (due, intents, unacked) = self
             .store()
             .call(move |s| {
