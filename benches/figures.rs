@@ -145,7 +145,7 @@ fn catalog_figures() {
 /// request, parse, check, one store transaction, answer. Then upload the download back and
 /// download it again.
 fn mappings_figures() {
-    use dsco_brightpearl::reference::{Product, ReferenceData};
+    use dsco_brightpearl::reference::{CatalogProduct, ReferenceData};
     const ROWS: usize = 100_000;
     const PRODUCTS: u32 = 20_000;
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -168,8 +168,8 @@ fn mappings_figures() {
         let running = dsco_brightpearl::app::start(config, Default::default())
             .await
             .unwrap();
-        let catalog: Vec<Product> = (1..=PRODUCTS)
-            .map(|id| Product {
+        let catalog: Vec<CatalogProduct> = (1..=PRODUCTS)
+            .map(|id| CatalogProduct {
                 id,
                 name: format!("Product {id}"),
                 sku: Some(format!("BP-{id:06}")),

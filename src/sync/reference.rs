@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use crate::brightpearl::{self, Lane};
 use crate::connections::Connections;
 use crate::flow_name::FlowName;
-use crate::reference::{NamedId, PriceList, Product, ReferenceData, TaxCode};
+use crate::reference::{CatalogProduct, NamedId, PriceList, ReferenceData, TaxCode};
 use crate::store::{Outcome, RecordDetail};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
@@ -37,7 +37,7 @@ fn id32(id: u64) -> u32 {
 pub fn catalog_product(
     p: &brightpearl::Product,
     prices: Option<&brightpearl::ProductPrices>,
-) -> Product {
+) -> CatalogProduct {
     let name = p
         .sales_channels
         .iter()
@@ -58,7 +58,7 @@ pub fn catalog_product(
                 .collect()
         })
         .unwrap_or_default();
-    Product {
+    CatalogProduct {
         id: id32(p.id.0),
         name,
         sku: p.identity.sku.clone(),
@@ -173,7 +173,7 @@ impl Flow for ReferenceFlow {
                 .map_err(|e| upstream("product prices", e))?;
             let prices: BTreeMap<u64, brightpearl::ProductPrices> =
                 prices.into_iter().map(|p| (p.product_id.0, p)).collect();
-            let catalog: Vec<Product> = products
+            let catalog: Vec<CatalogProduct> = products
                 .iter()
                 .map(|p| catalog_product(p, prices.get(&p.id.0)))
                 .collect();

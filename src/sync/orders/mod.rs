@@ -32,7 +32,7 @@ use crate::flow_name::FlowName;
 use crate::mapping::customers::CustomerMap;
 use crate::mapping::items::ItemMatcher;
 use crate::mapping::shipping_methods::ShippingMethodMap;
-use crate::reference::{Product, ReferenceData};
+use crate::reference::{CatalogProduct, ReferenceData};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::sync::order_link::OrderRef;
@@ -86,7 +86,7 @@ struct Run<'a> {
     dsco: &'a dsco::Client,
     settings: Settings,
     matcher: ItemMatcher,
-    products: HashMap<u32, Product>,
+    products: HashMap<u32, CatalogProduct>,
     shipping_methods: ShippingMethodMap,
     reference: Option<ReferenceData>,
     customers: CustomerMap,
