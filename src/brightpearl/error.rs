@@ -17,7 +17,7 @@ use crate::upstream::{self, BodyFault, ErrorSummary, TransportFault, UpstreamErr
 /// answer is final; a 5xx with any other code is a server fault and may pass.
 const REQUEST_MISTAKE_CODES: [&str; 2] = ["CMNC-018", "CMNC-044"];
 
-/// One entry of Brightpearl's `{"errors":[{code,message}]}` envelope (reference §1.6).
+/// One entry of Brightpearl's `{"errors":[{code,message}]}` envelope (brightpearl-api.md §1.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: String,
@@ -26,7 +26,7 @@ pub struct ApiError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// 503 because the request cap of the pool is used up (reference §3). Not applied.
+    /// 503 because the request cap of the pool is used up (brightpearl-api.md §3). Not applied.
     #[error("brightpearl throttled {endpoint}, next window in {retry_after:?}")]
     Throttled {
         endpoint: String,
@@ -35,7 +35,7 @@ pub enum Error {
     /// 429 (undocumented for Brightpearl but handled like a throttle). Not applied.
     #[error("brightpearl rate-limited {endpoint} (429)")]
     RateLimited { endpoint: String },
-    /// 401 with a string `response` such as "Authorization token expired" (reference §2.5).
+    /// 401 with a string `response` such as "Authorization token expired" (brightpearl-api.md §2.5).
     #[error("brightpearl refused credentials on {endpoint}: {message}")]
     Unauthorized { endpoint: String, message: String },
     /// Any status with an `errors` array: a definite rejection, including 500 `CMNC-018`.
@@ -292,7 +292,7 @@ pub(crate) fn classify_status(
             .and_then(|r| r.as_str())
             .map(str::to_owned)
             .unwrap_or_else(|| excerpt(body));
-        // "Invalid instance token: <token>" quotes the credential back (reference §2.5): keep
+        // "Invalid instance token: <token>" quotes the credential back (brightpearl-api.md §2.5): keep
         // only the words before the colon, so the token never reaches a log or a record.
         let message = match message.split_once(':') {
             Some((words, _)) => format!("{words}: ***"),
@@ -331,7 +331,7 @@ pub(crate) fn classify_status(
 }
 
 /// A 503 is a throttle when the pool reports nothing left or the body says so (the exact text is
-/// unconfirmed; reference §3 lists the two wordings clients look for).
+/// unconfirmed; brightpearl-api.md §3 lists the two wordings clients look for).
 fn is_throttle_503(body: &[u8], remaining_hint: Option<u32>) -> bool {
     if remaining_hint == Some(0) {
         return true;

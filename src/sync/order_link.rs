@@ -162,7 +162,7 @@ pub fn save(tx: &WriteTx, link: &OrderLink) -> Result<(), store::Error> {
 }
 
 /// The lowest Brightpearl order id among search hits whose `externalRef` is this DSCO order's
-/// (a hit without the column counts: Order search may leave it out, reference §4.5).
+/// (a hit without the column counts: Order search may leave it out, brightpearl-api.md §4.5).
 pub fn lowest_with_external_ref(
     rows: Vec<brightpearl::OrderSearchRow>,
     dsco_order_id: &str,

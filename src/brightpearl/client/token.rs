@@ -1,4 +1,4 @@
-//! The OAuth token exchange (reference §2.3): an authorization code or a refresh token for an
+//! The OAuth token exchange (brightpearl-api.md §2.3): an authorization code or a refresh token for an
 //! access token. Separate from [`Client`](super::Client): it talks to the token host, not to an
 //! account.
 
