@@ -108,10 +108,9 @@ pub fn registry(
     extra: Vec<Arc<dyn Flow>>,
 ) -> Registry {
     let mut registry = Registry::default()
-        .with(crate::sync::orders::OrdersFlow::new(connections.clone()))
-        .with(crate::sync::reference::ReferenceFlow::new(
-            connections.clone(),
-        ));
+        .with_connections(connections.clone())
+        .with(crate::sync::orders::OrdersFlow::new())
+        .with(crate::sync::reference::ReferenceFlow::new());
     for flow in extra {
         registry = registry.with(flow);
     }

@@ -296,7 +296,8 @@ impl Scheduler {
             self.inner.stop_runs.child_token(),
         )
         .with_progress(self.inner.progress.clone())
-        .with_contacts(self.inner.registry.contacts());
+        .with_contacts(self.inner.registry.contacts())
+        .with_connections(self.inner.registry.connections());
         // A panicking flow fails its run; it must not leave the flow marked running for good.
         let result = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
             tracing::Instrument::instrument(task_flow.run(&ctx), span),

@@ -55,6 +55,11 @@ pub trait UpstreamError: std::error::Error + Send + Sync + 'static {
     }
     /// What an attempt's record shows: a kind, the status and a short excerpt (never a secret).
     fn summary(&self) -> ErrorSummary;
+    /// A definite refusal in plain words with the upstream's first error code, for a
+    /// `needs_attention` record.
+    fn refusal(&self) -> (String, Option<String>) {
+        (format!("refused: {self}"), None)
+    }
 }
 
 /// One failed attempt as a record shows it.

@@ -236,6 +236,17 @@ impl UpstreamError for Error {
             .then_some(upstream::LIMITED_RETRIES)
     }
 
+    fn refusal(&self) -> (String, Option<String>) {
+        let errors = self.api_errors();
+        if errors.is_empty() {
+            return (format!("Brightpearl refused it: {self}"), None);
+        }
+        (
+            format!("Brightpearl refused it: {}", format_api_errors(errors)),
+            errors.first().map(|a| a.code.clone()),
+        )
+    }
+
     fn summary(&self) -> ErrorSummary {
         let excerpt = match self {
             Error::Rejected { errors, .. } => Some(format_api_errors(errors)),

@@ -197,6 +197,21 @@ impl UpstreamError for Error {
         matches!(self, Error::Decode { .. }).then_some(upstream::LIMITED_RETRIES)
     }
 
+    fn refusal(&self) -> (String, Option<String>) {
+        let messages = self.messages();
+        let body = match self {
+            Error::Rejected { body, .. } => body.as_str(),
+            _ => "",
+        };
+        if messages.is_empty() {
+            return (format!("DSCO refused it: {self}"), None);
+        }
+        (
+            format!("DSCO refused it: {}", format_messages(messages, body)),
+            messages.first().map(|m| m.code.clone()),
+        )
+    }
+
     fn summary(&self) -> ErrorSummary {
         let excerpt = match self {
             Error::Rejected { messages, body, .. } => Some(format_messages(messages, body)),

@@ -320,7 +320,7 @@ impl Resolver<'_> {
     /// [`conclude_create`], remembering the contact for the rest of the run.
     async fn conclude_and_remember<F>(
         &mut self,
-        attempt: Attempt,
+        attempt: Attempt<u64>,
         key: &str,
         commit: F,
     ) -> Result<Customer, crate::store::Error>
@@ -427,7 +427,7 @@ pub async fn create_retailer_contact(
 /// mapping, and the cleared intent) on a created or found contact.
 async fn conclude_create<F>(
     store: &Store,
-    attempt: Attempt,
+    attempt: Attempt<u64>,
     key: &str,
     commit: F,
 ) -> Result<Customer, crate::store::Error>
@@ -445,8 +445,8 @@ where
             reason: format!("creating the customer contact failed: {reason}"),
             code,
         },
-        Attempt::NotApplied(why) | Attempt::Unknown(why) => {
-            Customer::Retry(format!("creating the customer contact: {why}"))
+        Attempt::NotApplied { reason, .. } | Attempt::Unknown { reason, .. } => {
+            Customer::Retry(format!("creating the customer contact: {reason}"))
         }
     })
 }

@@ -9,24 +9,22 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use crate::brightpearl::{self, Lane};
-use crate::connections::Connections;
 use crate::flow_name::FlowName;
 use crate::reference::{CatalogProduct, NamedId, PriceList, ReferenceData, TaxCode};
 use crate::store::{Outcome, RecordDetail};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
-pub struct ReferenceFlow {
-    connections: Arc<Connections>,
-}
+/// The reference flow; its run gets the Brightpearl client from the flow context.
+pub struct ReferenceFlow;
 
 impl ReferenceFlow {
-    pub fn new(connections: Arc<Connections>) -> Arc<ReferenceFlow> {
-        Arc::new(ReferenceFlow { connections })
+    pub fn new() -> Arc<ReferenceFlow> {
+        Arc::new(ReferenceFlow)
     }
 }
 
 fn upstream(what: &str, e: brightpearl::Error) -> FlowError {
-    FlowError::Upstream(format!("retrieving Brightpearl {what}: {e}"))
+    FlowError::brightpearl(format!("retrieving Brightpearl {what}"), e)
 }
 
 fn id32(id: u64) -> u32 {
@@ -79,10 +77,7 @@ impl Flow for ReferenceFlow {
 
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
         Box::pin(async move {
-            let bp = self
-                .connections
-                .brightpearl()
-                .map_err(FlowError::NotConnected)?;
+            let bp = ctx.brightpearl()?;
             let lane = Lane::Reference;
             ctx.progress("retrieving warehouses, shipping methods, statuses, channels, price lists, tax codes");
             let warehouses = bp

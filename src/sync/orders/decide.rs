@@ -10,6 +10,7 @@ use crate::flow_name::FlowName;
 use crate::reference::DscoItem;
 use crate::store::{Outcome, RecordStatus};
 use crate::sync::FlowError;
+use crate::sync::exactly_once::grace_check;
 use crate::sync::order_link::{
     self, ORDER_KIND, OrderLink, OrderRef, dsco_id, lowest_with_external_ref,
 };
@@ -118,13 +119,7 @@ impl Run<'_> {
         else {
             return Ok(IntentCheck::None);
         };
-        let due = intent.last_attempt_at
-            + chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::seconds(60));
-        if self.ctx.now() < due {
-            let reason = format!(
-                "an earlier create was not answered; Brightpearl is checked for it after {}",
-                due.format("%H:%M:%S UTC")
-            );
+        if let Err(reason) = grace_check(&intent, self.grace, self.ctx.now()) {
             let step = Step {
                 kind: ORDER_KIND,
                 outcome: Outcome::Pending(reason),

@@ -307,14 +307,17 @@ impl Run<'_> {
                 )
                 .await
             }
-            Attempt::NotApplied(reason) | Attempt::Unknown(reason) => {
+            Attempt::NotApplied { reason, error } | Attempt::Unknown { reason, error } => {
                 tracing::warn!(flow = "orders", dsco_order_id = %id, reason = %reason, "order create to be retried");
                 record_step(
                     self.ctx,
                     order_ref,
                     Step {
                         kind: ORDER_KIND,
-                        outcome: Outcome::retry(reason),
+                        outcome: Outcome::Retryable {
+                            reason,
+                            error: Some(error),
+                        },
                         detail: detail(None, None),
                         event: "create_retry",
                         state: Some(OrderState::Failed),

@@ -26,7 +26,6 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::brightpearl;
-use crate::connections::Connections;
 use crate::dsco;
 use crate::flow_name::FlowName;
 use crate::mapping::customers::CustomerMap;
@@ -50,13 +49,12 @@ struct Cursor {
     until: DateTime<Utc>,
 }
 
-pub struct OrdersFlow {
-    connections: Arc<Connections>,
-}
+/// The orders flow; its run gets the connected clients from the flow context.
+pub struct OrdersFlow;
 
 impl OrdersFlow {
-    pub fn new(connections: Arc<Connections>) -> Arc<OrdersFlow> {
-        Arc::new(OrdersFlow { connections })
+    pub fn new() -> Arc<OrdersFlow> {
+        Arc::new(OrdersFlow)
     }
 }
 
@@ -67,13 +65,9 @@ impl Flow for OrdersFlow {
 
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
         Box::pin(async move {
-            let bp = self
-                .connections
-                .brightpearl()
-                .map_err(FlowError::NotConnected)?;
-            let dsco = self.connections.dsco().map_err(FlowError::NotConnected)?;
-            let mut run =
-                Run::load(ctx, &bp, &dsco, self.connections.brightpearl_create_grace()).await?;
+            let bp = ctx.brightpearl()?;
+            let dsco = ctx.dsco()?;
+            let mut run = Run::load(ctx, &bp, &dsco, ctx.brightpearl_create_grace()?).await?;
             run.execute().await
         })
     }

@@ -92,7 +92,7 @@ impl Run<'_> {
                         continue 'window;
                     }
                     Err(e) => {
-                        return Err(FlowError::Upstream(format!("fetching DSCO orders: {e}")));
+                        return Err(FlowError::dsco("fetching DSCO orders", e));
                     }
                 }
             }
