@@ -6,10 +6,13 @@
 //! and time), `orders` (the orders flow against both simulators with Brightpearl capped at 20
 //! requests per 10 s: calls per order, throughput, and latency on a one-minute schedule;
 //! `--orders-latency-secs=N` shortens the latency part, 180 s by default; `BENCH_VERBOSE=1` shows
-//! its progress). Without arguments every section runs.
+//! its progress), `faults` (200 orders on a one-minute schedule while both simulators fail 20 % of
+//! requests with transient faults: calls per order, waits after the last fault, needs_attention,
+//! duplicates; about 5 minutes). Without arguments every section runs.
 
 mod catalog;
 mod daemon;
+mod faults;
 mod mappings;
 mod orders;
 mod world;
@@ -37,5 +40,8 @@ fn main() {
             })
             .unwrap_or(180);
         orders::orders_figures(latency_secs);
+    }
+    if runs("faults") {
+        faults::faults_figures();
     }
 }

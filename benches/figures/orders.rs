@@ -29,7 +29,7 @@ async fn orders_throughput() {
     }
     // Inside the window, and the reference run's calls out of Brightpearl's rolling window.
     tokio::time::sleep(WINDOW_LAG.max(BP_WINDOW)).await;
-    verbose("orders created; measuring");
+    verbose("orders", "orders created; measuring");
     let quota_before = w.running.connections.quota().snapshot();
     let seq_before = w.last_bp_seq();
     let started = Instant::now();
@@ -55,7 +55,7 @@ async fn orders_throughput() {
                     elapsed = &mut poll, if all_in.is_none() => all_in = Some(elapsed),
                     run = &mut run => {
                         runs += 1;
-                        verbose(&format!(
+                        verbose("orders", &format!(
                             "run {}: {} {} {}",
                             run["id"], run["status"], run["counts"], run["note"]
                         ));

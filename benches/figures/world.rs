@@ -25,15 +25,45 @@ pub struct OrdersWorld {
     _dir: tempfile::TempDir,
 }
 
+/// How a world is set up.
+pub struct Setup<'a> {
+    /// What progress lines start with (`BENCH_VERBOSE`).
+    pub section: &'static str,
+    /// `[schedules] orders`, when the flow runs on a schedule.
+    pub orders_schedule: Option<&'a str>,
+    /// Brightpearl capped at [`BP_CAP`] requests per [`BP_WINDOW`], the daemon's budget told so;
+    /// otherwise the documented 200 per 60 s and the daemon's default budget.
+    pub capped: bool,
+}
+
 impl OrdersWorld {
+    /// The `orders` section's world: Brightpearl capped.
     pub async fn start(orders_schedule: Option<&str>) -> OrdersWorld {
+        OrdersWorld::start_with(Setup {
+            section: "orders",
+            orders_schedule,
+            capped: true,
+        })
+        .await
+    }
+
+    pub async fn start_with(setup: Setup<'_>) -> OrdersWorld {
         use dsco_brightpearl::sandbox::brightpearl::{BrightpearlSim, BrightpearlSimConfig};
         use dsco_brightpearl::sandbox::dsco::{DscoSim, DscoSimConfig};
         dsco_brightpearl::tls::ensure_crypto_provider();
-        let bp_config = BrightpearlSimConfig {
-            throttle_cap: BP_CAP,
-            throttle_window: BP_WINDOW,
-            ..Default::default()
+        let Setup {
+            section,
+            orders_schedule,
+            capped,
+        } = setup;
+        let bp_config = if capped {
+            BrightpearlSimConfig {
+                throttle_cap: BP_CAP,
+                throttle_window: BP_WINDOW,
+                ..Default::default()
+            }
+        } else {
+            BrightpearlSimConfig::default()
         };
         let clock = bp_config.clock.clone();
         let bp = BrightpearlSim::new(bp_config);
@@ -82,7 +112,7 @@ impl OrdersWorld {
             max_wait: BP_WINDOW + Duration::from_secs(1),
         };
         let options = dsco_brightpearl::app::Options {
-            brightpearl_quota: Some(quota),
+            brightpearl_quota: capped.then_some(quota),
             ..Default::default()
         };
         let running = dsco_brightpearl::app::start(config, options).await.unwrap();
@@ -98,9 +128,9 @@ impl OrdersWorld {
                 .unwrap(),
             _dir: dir,
         };
-        verbose("waiting for the reference run");
+        verbose(section, "waiting for the reference run");
         world.wait_reference().await;
-        verbose("reference data retrieved");
+        verbose(section, "reference data retrieved");
         world
             .send(
                 world
@@ -223,6 +253,10 @@ impl OrdersWorld {
         self.bp.requests().all().last().map_or(0, |r| r.seq)
     }
 
+    pub fn last_dsco_seq(&self) -> u64 {
+        self.dsco.requests().all().last().map_or(0, |r| r.seq)
+    }
+
     pub async fn stop(self) {
         self.running.shutdown();
         self.running.wait().await.unwrap();
@@ -231,8 +265,8 @@ impl OrdersWorld {
 }
 
 /// Progress on stderr with BENCH_VERBOSE set.
-pub fn verbose(what: &str) {
+pub fn verbose(section: &str, what: &str) {
     if std::env::var_os("BENCH_VERBOSE").is_some() {
-        eprintln!("orders: {what}");
+        eprintln!("{section}: {what}");
     }
 }
