@@ -225,3 +225,81 @@ async fn a_record_shows_each_attempt_error_and_is_retried_within_seconds() {
         "{record}"
     );
 }
+
+/// Unanswered creates of one run are settled with one bulk `customerRefs` search, not one search
+/// each: the one whose create took effect is linked, the one whose create did not is sent again.
+#[tokio::test]
+async fn unanswered_creates_are_settled_by_one_bulk_search() {
+    let w = World::new(json!({})).await;
+    let line = |sku: &str| json!([{"sku": sku, "quantity": 1}]);
+    let made = [
+        w.order(RETAILER, "PO-BULK-A", line("SKU-0100"), json!({})),
+        w.order(RETAILER, "PO-BULK-B", line("SKU-0101"), json!({})),
+    ];
+    let lost = w.order(OTHER_RETAILER, "PO-BULK-C", line("SKU-0102"), json!({}));
+    let post = |kind, n| FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/order-service/sales-order".into(),
+        query_contains: None,
+        kind,
+        mode: FaultMode::Next(n),
+    };
+    // A and B are created but answered after the 2 s timeout; C's create answers 500 unhandled.
+    w.sims
+        .brightpearl
+        .faults()
+        .add(post(FaultKind::Slow { ms: 2_500 }, 2));
+    w.sims
+        .brightpearl
+        .faults()
+        .add(post(FaultKind::ServerError, 1));
+    w.window_catches_up().await;
+    let run = w.start_run().await;
+    w.app.wait_run(run).await;
+    w.idle().await;
+    assert_eq!(w.sims.brightpearl.order_count(), 2);
+    for id in made.iter().chain([&lost]) {
+        assert_eq!(w.view(id).await["state"], "failed", "{id}");
+    }
+
+    let seq = w
+        .sims
+        .brightpearl
+        .requests()
+        .all()
+        .last()
+        .map_or(0, |r| r.seq);
+    w.advance(CATCH_UP);
+    w.run().await;
+    let calls: Vec<String> = w
+        .sims
+        .brightpearl
+        .requests()
+        .all()
+        .into_iter()
+        .filter(|r| r.seq > seq)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    let count = |what: &str| calls.iter().filter(|c| c.contains(what)).count();
+    assert_eq!(
+        count("GET /public-api"),
+        count("sales-order-search"),
+        "{calls:?}"
+    );
+    assert_eq!(count("sales-order-search"), 1, "{calls:?}");
+    assert_eq!(count("/order-search"), 0, "{calls:?}");
+    assert_eq!(count("POST"), 1, "only C is sent again: {calls:?}");
+    for (po, id) in [
+        ("PO-BULK-A", &made[0]),
+        ("PO-BULK-B", &made[1]),
+        ("PO-BULK-C", &lost),
+    ] {
+        assert_eq!(w.bp_orders_for(po).len(), 1, "{po} exactly once");
+        assert_ne!(w.view(id).await["state"], "failed", "{id}");
+    }
+    let timeline = w.view(&made[0]).await["timeline"].to_string();
+    assert!(
+        timeline.contains("found_after_unanswered_create"),
+        "{timeline}"
+    );
+}

@@ -200,7 +200,7 @@ async fn faults() {
         .collect();
     let order_records: BTreeMap<&str, &SyncRecord> = records
         .iter()
-        .filter(|r| r.kind.to_string() == "order")
+        .filter(|r| r.kind == "order")
         .map(|r| (r.source_id.as_str(), r))
         .collect();
     let after_own: Vec<f64> = ack_at

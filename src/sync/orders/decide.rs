@@ -130,12 +130,16 @@ impl Run<'_> {
             record_step(self.ctx, &order_ref, step).await?;
             return Ok(IntentCheck::Waiting);
         }
-        let hits = match self
-            .bp
-            .search_orders_by_external_ref(Lane::Orders, &id)
-            .await
-        {
-            Ok(rows) => lowest_with_external_ref(rows, &id),
+        let searched = match self.settled.remove(&id) {
+            Some(found) => Ok(found),
+            None => self
+                .bp
+                .search_orders_by_external_ref(Lane::Orders, &id)
+                .await
+                .map(|rows| lowest_with_external_ref(rows, &id)),
+        };
+        let hits = match searched {
+            Ok(found) => found,
             Err(e) => {
                 let reason =
                     format!("could not check Brightpearl for an earlier unanswered create: {e}");

@@ -214,12 +214,16 @@ impl Run<'_> {
         let request = serde_json::to_string(&sales_order).ok();
         let bp = self.bp;
         let search_id = id.clone();
+        let settled = self.settled.remove(&id);
         let attempt = create_once(
             &self.ctx.store,
             ORDER_KIND,
             &id,
             self.grace,
             || async move {
+                if let Some(found) = settled {
+                    return Ok(found);
+                }
                 let rows = bp
                     .search_orders_by_external_ref(Lane::Orders, &search_id)
                     .await?;

@@ -16,6 +16,7 @@ mod cancel;
 mod decide;
 mod import;
 pub mod sales_order;
+mod settle;
 mod window;
 
 use std::collections::{BTreeMap, HashMap};
@@ -90,6 +91,9 @@ struct Run<'a> {
     to_acknowledge: Vec<(OrderRef, u64)>,
     /// Brightpearl sales orders by customer ref, for taking over another connector's orders.
     take_over_by_ref: HashMap<String, Vec<(u64, Option<String>)>>,
+    /// Open create intents the run's bulk search settled (see `settle`): DSCO order id → the
+    /// Brightpearl order an earlier create made, or none.
+    settled: HashMap<String, Option<u64>>,
     notes: Vec<String>,
 }
 
@@ -129,6 +133,7 @@ impl<'a> Run<'a> {
             contact_cache: HashMap::new(),
             to_acknowledge: Vec::new(),
             take_over_by_ref: HashMap::new(),
+            settled: HashMap::new(),
             notes: Vec::new(),
         })
     }
@@ -159,6 +164,7 @@ impl<'a> Run<'a> {
         let in_window = orders.len();
         self.add_pending(&mut orders).await?;
         self.take_over_candidates(&orders).await;
+        self.settle_open_intents(&orders).await?;
         let mut stopped = false;
         let mut ordered: Vec<dsco::Order> = orders.into_values().collect();
         ordered.sort_by(|a, b| a.dsco_create_date.cmp(&b.dsco_create_date));
