@@ -130,7 +130,7 @@ impl Run<'_> {
             record_step(self.ctx, &order_ref, step).await?;
             return Ok(IntentCheck::Waiting);
         }
-        let searched = match self.settled.remove(&id) {
+        let searched = match self.settled_for(&id).await {
             Some(found) => Ok(found),
             None => self
                 .bp

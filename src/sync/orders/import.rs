@@ -20,16 +20,40 @@ impl Run<'_> {
     /// Orders another connector already acknowledged (a `supplierOrderNumber` is set) and that we
     /// have no link for: find their Brightpearl orders with one `customerRefs` search.
     pub(super) async fn take_over_candidates(&mut self, orders: &BTreeMap<String, dsco::Order>) {
-        let mut refs = Vec::new();
-        for order in orders.values() {
-            if order
-                .supplier_order_number
-                .as_deref()
-                .is_some_and(|s| !s.is_empty())
-            {
-                refs.push(order.po_number.clone());
-            }
+        let acknowledged: Vec<(String, String)> = orders
+            .iter()
+            .filter(|(_, o)| {
+                o.supplier_order_number
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .map(|(id, o)| (id.clone(), o.po_number.clone()))
+            .collect();
+        if acknowledged.is_empty() {
+            return;
         }
+        // Orders already linked (ours, acknowledged by us) need no search.
+        let unlinked = self
+            .store()
+            .call(move |s| {
+                s.read(|tx| {
+                    let mut refs = Vec::new();
+                    for (id, po) in acknowledged {
+                        if order_link::find(tx, &id)?.is_none() {
+                            refs.push(po);
+                        }
+                    }
+                    Ok(refs)
+                })
+            })
+            .await;
+        let mut refs = match unlinked {
+            Ok(refs) => refs,
+            Err(e) => {
+                tracing::warn!(flow = "orders", error = %e, "could not read order links for take-over; orders are checked one by one");
+                return;
+            }
+        };
         if refs.is_empty() {
             return;
         }
@@ -214,7 +238,7 @@ impl Run<'_> {
         let request = serde_json::to_string(&sales_order).ok();
         let bp = self.bp;
         let search_id = id.clone();
-        let settled = self.settled.remove(&id);
+        let settled = self.settled_for(&id).await;
         let attempt = create_once(
             &self.ctx.store,
             ORDER_KIND,

@@ -94,6 +94,9 @@ struct Run<'a> {
     /// Open create intents the run's bulk search settled (see `settle`): DSCO order id → the
     /// Brightpearl order an earlier create made, or none.
     settled: HashMap<String, Option<u64>>,
+    /// Open create intents of this run's orders not settled yet: DSCO order id → (customerRef,
+    /// intent).
+    unsettled: BTreeMap<String, (String, crate::store::Intent)>,
     notes: Vec<String>,
 }
 
@@ -134,6 +137,7 @@ impl<'a> Run<'a> {
             to_acknowledge: Vec::new(),
             take_over_by_ref: HashMap::new(),
             settled: HashMap::new(),
+            unsettled: BTreeMap::new(),
             notes: Vec::new(),
         })
     }

@@ -1,15 +1,17 @@
 //! Unanswered creates settled in bulk: before the orders are processed, the open create intents
 //! of this run's orders whose grace period has passed are looked up in Brightpearl with one
 //! `customerRefs` search per 50 PO numbers (brightpearl-api.md §4.5, §5.1), instead of one
-//! `externalRef` search each. What the bulk search settles, the exactly-once create takes as its
+//! `externalRef` search each; an intent that comes due while the run goes on triggers one more
+//! bulk search for every intent due by then. What the bulk search settles, the exactly-once create takes as its
 //! search result; what it cannot (the search failed, or a hit without `externalRef` makes the PO
 //! ambiguous) is searched one by one as before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::brightpearl::limits;
 use crate::brightpearl::{Lane, SalesOrderSearchRow};
 use crate::dsco;
+use crate::store::Intent;
 use crate::sync::FlowError;
 use crate::sync::exactly_once::grace_check;
 use crate::sync::order_link::ORDER_KIND;
@@ -17,48 +19,69 @@ use crate::sync::order_link::ORDER_KIND;
 use super::Run;
 
 impl Run<'_> {
-    /// Settle the due open intents of `orders` with bulk searches; results land in
-    /// `self.settled` (DSCO order id → the Brightpearl order an earlier create made, or none).
+    /// Note the open create intents of `orders` (kept in `self.unsettled`) and settle those
+    /// already due with bulk searches.
     pub(super) async fn settle_open_intents(
         &mut self,
         orders: &BTreeMap<String, dsco::Order>,
     ) -> Result<(), FlowError> {
         let ids: Vec<String> = orders.keys().cloned().collect();
-        let (grace, now) = (self.grace, self.ctx.now());
-        let due: Vec<String> = self
+        let open: Vec<Intent> = self
             .store()
             .call(move |s| {
                 s.read(|tx| {
-                    let mut due = Vec::new();
+                    let mut open = Vec::new();
                     for id in ids {
-                        if let Some(intent) = tx.intent(ORDER_KIND, &id)?
-                            && grace_check(&intent, grace, now).is_ok()
-                        {
-                            due.push(id);
+                        if let Some(intent) = tx.intent(ORDER_KIND, &id)? {
+                            open.push(intent);
                         }
                     }
-                    Ok(due)
+                    Ok(open)
                 })
             })
             .await?;
-        if due.len() < 2 {
-            // One order costs one search either way.
-            return Ok(());
+        for intent in open {
+            let Some(order) = orders.get(&intent.key) else {
+                continue;
+            };
+            // The customerRef Brightpearl holds: the PO number as the create cut it.
+            let customer_ref = order.po_number.chars().take(limits::REF).collect();
+            self.unsettled
+                .insert(intent.key.clone(), (customer_ref, intent));
         }
-        // The customerRef Brightpearl holds: the PO number as the create cut it.
-        let by_id: HashMap<String, String> = due
+        self.settle_due().await;
+        Ok(())
+    }
+
+    /// What the bulk search found for this order's open intent, if one settled it; an intent
+    /// that came due since the last bulk search triggers one for every intent now due.
+    pub(super) async fn settled_for(&mut self, dsco_order_id: &str) -> Option<Option<u64>> {
+        if !self.settled.contains_key(dsco_order_id)
+            && self
+                .unsettled
+                .get(dsco_order_id)
+                .is_some_and(|(_, intent)| grace_check(intent, self.grace, self.ctx.now()).is_ok())
+        {
+            self.settle_due().await;
+        }
+        self.unsettled.remove(dsco_order_id);
+        self.settled.remove(dsco_order_id)
+    }
+
+    /// One bulk search (per 50 POs) for every noted intent whose grace has passed, when there
+    /// are at least two (one order costs one search either way).
+    async fn settle_due(&mut self) {
+        let now = self.ctx.now();
+        let due: Vec<(String, String)> = self
+            .unsettled
             .iter()
-            .filter_map(|id| {
-                let po = orders
-                    .get(id)?
-                    .po_number
-                    .chars()
-                    .take(limits::REF)
-                    .collect();
-                Some((id.clone(), po))
-            })
+            .filter(|(_, (_, intent))| grace_check(intent, self.grace, now).is_ok())
+            .map(|(id, (customer_ref, _))| (id.clone(), customer_ref.clone()))
             .collect();
-        let mut refs: Vec<String> = by_id.values().cloned().collect();
+        if due.len() < 2 {
+            return;
+        }
+        let mut refs: Vec<String> = due.iter().map(|(_, r)| r.clone()).collect();
         refs.sort();
         refs.dedup();
         match self
@@ -67,17 +90,20 @@ impl Run<'_> {
             .await
         {
             Ok(rows) => {
-                for (id, po) in &by_id {
-                    if let Some(found) = settled_by(&rows, id, po) {
+                for (id, customer_ref) in &due {
+                    self.unsettled.remove(id);
+                    if let Some(found) = settled_by(&rows, id, customer_ref) {
                         self.settled.insert(id.clone(), found);
                     }
                 }
             }
             Err(e) => {
+                for (id, _) in &due {
+                    self.unsettled.remove(id);
+                }
                 tracing::warn!(flow = "orders", error = %e, "bulk search for unanswered creates failed; they are checked one by one");
             }
         }
-        Ok(())
     }
 }
 
