@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -17,7 +16,7 @@ use crate::config::Config;
 use crate::connections::Connections;
 use crate::scheduler::{Scheduler, Schedules};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{RecordBackoff, Store};
 use crate::sync::contacts::ContactsLock;
 use crate::sync::{Flow, Registry};
 use crate::systemd;
@@ -35,6 +34,9 @@ pub struct Options {
     /// The Brightpearl request budget, when the account's cap is not the documented 200 per
     /// minute (a capped simulator).
     pub brightpearl_quota: Option<crate::brightpearl::QuotaConfig>,
+    /// What "now" is (tests share an adjustable clock with the simulators); the system clock
+    /// when unset.
+    pub clock: Option<crate::clock::SharedClock>,
 }
 
 /// A started daemon.
@@ -106,10 +108,9 @@ pub fn registry(
     extra: Vec<Arc<dyn Flow>>,
 ) -> Registry {
     let mut registry = Registry::default()
-        .with(crate::sync::orders::OrdersFlow::new(connections.clone()))
-        .with(crate::sync::reference::ReferenceFlow::new(
-            connections.clone(),
-        ));
+        .with_connections(connections.clone())
+        .with(crate::sync::orders::OrdersFlow::new())
+        .with(crate::sync::reference::ReferenceFlow::new());
     for flow in extra {
         registry = registry.with(flow);
     }
@@ -125,9 +126,15 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
             config.state_dir.display()
         )
     })?;
-    let store = open_store(&config).await?;
+    let store = open_store(&config)
+        .await?
+        .with_clock(options.clock.clone().unwrap_or_else(crate::clock::system))
+        .with_record_backoff(RecordBackoff {
+            give_up_after: config.records.give_up_after,
+            ..RecordBackoff::default()
+        });
     let interrupted = store
-        .call(|s| s.write(|tx| tx.fail_interrupted_runs(Utc::now())))
+        .call(|s| s.write(|tx| tx.fail_interrupted_runs(tx.now())))
         .await?;
     if interrupted > 0 {
         tracing::warn!(
@@ -157,6 +164,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         Schedules {
             by_flow: config.schedules.clone(),
             timezone: Some(config.scheduler.timezone),
+            retry_soon: config.records.retry_soon,
         },
     );
     scheduler
@@ -343,7 +351,7 @@ async fn housekeeping(store: Store, retention_days: u32, stop: CancellationToken
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
+        let cutoff = store.now() - chrono::Duration::days(i64::from(retention_days));
         match store
             .call(move |s| s.write(|tx| tx.purge_records(cutoff)))
             .await

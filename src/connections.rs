@@ -535,8 +535,7 @@ impl Connections {
     /// How long to wait after an unanswered create before searching for its effect: longer than
     /// the request timeout, because the first request may still be running upstream.
     pub fn brightpearl_create_grace(&self) -> Duration {
-        let timeout = self.config.brightpearl.request_timeout;
-        timeout + timeout / 4 + Duration::from_secs(1)
+        crate::sync::exactly_once::brightpearl_grace(self.config.brightpearl.request_timeout)
     }
 
     pub fn view(&self, name: Name) -> ConnectionView {

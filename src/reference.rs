@@ -95,7 +95,7 @@ impl ReferenceData {
 /// One Brightpearl product of the catalog, with the identifiers items are matched on and its
 /// prices by price list.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Product {
+pub struct CatalogProduct {
     pub id: u32,
     pub name: String,
     #[serde(default)]

@@ -5,7 +5,7 @@
 //! Runs execute on a [`TaskTracker`], so shutdown can wait for them; they get a cancellation token
 //! that asks them to stop at the next record boundary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,10 +34,23 @@ pub enum TriggerError {
 }
 
 /// What the scheduler needs to know about schedules.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Schedules {
     pub by_flow: BTreeMap<FlowName, String>,
     pub timezone: Option<chrono_tz::Tz>,
+    /// A run ending with records due within this long is followed by one more run when the
+    /// first of them is due (`[records] retry_soon`); zero turns follow-ups off.
+    pub retry_soon: Duration,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Schedules {
+            by_flow: BTreeMap::new(),
+            timezone: None,
+            retry_soon: Duration::from_secs(30),
+        }
+    }
 }
 
 struct Inner {
@@ -52,6 +65,19 @@ struct Inner {
     accepting: AtomicBool,
     cron: tokio::sync::Mutex<Option<JobScheduler>>,
     progress: crate::sync::Progress,
+    /// Flows with a follow-up run waiting for the current one to end (several collapse into one).
+    pending: Mutex<HashSet<FlowName>>,
+    /// Flows with a delayed follow-up timer armed → when it fires (the earliest wins).
+    timers: Mutex<HashMap<FlowName, tokio::time::Instant>>,
+}
+
+/// What a queued request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// The flow was idle: this run started.
+    Started(RunId),
+    /// The flow is running: one follow-up run starts when it ends.
+    Pending,
 }
 
 /// The scheduler; cheap to clone.
@@ -73,6 +99,8 @@ impl Scheduler {
                 accepting: AtomicBool::new(true),
                 cron: tokio::sync::Mutex::new(None),
                 progress: Default::default(),
+                pending: Mutex::default(),
+                timers: Mutex::default(),
             }),
         }
     }
@@ -95,12 +123,11 @@ impl Scheduler {
             let job = Job::new_async_tz(schedule.as_str(), tz, move |_, _| {
                 let scheduler = scheduler.clone();
                 Box::pin(async move {
-                    match scheduler.trigger(flow, Trigger::Schedule).await {
-                        Ok(_) => {}
-                        Err(TriggerError::AlreadyRunning { run_id, .. }) => tracing::info!(
+                    match scheduler.request(flow, Trigger::Schedule).await {
+                        Ok(Queued::Started(_)) => {}
+                        Ok(Queued::Pending) => tracing::info!(
                             flow = %flow,
-                            run_id,
-                            "scheduled tick skipped: the previous run is still going"
+                            "scheduled tick while the previous run is going: one follow-up run queued"
                         ),
                         Err(TriggerError::ShuttingDown) => {}
                         Err(e) => {
@@ -132,6 +159,66 @@ impl Scheduler {
             scheduler.execute(task_flow, run).await;
         });
         Ok(run_id)
+    }
+
+    /// The queued form: start a run of `flow` now, or, while one is going, make sure one
+    /// follow-up run starts when it ends. Several requests during one run collapse into one
+    /// follow-up; a flow never runs twice at once.
+    pub async fn request(&self, flow: FlowName, trigger: Trigger) -> Result<Queued, TriggerError> {
+        loop {
+            match self.trigger(flow, trigger).await {
+                Ok(run_id) => return Ok(Queued::Started(run_id)),
+                Err(TriggerError::AlreadyRunning { .. }) => {
+                    let mut pending = lock(&self.inner.pending);
+                    // The run may have ended between the two looks: then start it now.
+                    if lock(&self.inner.running).contains_key(&flow) {
+                        pending.insert(flow);
+                        return Ok(Queued::Pending);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The delayed form: a follow-up request of `flow` after `delay`, on the scheduler's task
+    /// tracker (cancelled at shutdown). While a timer for the flow is armed, only an earlier one
+    /// replaces it.
+    pub fn request_after(&self, flow: FlowName, delay: Duration) {
+        let fire_at = tokio::time::Instant::now() + delay;
+        {
+            let mut timers = lock(&self.inner.timers);
+            if timers.get(&flow).is_some_and(|armed| *armed <= fire_at) {
+                return;
+            }
+            timers.insert(flow, fire_at);
+        }
+        let scheduler = self.clone();
+        let stop = self.inner.stop_runs.clone();
+        self.inner.tracker.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep_until(fire_at) => {}
+            }
+            {
+                let mut timers = lock(&scheduler.inner.timers);
+                if timers.get(&flow) != Some(&fire_at) {
+                    return; // replaced by an earlier timer, which fired or will fire
+                }
+                timers.remove(&flow);
+            }
+            tracing::info!(flow = %flow, "follow-up run for records coming due");
+            if let Err(e) = scheduler.request(flow, Trigger::FollowUp).await
+                && !matches!(e, TriggerError::ShuttingDown)
+            {
+                tracing::error!(flow = %flow, error = %e, "follow-up run did not start");
+            }
+        });
+    }
+
+    /// Whether a follow-up run of `flow` waits for the current run to end.
+    pub fn follow_up_pending(&self, flow: FlowName) -> bool {
+        lock(&self.inner.pending).contains(&flow)
     }
 
     /// Run `flow` now and wait for it (the `run-once` command).
@@ -184,7 +271,7 @@ impl Scheduler {
         let started = self
             .inner
             .store
-            .call(move |s| s.write(|tx| tx.start_run(flow, trigger, Utc::now())))
+            .call(move |s| s.write(|tx| tx.start_run(flow, trigger, tx.now())))
             .await;
         match started {
             Ok(run) => {
@@ -209,7 +296,8 @@ impl Scheduler {
             self.inner.stop_runs.child_token(),
         )
         .with_progress(self.inner.progress.clone())
-        .with_contacts(self.inner.registry.contacts());
+        .with_contacts(self.inner.registry.contacts())
+        .with_connections(self.inner.registry.connections());
         // A panicking flow fails its run; it must not leave the flow marked running for good.
         let result = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
             tracing::Instrument::instrument(task_flow.run(&ctx), span),
@@ -228,7 +316,7 @@ impl Scheduler {
                 )))
             }
         };
-        run.finished_at = Some(Utc::now());
+        run.finished_at = Some(self.inner.store.now());
         match result {
             Ok(report) => {
                 run.status = RunStatus::Succeeded;
@@ -261,8 +349,59 @@ impl Scheduler {
         {
             tracing::error!(flow = %flow, run_id = run.id, error = %e, "run result not saved");
         }
-        lock(&self.inner.running).remove(&flow);
         lock(&self.inner.progress).remove(&flow);
+        let follow_up = {
+            let mut pending = lock(&self.inner.pending);
+            lock(&self.inner.running).remove(&flow);
+            pending.remove(&flow)
+        };
+        if follow_up {
+            self.start_follow_up(flow).await;
+        } else {
+            self.follow_up_due_records(flow).await;
+        }
+    }
+
+    /// Records that failed transiently come back within seconds: when the flow's earliest due
+    /// record is due within `retry_soon`, one follow-up run is timed for it.
+    async fn follow_up_due_records(&self, flow: FlowName) {
+        let soon = self.inner.schedules.retry_soon;
+        if soon.is_zero() || !self.inner.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        let due = match self
+            .inner
+            .store
+            .call(move |s| s.read(|tx| Ok(tx.next_due(flow)?.map(|at| (at, tx.now())))))
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(flow = %flow, error = %e, "cannot read when records come due");
+                return;
+            }
+        };
+        if let Some((at, now)) = due {
+            let wait = (at - now).to_std().unwrap_or_default();
+            if wait <= soon {
+                tracing::info!(flow = %flow, due_in = ?wait, "records come due soon: a follow-up run is timed for them");
+                self.request_after(flow, wait);
+            }
+        }
+    }
+
+    /// Boxed, so that a run starting its follow-up is not a future that contains itself.
+    fn start_follow_up(&self, flow: FlowName) -> futures_util::future::BoxFuture<'static, ()> {
+        let scheduler = self.clone();
+        Box::pin(async move {
+            match scheduler.trigger(flow, Trigger::FollowUp).await {
+                Ok(run_id) => {
+                    tracing::info!(flow = %flow, run_id = run_id.0, "follow-up run started")
+                }
+                Err(TriggerError::ShuttingDown) => {}
+                Err(e) => tracing::warn!(flow = %flow, error = %e, "follow-up run did not start"),
+            }
+        })
     }
 
     /// What the flow's current run last said about its progress.
@@ -280,7 +419,7 @@ impl Scheduler {
         self.inner.schedules.by_flow.get(&flow).map(String::as_str)
     }
 
-    /// When the flow's next scheduled tick is due.
+    /// When the flow's next scheduled tick is due (cron ticks follow the wall clock).
     pub fn next_run(&self, flow: FlowName) -> Option<DateTime<Utc>> {
         let cron = parse_cron(self.schedule(flow)?).ok()?;
         let tz = self.inner.schedules.timezone.unwrap_or(chrono_tz::UTC);
@@ -307,5 +446,184 @@ impl Scheduler {
         tokio::time::timeout(grace, self.inner.tracker.wait())
             .await
             .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{Flow, FlowError, RunReport};
+    use futures_util::future::BoxFuture;
+    use tokio::sync::Semaphore;
+
+    /// A flow whose every run takes one permit from `gate`.
+    struct Gated(Arc<Semaphore>);
+
+    impl Flow for Gated {
+        fn name(&self) -> FlowName {
+            FlowName::Orders
+        }
+
+        fn run<'a>(&'a self, _ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+            Box::pin(async move {
+                self.0.acquire().await.unwrap().forget();
+                Ok(RunReport::default())
+            })
+        }
+    }
+
+    fn scheduler() -> (Scheduler, Arc<Semaphore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let gate = Arc::new(Semaphore::new(0));
+        let registry = Registry::default().with(Arc::new(Gated(gate.clone())));
+        (
+            Scheduler::new(store, registry, Schedules::default()),
+            gate,
+            dir,
+        )
+    }
+
+    fn runs(s: &Scheduler) -> Vec<Run> {
+        s.inner
+            .store
+            .read(|tx| tx.runs(Some(FlowName::Orders), None, 100))
+            .unwrap()
+    }
+
+    async fn idle(s: &Scheduler) {
+        while s.running(FlowName::Orders).is_some() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_during_a_run_collapse_into_one_follow_up_after_it() {
+        let (s, gate, _dir) = scheduler();
+        let first = s.request(FlowName::Orders, Trigger::Manual).await.unwrap();
+        assert!(matches!(first, Queued::Started(_)));
+        // A request and a tick while it runs: one follow-up, not two, and no overlap.
+        assert_eq!(
+            s.request(FlowName::Orders, Trigger::Manual).await.unwrap(),
+            Queued::Pending
+        );
+        assert_eq!(
+            s.request(FlowName::Orders, Trigger::Schedule)
+                .await
+                .unwrap(),
+            Queued::Pending
+        );
+        assert!(s.follow_up_pending(FlowName::Orders));
+        gate.add_permits(1);
+        // The follow-up starts when the first run ends and waits for its own permit.
+        while runs(&s).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!s.follow_up_pending(FlowName::Orders));
+        gate.add_permits(1);
+        idle(&s).await;
+        let all = runs(&s);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[0].trigger, Trigger::FollowUp);
+        assert!(all.iter().all(|r| r.status == RunStatus::Succeeded));
+        // Idle again: a request starts a run at once.
+        gate.add_permits(1);
+        assert!(matches!(
+            s.request(FlowName::Orders, Trigger::Manual).await.unwrap(),
+            Queued::Started(_)
+        ));
+        idle(&s).await;
+        assert_eq!(runs(&s).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_delayed_follow_up_fires_once_and_the_earliest_timer_wins() {
+        let (s, gate, _dir) = scheduler();
+        gate.add_permits(10);
+        s.request_after(FlowName::Orders, Duration::from_secs(3600));
+        s.request_after(FlowName::Orders, Duration::from_millis(20));
+        s.request_after(FlowName::Orders, Duration::from_millis(500));
+        while runs(&s).is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        idle(&s).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let all = runs(&s);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].trigger, Trigger::FollowUp);
+        // Shutdown cancels an armed timer instead of waiting for it.
+        s.request_after(FlowName::Orders, Duration::from_secs(3600));
+        s.stop_accepting().await;
+        assert!(s.drain(Duration::from_secs(5)).await);
+    }
+
+    /// Fails its object transiently on the first run, syncs it on the next.
+    struct FailsOnce;
+
+    impl Flow for FailsOnce {
+        fn name(&self) -> FlowName {
+            FlowName::Orders
+        }
+
+        fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+            Box::pin(async move {
+                let seen = ctx
+                    .store
+                    .read(|tx| tx.record_for(FlowName::Orders, "thing", "T1"))?;
+                let outcome = match seen {
+                    None => crate::store::Outcome::Retryable {
+                        reason: "timed out".into(),
+                        error: None,
+                    },
+                    Some(_) => crate::store::Outcome::Synced,
+                };
+                ctx.record("thing", "T1", outcome, Default::default())
+                    .await?;
+                Ok(RunReport {
+                    counts: ctx.counts(),
+                    note: None,
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_ending_with_records_due_soon_is_followed_by_one_run_when_they_are_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb"))
+            .unwrap()
+            .with_record_backoff(crate::store::RecordBackoff {
+                base: Duration::from_millis(20),
+                cap: Duration::from_millis(40),
+                ..Default::default()
+            });
+        let registry = Registry::default().with(Arc::new(FailsOnce));
+        let s = Scheduler::new(store, registry, Schedules::default());
+        s.trigger(FlowName::Orders, Trigger::Manual).await.unwrap();
+        while runs(&s).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        idle(&s).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let all = runs(&s);
+        assert_eq!(all.len(), 2, "one follow-up, then nothing is due: {all:?}");
+        assert_eq!(all[0].trigger, Trigger::FollowUp);
+        assert_eq!(all[0].counts.synced, 1);
+        // With follow-ups off, a failed record waits for the next tick.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let registry = Registry::default().with(Arc::new(FailsOnce));
+        let s = Scheduler::new(
+            store,
+            registry,
+            Schedules {
+                retry_soon: Duration::ZERO,
+                ..Default::default()
+            },
+        );
+        s.trigger(FlowName::Orders, Trigger::Manual).await.unwrap();
+        idle(&s).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runs(&s).len(), 1);
     }
 }

@@ -13,3 +13,4 @@ mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
 mod store_fixtures;
+mod transient;

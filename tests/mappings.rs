@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use dsco_brightpearl::reference::{DscoItem, NamedId, PriceList, Product, ReferenceData, TaxCode};
+use dsco_brightpearl::reference::{
+    CatalogProduct, DscoItem, NamedId, PriceList, ReferenceData, TaxCode,
+};
 use dsco_brightpearl::store::Store;
 use serde_json::{Value, json};
 
@@ -39,8 +41,8 @@ fn reference() -> ReferenceData {
     }
 }
 
-fn product(id: u32, sku: &str) -> Product {
-    Product {
+fn product(id: u32, sku: &str) -> CatalogProduct {
+    CatalogProduct {
         id,
         name: format!("Product {id}"),
         sku: Some(sku.into()),
@@ -54,7 +56,7 @@ fn seed(store: &Store) {
     store
         .write(|tx| {
             tx.put_reference_data(&reference())?;
-            let catalog: Vec<Product> = (1..=10)
+            let catalog: Vec<CatalogProduct> = (1..=10)
                 .map(|i| product(100 + i, &format!("SKU-{i}")))
                 .collect();
             tx.replace_catalog(&catalog)
@@ -696,7 +698,7 @@ async fn the_items_view_shows_each_match_state_and_retailers_their_contact() {
     store
         .write(|tx| {
             // Two products share SKU-DUP: an ambiguous automatic match.
-            let mut catalog: Vec<Product> = (1..=4)
+            let mut catalog: Vec<CatalogProduct> = (1..=4)
                 .map(|i| product(100 + i, &format!("SKU-{i}")))
                 .collect();
             catalog.push(product(201, "SKU-DUP"));

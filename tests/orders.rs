@@ -536,15 +536,14 @@ async fn throttling_and_faults_never_duplicate_and_everything_syncs_eventually()
     });
     w.window_catches_up().await;
     for _ in 0..30 {
-        let r = w.app.post("/v1/sync/orders/run").send().await.unwrap();
-        let run_id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+        let run_id = w.start_run().await;
         w.app.wait_run(run_id).await;
         let listed = w.app.json("/v1/orders?state=acknowledged").await;
         if listed["items"].as_array().unwrap().len() == ids.len() {
             break;
         }
         // Unanswered creates are settled after the grace period; retries are made due now.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        w.advance(Duration::from_millis(1200));
         w.retry_all().await;
     }
     w.sims.brightpearl.faults().clear();
@@ -591,7 +590,7 @@ async fn a_create_that_times_out_after_brightpearl_made_the_order_yields_exactly
     w.run().await;
     assert_eq!(w.sims.brightpearl.order_count(), 1);
     // After the grace period (request timeout + 1 s), the search finds the order and links it.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    w.advance(Duration::from_secs(4));
     w.retry_all().await;
     w.run().await;
     let view = w.view(&id).await;
@@ -624,7 +623,7 @@ async fn a_contact_create_that_times_out_yields_exactly_one_contact() {
     w.run().await;
     assert_eq!(w.sims.brightpearl.contact_count(), before + 1);
     assert_eq!(w.sims.brightpearl.order_count(), 0);
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    w.advance(Duration::from_secs(4));
     w.retry_all().await;
     w.run().await;
     assert_eq!(w.view(&id).await["state"], "acknowledged");
@@ -862,8 +861,7 @@ async fn a_refused_acknowledgement_is_recorded_with_dscos_code() {
         kind: FaultKind::Slow { ms: 1500 },
         mode: FaultMode::Next(1),
     });
-    let r = w.app.post("/v1/sync/orders/run").send().await.unwrap();
-    let run_id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+    let run_id = w.start_run().await;
     wait_for(Duration::from_secs(30), || async {
         (w.sims.brightpearl.order_count() == 1).then_some(())
     })
@@ -913,7 +911,7 @@ async fn an_unanswered_create_then_a_dsco_cancellation_cancels_the_order_made() 
     assert_eq!(w.view(&id).await["state"], "failed");
     w.sims.dsco.cancel_order(&id).unwrap();
     w.created();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    w.advance(Duration::from_secs(4));
     w.retry_all().await;
     w.run().await;
     let view = w.view(&id).await;

@@ -15,7 +15,7 @@ use super::{ApiError, AppState};
 use crate::mapping::customers::CustomerMap;
 use crate::mapping::items::{DscoItemIds, ItemMatcher, Resolution, product_field};
 use crate::mapping::{ItemMapping, MappingKind};
-use crate::reference::{NamedId, PriceList, Product, ReferenceData, TaxCode};
+use crate::reference::{CatalogProduct, NamedId, PriceList, ReferenceData, TaxCode};
 use crate::settings::Settings;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -113,12 +113,12 @@ struct ProductsQuery {
 
 /// The Brightpearl product catalog, by product id.
 #[utoipa::path(get, path = "/v1/brightpearl/products", tag = "brightpearl", params(ProductsQuery),
-    responses((status = 200, body = Page<Product>), (status = 400, body = super::ErrorBody),
+    responses((status = 200, body = Page<CatalogProduct>), (status = 400, body = super::ErrorBody),
               (status = 409, body = super::ErrorBody)))]
 async fn brightpearl_products(
     State(state): State<AppState>,
     Query(q): Query<ProductsQuery>,
-) -> Result<axum::Json<Page<Product>>, ApiError> {
+) -> Result<axum::Json<Page<CatalogProduct>>, ApiError> {
     let limit = limit(q.limit)?;
     let after = q
         .cursor
@@ -249,12 +249,12 @@ async fn items(
 /// Resolve every DSCO item seen; then list the products none of them reached.
 fn item_views(
     settings: &Settings,
-    catalog: &[Product],
+    catalog: &[CatalogProduct],
     manual: &[ItemMapping],
     seen: &[crate::reference::DscoItem],
 ) -> Vec<ItemView> {
     let matcher = ItemMatcher::new(catalog, manual, &settings.items);
-    let by_id: HashMap<u32, &Product> = catalog.iter().map(|p| (p.id, p)).collect();
+    let by_id: HashMap<u32, &CatalogProduct> = catalog.iter().map(|p| (p.id, p)).collect();
     let field = &settings.items.brightpearl_match_field;
     let reference = |id: u32| -> ProductRef {
         match by_id.get(&id) {

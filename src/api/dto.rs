@@ -126,6 +126,11 @@ pub struct RecordDto {
     pub error_code: Option<String>,
     pub attempts: u32,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// When the current streak of transient failures began; `[records] give_up_after` after it,
+    /// the record needs attention.
+    pub first_failed_at: Option<DateTime<Utc>>,
+    /// The last failed attempts, oldest first: kind, status and a short excerpt of each error.
+    pub attempt_errors: Vec<crate::store::AttemptError>,
     pub last_request: Option<String>,
     pub last_response: Option<String>,
     pub last_run_id: Option<u64>,
@@ -146,6 +151,8 @@ impl From<SyncRecord> for RecordDto {
             error_code: r.error_code,
             attempts: r.attempts,
             next_retry_at: r.next_retry_at,
+            first_failed_at: r.first_failed_at,
+            attempt_errors: r.attempt_errors,
             last_request: r.last_request,
             last_response: r.last_response,
             last_run_id: r.last_run_id,

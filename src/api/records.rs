@@ -1,7 +1,6 @@
 //! The sync log: `GET /v1/records`, one record, retry, skip, bulk retry.
 
 use axum::extract::State;
-use chrono::Utc;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -106,7 +105,7 @@ async fn retry_record(
 ) -> Result<axum::Json<RecordDto>, ApiError> {
     let record = state
         .store
-        .call(move |s| s.write(|tx| tx.retry_record(id, Utc::now())))
+        .call(move |s| s.write(|tx| tx.retry_record(id, tx.now())))
         .await?;
     Ok(axum::Json(record.into()))
 }
@@ -127,7 +126,7 @@ async fn skip_record(
     }
     let record = state
         .store
-        .call(move |s| s.write(|tx| tx.skip_record(id, &reason, Utc::now())))
+        .call(move |s| s.write(|tx| tx.skip_record(id, &reason, tx.now())))
         .await?;
     Ok(axum::Json(record.into()))
 }
@@ -169,7 +168,7 @@ async fn retry_records(
         .store
         .call(move |s| {
             s.write(|tx| {
-                let now = Utc::now();
+                let now = tx.now();
                 let mut n = 0;
                 for status in statuses {
                     let filter = RecordFilter {

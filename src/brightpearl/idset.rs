@@ -1,6 +1,6 @@
-//! Brightpearl ID sets (`1-5,9,12-14`, reference §1.3) and splitting them under per-resource caps.
+//! Brightpearl ID sets (`1-5,9,12-14`, brightpearl-api.md §1.3) and splitting them under per-resource caps.
 
-/// Per-call caps on ID sets (reference §1.3).
+/// Per-call caps on ID sets (brightpearl-api.md §1.3).
 pub const ORDER_ID_CAP: usize = 200;
 pub const PRODUCT_ID_CAP: usize = 200;
 pub const GOODS_OUT_NOTE_ID_CAP: usize = 500;

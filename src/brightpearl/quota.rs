@@ -1,7 +1,7 @@
 //! The shared Brightpearl request budget: one per account pool, shared by every client on it.
 //!
 //! Brightpearl allows about 200 requests per rolling minute per pool and answers 503 beyond that
-//! (reference §3). Every response carries `brightpearl-requests-remaining` and
+//! (brightpearl-api.md §3). Every response carries `brightpearl-requests-remaining` and
 //! `brightpearl-next-throttle-period` (ms). The budget keeps a local estimate, reserves one unit per
 //! request before it is sent, adopts the server's figure when it is lower, and makes callers wait
 //! for the next window instead of tripping the 503. Lanes give orders and shipments priority:

@@ -1,4 +1,4 @@
-//! Brightpearl resource search (reference §1.12): query building and decoding of the positional
+//! Brightpearl resource search (brightpearl-api.md §1.12): query building and decoding of the positional
 //! `results` by `metaData.columns[i].name`, never by position.
 
 use serde::Deserialize;

@@ -158,6 +158,61 @@ async fn does_not_retry_a_500_with_errors_body() {
     assert_eq!(error.api_errors()[0].code, "CMNC-018");
 }
 
+#[tokio::test]
+async fn retries_a_read_on_a_500_with_server_codes_and_an_unreadable_200_at_most_twice_each() {
+    // The case seen: an order search answered 500 with an errors body that is not a request
+    // mistake, then a 200 whose body was cut short; both pass.
+    let ok = r#"{"response":{"metaData":{"resultsAvailable":0,"resultsReturned":0,"firstResult":1,"lastResult":0,"morePagesAvailable":false,"columns":[]},"results":[]}}"#;
+    let (client, script) = scripted_client(
+        "order-service/order-search",
+        false,
+        &[
+            (
+                500,
+                r#"{"errors":[{"code":"CMNC-500","message":"internal"}]}"#,
+            ),
+            (200, r#"{"response":{"metaData":{"resultsAvail"#),
+            (200, ok),
+        ],
+    )
+    .await;
+    let page = client
+        .search_orders(Lane::Orders, &SearchQuery::new().filter("externalRef", "x"))
+        .await
+        .unwrap();
+    assert!(page.rows.is_empty());
+    assert_eq!(script.hits(), 3);
+    // A lasting fault of that kind stops after two retries (the policy would allow three).
+    let (client, script) = scripted_client(
+        "warehouse-service/warehouse",
+        false,
+        &[(200, "{\"response\": [unterminated")],
+    )
+    .await;
+    let error = client.list_warehouses(Lane::Reference).await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error}");
+    assert_eq!(script.hits(), 3);
+}
+
+#[tokio::test]
+async fn a_write_answered_500_with_server_codes_is_an_unknown_outcome_and_not_sent_again() {
+    let (client, script) = scripted_client(
+        "order-service/sales-order",
+        true,
+        &[(
+            500,
+            r#"{"errors":[{"code":"CMNC-500","message":"internal"}]}"#,
+        )],
+    )
+    .await;
+    let error = client
+        .create_sales_order(Lane::Orders, &new_order())
+        .await
+        .unwrap_err();
+    assert_eq!(script.hits(), 1);
+    assert!(error.is_unknown_outcome(), "{error}");
+}
+
 fn new_order() -> SalesOrder {
     SalesOrder {
         customer: SalesOrderCustomer {

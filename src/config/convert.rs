@@ -92,6 +92,17 @@ fn duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{text:?} is not a duration like \"30s\" or \"2m\" ({e})"))
 }
 
+/// A duration that must be longer than zero (a negative one does not parse).
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text) {
+        Ok(d) if d.is_zero() => Err(format!(
+            "{:?} must be longer than zero, like \"30s\" or \"24h\"",
+            text.trim()
+        )),
+        other => other,
+    }
+}
+
 fn url(text: Option<&str>) -> Result<Option<url::Url>, String> {
     let Some(text) = non_empty(text) else {
         return Ok(None);
@@ -294,7 +305,14 @@ fn records(raw: RawRecords, problems: &mut Problems) -> Option<RecordsConfig> {
             .filter(|days| (1..=36_500).contains(days))
             .ok_or_else(|| "must be a whole number of days from 1 to 36500".to_owned()),
     );
+    let give_up_after = problems.check(
+        "records.give_up_after",
+        positive_duration(&raw.give_up_after),
+    );
+    let retry_soon = problems.check("records.retry_soon", positive_duration(&raw.retry_soon));
     Some(RecordsConfig {
         retention_days: retention_days?,
+        give_up_after: give_up_after?,
+        retry_soon: retry_soon?,
     })
 }

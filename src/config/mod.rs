@@ -122,6 +122,12 @@ pub struct SchedulerConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordsConfig {
     pub retention_days: u32,
+    /// A streak of transient failures this long makes a record `needs_attention`.
+    #[serde(with = "humantime_serde_str")]
+    pub give_up_after: Duration,
+    /// A run ending with records due within this long schedules one follow-up run.
+    #[serde(with = "humantime_serde_str")]
+    pub retry_soon: Duration,
 }
 
 fn serialize_display<T: fmt::Display, S: serde::Serializer>(

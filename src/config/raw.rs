@@ -174,11 +174,19 @@ impl Default for RawScheduler {
 pub struct RawRecords {
     /// Signed, so a negative number is told its range rather than its type.
     pub retention_days: i64,
+    /// How long a record's transient failures are retried before a person is asked (humantime).
+    pub give_up_after: String,
+    /// A run ending with records due within this long is followed by one more run (humantime).
+    pub retry_soon: String,
 }
 
 impl Default for RawRecords {
     fn default() -> Self {
-        RawRecords { retention_days: 30 }
+        RawRecords {
+            retention_days: 30,
+            give_up_after: "24h".into(),
+            retry_soon: "30s".into(),
+        }
     }
 }
 

@@ -350,3 +350,41 @@ fn the_example_config_states_every_key_and_its_default() {
     let example_config = load(example, &[]).unwrap();
     assert_eq!(example_config.redacted(), load("", &[]).unwrap().redacted());
 }
+
+#[test]
+fn record_retry_durations_have_defaults_and_refuse_zero_negative_and_garbage() {
+    let c = load("", &[]).unwrap();
+    assert_eq!(c.records.give_up_after, Duration::from_secs(24 * 3600));
+    assert_eq!(c.records.retry_soon, Duration::from_secs(30));
+    let c = load(
+        "[records]\ngive_up_after = \"2h\"\nretry_soon = \"5s\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.records.give_up_after, Duration::from_secs(7200));
+    assert_eq!(c.records.retry_soon, Duration::from_secs(5));
+    let found = problems(
+        "[records]\ngive_up_after = \"0s\"\nretry_soon = \"-5s\"\n",
+        &[("DSCO_BRIGHTPEARL_API__LISTEN", "nope")],
+    );
+    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(paths.contains(&"records.give_up_after"), "{found:?}");
+    assert!(paths.contains(&"records.retry_soon"), "{found:?}");
+    assert!(
+        paths.contains(&"api.listen"),
+        "every problem at once: {found:?}"
+    );
+    let zero = &found
+        .iter()
+        .find(|(p, _)| p == "records.give_up_after")
+        .unwrap()
+        .1;
+    assert!(zero.contains("longer than zero"), "{zero}");
+    let garbage = problems("[records]\nretry_soon = \"soon\"\n", &[]);
+    assert_eq!(garbage[0].0, "records.retry_soon");
+    assert!(
+        garbage[0].1.contains("is not a duration"),
+        "{}",
+        garbage[0].1
+    );
+}

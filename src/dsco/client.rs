@@ -21,10 +21,11 @@ use url::Url;
 use super::batch::{
     ChangeLog, ChangeLogPolling, ObjectOutcome, is_complete, keys_of, match_outcomes,
 };
-use super::error::{Error, classify_status, excerpt, messages_in};
+use super::error::{Error, classify_status, messages_in};
 use super::model::*;
 use crate::backoff::RetryPolicy;
 use crate::secret::Secret;
+use crate::upstream::{Retrier, TransportFault, Verdict, excerpt, read_body};
 
 /// Where and how to reach DSCO.
 #[derive(Debug, Clone)]
@@ -563,55 +564,65 @@ impl Client {
 
     async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
         let endpoint = call.endpoint;
-        let (status, body) = self.execute(call).await?;
-        decode(endpoint, status, &body)
+        self.execute_with(call, |status, body| decode(endpoint, status, body))
+            .await
     }
 
     /// Send with auth, cool-downs, one token refresh on 401, and retries; returns a 2xx answer.
     async fn execute(&self, call: Call) -> Result<(StatusCode, Bytes), Error> {
+        self.execute_with(call, |status, body| {
+            Ok((status, Bytes::copy_from_slice(body)))
+        })
+        .await
+    }
+
+    /// [`Client::execute`], with the answer read by `read` inside the retry loop: a read whose
+    /// 2xx body cannot be decoded is sent again like any transient failure (`upstream` rules).
+    async fn execute_with<T>(
+        &self,
+        call: Call,
+        read: impl Fn(StatusCode, &[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let url = self
             .base
             .join(call.path)
             .map_err(|e| Error::Config(format!("bad path {}: {e}", call.path)))?;
-        let mut attempt = 0u32;
-        let mut refreshed = false;
+        let can_refresh = matches!(self.auth, Auth::ClientCredentials { .. });
+        let mut retrier = Retrier::new(&self.retry, call.idempotent, can_refresh);
         loop {
-            attempt += 1;
+            let attempt = retrier.start();
             self.wait_cooldown(call.endpoint).await;
             let token = self.bearer_token().await?;
-            let error = match self.send_once(&url, &call, &token).await {
+            let error = match self
+                .send_once(&url, &call, &token)
+                .await
+                .and_then(|(status, body)| read(status, &body))
+            {
                 Ok(answer) => {
                     self.clear_cooldown(call.endpoint);
                     return Ok(answer);
                 }
                 Err(error) => error,
             };
-            if matches!(error, Error::Unauthorized { .. })
-                && !refreshed
-                && matches!(self.auth, Auth::ClientCredentials { .. })
-            {
-                // The token may have expired early or been revoked: refresh once and retry.
-                refreshed = true;
-                attempt -= 1;
-                self.invalidate_token(&token).await;
-                continue;
-            }
             if matches!(error, Error::RateLimited { .. }) {
                 self.bump_cooldown(call.endpoint);
             }
-            let may_retry = error.is_retryable()
-                && (call.idempotent || error.is_definitely_not_applied())
-                && attempt < self.retry.max_attempts;
-            if !may_retry {
-                if error.is_unknown_outcome() && !call.idempotent {
-                    tracing::warn!(endpoint = call.endpoint, error = %error, "dsco write outcome unknown");
+            match retrier.next(&error) {
+                // The token may have expired early or been revoked: refresh once and retry.
+                Verdict::Refresh => self.invalidate_token(&token).await,
+                Verdict::Retry(delay) => {
+                    tracing::warn!(endpoint = call.endpoint, attempt, error = %error, "retrying dsco call");
+                    if !matches!(error, Error::RateLimited { .. }) {
+                        // A 429 waits through the endpoint's cool-down instead.
+                        tokio::time::sleep(delay).await;
+                    }
                 }
-                return Err(error);
-            }
-            tracing::warn!(endpoint = call.endpoint, attempt, error = %error, "retrying dsco call");
-            if !matches!(error, Error::RateLimited { .. }) {
-                // A 429 waits through the endpoint's cool-down instead.
-                tokio::time::sleep(self.retry.delay(attempt)).await;
+                Verdict::Stop => {
+                    if error.is_unknown_outcome() && !call.idempotent {
+                        tracing::warn!(endpoint = call.endpoint, error = %error, "dsco write outcome unknown");
+                    }
+                    return Err(error);
+                }
             }
         }
     }
@@ -643,20 +654,9 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|e| classify_transport(endpoint, &e))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            if status.is_success() {
-                Error::Decode {
-                    endpoint: endpoint.to_owned(),
-                    status,
-                    message: format!("cannot read body: {e}"),
-                    body: String::new(),
-                }
-            } else {
-                classify_transport(endpoint, &e)
-            }
-        })?;
+            .map_err(|e| Error::transport(endpoint, TransportFault::of(&e)))?;
+        let (status, body) = read_body(response).await;
+        let body = body.map_err(|fault| Error::body(endpoint, status, fault))?;
         tracing::trace!(endpoint, status = status.as_u16(), body = %excerpt(&body), "dsco response");
         tracing::debug!(endpoint, status = status.as_u16(), "dsco call");
         if status.is_success() {
@@ -743,12 +743,9 @@ impl Client {
             .form(form)
             .send()
             .await
-            .map_err(|e| classify_transport(endpoint, &e))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(endpoint, &e))?;
+            .map_err(|e| Error::transport(endpoint, TransportFault::of(&e)))?;
+        let (status, body) = read_body(response).await;
+        let body = body.map_err(|fault| Error::body(endpoint, status, fault))?;
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Err(classify_status(endpoint, status, &body));
         }
@@ -886,25 +883,6 @@ fn decode<T: DeserializeOwned>(
         message: e.to_string(),
         body: excerpt(body),
     })
-}
-
-fn classify_transport(endpoint: &str, error: &reqwest::Error) -> Error {
-    use std::error::Error as _;
-    let endpoint = endpoint.to_owned();
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    if error.is_connect() {
-        Error::Connect { endpoint, message }
-    } else if error.is_timeout() {
-        Error::Timeout { endpoint }
-    } else {
-        Error::Transport { endpoint, message }
-    }
 }
 
 #[cfg(test)]

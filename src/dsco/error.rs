@@ -8,6 +8,7 @@
 use reqwest::StatusCode;
 
 use super::model::{ApiResponseMessage, RequestId};
+use crate::upstream::{self, BodyFault, ErrorSummary, TransportFault, UpstreamError, excerpt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -81,7 +82,51 @@ impl Error {
             | Error::Timeout { .. }
             | Error::Transport { .. } => true,
             Error::Token { status, .. } => status.is_server_error(),
+            // An unreadable 2xx: a read is sent again (at most `upstream::LIMITED_RETRIES`).
+            Error::Decode { status, .. } => status.is_success(),
             _ => false,
+        }
+    }
+
+    /// The error for a failure below HTTP.
+    pub(crate) fn transport(endpoint: &str, fault: TransportFault) -> Error {
+        let endpoint = endpoint.to_owned();
+        match fault {
+            TransportFault::Connect(message) => Error::Connect { endpoint, message },
+            TransportFault::Timeout => Error::Timeout { endpoint },
+            TransportFault::Broken(message) => Error::Transport { endpoint, message },
+        }
+    }
+
+    /// The error for an answer whose body could not be read.
+    pub(crate) fn body(endpoint: &str, status: StatusCode, fault: BodyFault) -> Error {
+        match fault {
+            BodyFault::Unreadable(message) => Error::Decode {
+                endpoint: endpoint.to_owned(),
+                status,
+                message,
+                body: String::new(),
+            },
+            BodyFault::Transport(fault) => Error::transport(endpoint, fault),
+        }
+    }
+
+    /// A short name of the failure's kind, for records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Unauthorized { .. } => "unauthorized",
+            Error::Rejected { .. } => "rejected",
+            Error::NotFound { .. } => "not_found",
+            Error::ScrollExpired { .. } => "scroll_expired",
+            Error::Server { .. } => "server",
+            Error::Connect { .. } => "connect",
+            Error::Timeout { .. } => "timeout",
+            Error::Transport { .. } => "transport",
+            Error::Decode { .. } => "decode",
+            Error::Token { .. } => "token",
+            Error::ChangeLogTimeout { .. } => "change_log_timeout",
+            Error::Config(_) => "config",
         }
     }
 
@@ -131,6 +176,63 @@ impl Error {
     }
 }
 
+impl UpstreamError for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
+    }
+
+    fn is_unknown_outcome(&self) -> bool {
+        Error::is_unknown_outcome(self)
+    }
+
+    fn is_definitely_not_applied(&self) -> bool {
+        Error::is_definitely_not_applied(self)
+    }
+
+    fn is_unauthorized(&self) -> bool {
+        matches!(self, Error::Unauthorized { .. })
+    }
+
+    fn retry_limit(&self) -> Option<u32> {
+        matches!(self, Error::Decode { .. }).then_some(upstream::LIMITED_RETRIES)
+    }
+
+    fn refusal(&self) -> (String, Option<String>) {
+        let messages = self.messages();
+        let body = match self {
+            Error::Rejected { body, .. } => body.as_str(),
+            _ => "",
+        };
+        if messages.is_empty() {
+            return (format!("DSCO refused it: {self}"), None);
+        }
+        (
+            format!("DSCO refused it: {}", format_messages(messages, body)),
+            messages.first().map(|m| m.code.clone()),
+        )
+    }
+
+    fn summary(&self) -> ErrorSummary {
+        let excerpt = match self {
+            Error::Rejected { messages, body, .. } => Some(format_messages(messages, body)),
+            Error::Server { body, .. } | Error::Unauthorized { body, .. } => Some(body.clone()),
+            Error::Decode { message, body, .. } => Some(format!("{message}; body: {body}")),
+            Error::Connect { message, .. } | Error::Transport { message, .. } => {
+                Some(message.clone())
+            }
+            Error::Token {
+                error, description, ..
+            } => Some(format!("{error} {description}")),
+            _ => None,
+        };
+        ErrorSummary::new(
+            self.kind(),
+            self.status().map(|s| s.as_u16()),
+            excerpt.map(|e| upstream::excerpt(e.as_bytes())),
+        )
+    }
+}
+
 fn format_messages(messages: &[ApiResponseMessage], body: &str) -> String {
     if messages.is_empty() {
         return body.to_owned();
@@ -140,24 +242,6 @@ fn format_messages(messages: &[ApiResponseMessage], body: &str) -> String {
         .map(|m| format!("{} {}", m.code, m.description_text()))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-pub(crate) const BODY_EXCERPT_CHARS: usize = 300;
-
-/// A trimmed, single-line excerpt of a body for errors and logs.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let trimmed = flat.trim();
-    if trimmed.chars().count() > BODY_EXCERPT_CHARS {
-        let cut: String = trimmed.chars().take(BODY_EXCERPT_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        trimmed.to_owned()
-    }
 }
 
 /// Turn a non-success answer into an error.
@@ -223,6 +307,72 @@ mod tests {
             assert_eq!(e.is_unknown_outcome(), unknown, "{status}: {e}");
             assert_eq!(e.is_definitely_not_applied(), not_applied, "{status}: {e}");
         }
+    }
+
+    /// The one transport rule, case by case: status × body × method → what the client does.
+    #[test]
+    fn disposition_table() {
+        use crate::upstream::Disposition::{Permanent, Retry, UnknownOutcome};
+        use crate::upstream::{Disposition, UpstreamError as _, disposition};
+        let failure = r#"{"status":"failure","messages":[{"code":"X","severity":"error"}]}"#;
+        // (status, body, GET, POST)
+        let cases: &[(u16, &str, Disposition, Disposition)] = &[
+            (429, "", Retry, Retry),
+            (408, "", Retry, UnknownOutcome),
+            (500, "", Retry, UnknownOutcome),
+            (500, failure, Retry, UnknownOutcome),
+            (502, "<html/>", Retry, UnknownOutcome),
+            (503, "", Retry, UnknownOutcome),
+            (504, "", Retry, UnknownOutcome),
+            (400, failure, Permanent, Permanent),
+            (403, r#"{"message":"Forbidden"}"#, Permanent, Permanent),
+            (404, "", Permanent, Permanent),
+            (401, "", Permanent, Permanent),
+        ];
+        for &(status, body, get, post) in cases {
+            let e = classify_status(
+                "X /x",
+                StatusCode::from_u16(status).unwrap(),
+                body.as_bytes(),
+            );
+            assert_eq!(disposition(&e, true), get, "GET {status} {body}: {e}");
+            assert_eq!(disposition(&e, false), post, "POST {status} {body}: {e}");
+        }
+        let endpoint = "GET /order/";
+        let cut = Error::body(
+            endpoint,
+            StatusCode::OK,
+            BodyFault::Unreadable("eof".into()),
+        );
+        let decode = Error::Decode {
+            endpoint: endpoint.into(),
+            status: StatusCode::OK,
+            message: "EOF while parsing".into(),
+            body: "{\"dscoOrderId\":".into(),
+        };
+        for (e, get, post) in [
+            (
+                Error::transport(endpoint, TransportFault::Connect("refused".into())),
+                Retry,
+                Retry,
+            ),
+            (
+                Error::transport(endpoint, TransportFault::Timeout),
+                Retry,
+                UnknownOutcome,
+            ),
+            (
+                Error::transport(endpoint, TransportFault::Broken("reset".into())),
+                Retry,
+                UnknownOutcome,
+            ),
+            (cut, Retry, UnknownOutcome),
+        ] {
+            assert_eq!(disposition(&e, true), get, "GET {e}");
+            assert_eq!(disposition(&e, false), post, "POST {e}");
+        }
+        assert_eq!(decode.retry_limit(), Some(2));
+        assert!(!decode.is_unauthorized() && decode.summary().kind == "decode");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{CheckContext, MappingKind, MappingRow, normalize, positive_id, required};
-use crate::reference::Product;
+use crate::reference::CatalogProduct;
 use crate::settings::{BrightpearlMatchField, DscoMatchField, ItemsSettings, Settings};
 use crate::store::{self, ReadTx};
 
@@ -133,7 +133,10 @@ pub struct ItemMatcher {
 }
 
 /// The value of a product's match field.
-pub fn product_field<'p>(product: &'p Product, field: &BrightpearlMatchField) -> Option<&'p str> {
+pub fn product_field<'p>(
+    product: &'p CatalogProduct,
+    field: &BrightpearlMatchField,
+) -> Option<&'p str> {
     match field {
         BrightpearlMatchField::Sku => product.sku.as_deref(),
         BrightpearlMatchField::Barcode => product.barcode.as_deref(),
@@ -148,7 +151,7 @@ pub fn product_field<'p>(product: &'p Product, field: &BrightpearlMatchField) ->
 
 impl ItemMatcher {
     pub fn new(
-        catalog: &[Product],
+        catalog: &[CatalogProduct],
         manual: &[ItemMapping],
         settings: &ItemsSettings,
     ) -> ItemMatcher {
@@ -223,17 +226,17 @@ mod tests {
 
     use super::*;
 
-    fn product(id: u32) -> Product {
-        Product {
+    fn product(id: u32) -> CatalogProduct {
+        CatalogProduct {
             id,
             name: format!("P{id}"),
             ..Default::default()
         }
     }
 
-    fn catalog() -> Vec<Product> {
+    fn catalog() -> Vec<CatalogProduct> {
         vec![
-            Product {
+            CatalogProduct {
                 sku: Some("EX-001".into()),
                 barcode: Some("0001234".into()),
                 ean: Some("5012345678900".into()),
@@ -243,12 +246,12 @@ mod tests {
                 custom: BTreeMap::from([("PCF_DSCO".into(), "1296600001".into())]),
                 ..product(1)
             },
-            Product {
+            CatalogProduct {
                 sku: Some("ex-002".into()),
                 mpn: Some("MPN-SHARED".into()),
                 ..product(2)
             },
-            Product {
+            CatalogProduct {
                 sku: Some("EX-003".into()),
                 mpn: Some("mpn-shared ".into()),
                 ..product(3)

@@ -14,6 +14,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// Wall clock plus an adjustable offset, so tests can move simulated time forward (token expiry,
@@ -52,6 +54,11 @@ pub enum FaultKind {
     ServerError,
     /// Answer 503 as an exhausted throttle would, without handling the request.
     Throttle,
+    /// [`FaultKind::Throttle`], announcing a wait of `period_ms` where the API has such a header.
+    ThrottleFor { period_ms: u64 },
+    /// Answer this 5xx with the simulator's error body (Brightpearl's `errors` envelope, DSCO's
+    /// failure response) without handling the request.
+    ServerErrorBody { code: u16 },
     /// Handle the request (its effect happens), then hold the response for `ms` milliseconds:
     /// a client with a shorter timeout sees an unknown outcome.
     Slow { ms: u64 },
@@ -60,9 +67,53 @@ pub enum FaultKind {
     Reset,
     /// Handle the request (its effect happens), then answer 200 with a body that is not JSON.
     MalformedJson,
+    /// Handle the request (its effect happens), then answer its status with the body cut in half:
+    /// a truncated JSON body.
+    Truncated,
     /// Answer this status with an empty body without handling the request (e.g. 404 for an
     /// expired scroll, 502 from a proxy).
     Status { code: u16 },
+    /// Each time, one of every other kind, drawn uniformly by the rule's RNG (seeded with the
+    /// rule's `seed`): 429, 500 empty, 500/502/503 with an error body, throttle (announcing
+    /// `throttle_ms`), slow by `slow_ms`, reset, malformed JSON, truncated, 502, 503, 504.
+    Any {
+        #[serde(default = "default_slow_ms")]
+        slow_ms: u64,
+        #[serde(default = "default_throttle_ms")]
+        throttle_ms: u64,
+    },
+}
+
+fn default_slow_ms() -> u64 {
+    3_000
+}
+
+fn default_throttle_ms() -> u64 {
+    1_000
+}
+
+impl FaultKind {
+    /// The kinds [`FaultKind::Any`] draws from.
+    fn every(slow_ms: u64, throttle_ms: u64) -> [FaultKind; 14] {
+        [
+            FaultKind::TooManyRequests,
+            FaultKind::ServerError,
+            FaultKind::ServerErrorBody { code: 500 },
+            FaultKind::ServerErrorBody { code: 502 },
+            FaultKind::ServerErrorBody { code: 503 },
+            FaultKind::ThrottleFor {
+                period_ms: throttle_ms,
+            },
+            FaultKind::Slow { ms: slow_ms },
+            FaultKind::Reset,
+            FaultKind::MalformedJson,
+            FaultKind::Truncated,
+            FaultKind::Status { code: 500 },
+            FaultKind::Status { code: 502 },
+            FaultKind::Status { code: 503 },
+            FaultKind::Status { code: 504 },
+        ]
+    }
 }
 
 /// When a fault fires.
@@ -73,6 +124,9 @@ pub enum FaultMode {
     Next(u32),
     /// Each matching request with this probability (0.0–1.0).
     Probability(f64),
+    /// [`FaultMode::Probability`] drawn by an RNG seeded with `seed` (it also draws the kind of
+    /// an `any` rule), so a run can be repeated.
+    Seeded { probability: f64, seed: u64 },
 }
 
 /// One fault rule: requests whose method matches (or any, when `None`), whose path contains
@@ -92,7 +146,7 @@ pub struct FaultRule {
 /// The fault rules in force; shared by a simulator's router and its admin surface.
 #[derive(Debug, Default)]
 pub struct Faults {
-    rules: Mutex<Vec<FaultRule>>,
+    rules: Mutex<Vec<(FaultRule, StdRng)>>,
 }
 
 impl Faults {
@@ -101,7 +155,11 @@ impl Faults {
     }
 
     pub fn add(&self, rule: FaultRule) {
-        lock(&self.rules).push(rule);
+        let rng = match rule.mode {
+            FaultMode::Seeded { seed, .. } => StdRng::seed_from_u64(seed),
+            _ => StdRng::from_os_rng(),
+        };
+        lock(&self.rules).push((rule, rng));
     }
 
     pub fn clear(&self) {
@@ -109,7 +167,7 @@ impl Faults {
     }
 
     pub fn list(&self) -> Vec<FaultRule> {
-        lock(&self.rules).clone()
+        lock(&self.rules).iter().map(|(r, _)| r.clone()).collect()
     }
 
     /// The fault to apply to this request, if any; consumes one use of a `Next(n)` rule.
@@ -121,7 +179,7 @@ impl Faults {
     pub fn take_for(&self, method: &str, path: &str, query: &str) -> Option<FaultKind> {
         let mut rules = lock(&self.rules);
         let mut fired = None;
-        for rule in rules.iter_mut() {
+        for (rule, rng) in rules.iter_mut() {
             let method_matches = rule
                 .method
                 .as_deref()
@@ -134,18 +192,24 @@ impl Faults {
                 continue;
             }
             match &mut rule.mode {
-                FaultMode::Next(n) if *n > 0 => {
-                    *n -= 1;
-                    fired = Some(rule.kind.clone());
-                }
-                FaultMode::Probability(p) if rand::random::<f64>() < *p => {
-                    fired = Some(rule.kind.clone());
-                }
+                FaultMode::Next(n) if *n > 0 => *n -= 1,
+                FaultMode::Probability(p) if rng.random::<f64>() < *p => {}
+                FaultMode::Seeded { probability, .. } if rng.random::<f64>() < *probability => {}
                 _ => continue,
             }
+            fired = Some(match &rule.kind {
+                FaultKind::Any {
+                    slow_ms,
+                    throttle_ms,
+                } => {
+                    let every = FaultKind::every(*slow_ms, *throttle_ms);
+                    every[rng.random_range(0..every.len())].clone()
+                }
+                kind => kind.clone(),
+            });
             break;
         }
-        rules.retain(|r| !matches!(r.mode, FaultMode::Next(0)));
+        rules.retain(|(r, _)| !matches!(r.mode, FaultMode::Next(0)));
         fired
     }
 }
@@ -219,8 +283,11 @@ pub struct Instrumentation {
     pub faults: Arc<Faults>,
     pub log: Arc<RequestLog>,
     pub clock: Arc<SimClock>,
-    /// Status and body a `Throttle` fault answers with (each simulator knows its own shape).
-    pub throttle_response: fn() -> Response,
+    /// Status and body a `Throttle` fault answers with (each simulator knows its own shape),
+    /// announcing the given wait when set.
+    pub throttle_response: fn(Option<u64>) -> Response,
+    /// The answer of a `ServerErrorBody` fault: this status with the simulator's error body.
+    pub error_body_response: fn(StatusCode) -> Response,
 }
 
 /// axum middleware: applies fault rules and records every request outside `/_sandbox`.
@@ -241,7 +308,21 @@ pub async fn instrument(
     let response = match &fault {
         Some(FaultKind::TooManyRequests) => StatusCode::TOO_MANY_REQUESTS.into_response(),
         Some(FaultKind::ServerError) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        Some(FaultKind::Throttle) => (inst.throttle_response)(),
+        Some(FaultKind::Throttle) => (inst.throttle_response)(None),
+        Some(FaultKind::ThrottleFor { period_ms }) => (inst.throttle_response)(Some(*period_ms)),
+        Some(FaultKind::ServerErrorBody { code }) => (inst.error_body_response)(
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        ),
+        Some(FaultKind::Truncated) => {
+            let (mut parts, body) = next.run(request).await.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2)))
+        }
+        // Drawn into a concrete kind by `Faults::take_for`.
+        Some(FaultKind::Any { .. }) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Some(FaultKind::Status { code }) => StatusCode::from_u16(*code)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response(),
@@ -458,5 +539,27 @@ mod tests {
         .unwrap();
         assert_eq!(rule.kind, FaultKind::Slow { ms: 5000 });
         assert_eq!(rule.mode, FaultMode::Probability(0.5));
+    }
+
+    #[test]
+    fn a_seeded_any_rule_repeats_and_draws_every_kind() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"path_contains":"/","kind":"any","mode":{"seeded":{"probability":0.2,"seed":7}}}"#,
+        )
+        .unwrap();
+        let draw = || {
+            let faults = Faults::new();
+            faults.add(rule.clone());
+            (0..2000)
+                .map(|_| faults.take("GET", "/order/"))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (draw(), draw());
+        assert_eq!(a, b, "the same seed draws the same faults");
+        let fired: Vec<&FaultKind> = a.iter().flatten().collect();
+        assert!((300..500).contains(&fired.len()), "{} of 2000", fired.len());
+        for kind in FaultKind::every(default_slow_ms(), default_throttle_ms()) {
+            assert!(fired.contains(&&kind), "{kind:?} never drawn");
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! Reference data: the Brightpearl reference data and product catalog, DSCO's warehouse and
 //! ship-method lists, and the DSCO items and retailers seen on orders.
 
-use chrono::Utc;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::error::{Error, decode, encode};
 use super::tables::{DSCO_RETAILER_ID_TO_RETAILER, DSCO_SKU_TO_ITEM, PRODUCT_ID_TO_PRODUCT};
 use super::tx::{Reads, Tx, WriteTx};
-use crate::reference::{DscoItem, DscoShipMethod, DscoWarehouse, Product, ReferenceData, Retailer};
+use crate::reference::{
+    CatalogProduct, DscoItem, DscoShipMethod, DscoWarehouse, ReferenceData, Retailer,
+};
 
 /// Document names in `NAME_TO_DOCUMENT`.
 pub const REFERENCE_DOCUMENT: &str = "reference";
@@ -21,7 +22,7 @@ impl<T: Reads> Tx<T> {
     }
 
     /// The whole product catalog, in product-id order.
-    pub fn catalog(&self) -> Result<Vec<Product>, Error> {
+    pub fn catalog(&self) -> Result<Vec<CatalogProduct>, Error> {
         let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         let mut out = Vec::with_capacity(table.len().map_err(Error::db)? as usize);
         for entry in table.iter().map_err(Error::db)? {
@@ -41,7 +42,7 @@ impl<T: Reads> Tx<T> {
         Ok(out)
     }
 
-    pub fn product(&self, id: u32) -> Result<Option<Product>, Error> {
+    pub fn product(&self, id: u32) -> Result<Option<CatalogProduct>, Error> {
         let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         match table.get(id).map_err(Error::db)? {
             Some(v) => Ok(Some(decode("products", v.value())?)),
@@ -56,7 +57,7 @@ impl<T: Reads> Tx<T> {
         after: Option<u32>,
         limit: usize,
         sku: Option<&str>,
-    ) -> Result<Vec<Product>, Error> {
+    ) -> Result<Vec<CatalogProduct>, Error> {
         let table = self.table(PRODUCT_ID_TO_PRODUCT)?;
         let start = after.map_or(0, |a| a.saturating_add(1));
         let mut out = Vec::new();
@@ -69,7 +70,7 @@ impl<T: Reads> Tx<T> {
                 break;
             }
             let (_, v) = entry.map_err(Error::db)?;
-            let product: Product = decode("products", v.value())?;
+            let product: CatalogProduct = decode("products", v.value())?;
             if let Some(wanted) = &wanted
                 && product
                     .sku
@@ -132,7 +133,7 @@ impl WriteTx<'_> {
     }
 
     /// Replace the whole product catalog.
-    pub fn replace_catalog(&self, products: &[Product]) -> Result<(), Error> {
+    pub fn replace_catalog(&self, products: &[CatalogProduct]) -> Result<(), Error> {
         self.tx
             .delete_table(PRODUCT_ID_TO_PRODUCT)
             .map_err(Error::db)?;
@@ -164,7 +165,7 @@ impl WriteTx<'_> {
         if id.is_empty() {
             return Ok(());
         }
-        let now = Utc::now();
+        let now = self.now();
         let mut table = self.table_mut(DSCO_RETAILER_ID_TO_RETAILER)?;
         let existing: Option<Retailer> = match table.get(id).map_err(Error::db)? {
             Some(v) => Some(decode("dsco_retailers", v.value())?),
@@ -211,8 +212,8 @@ mod tests {
         (dir, store)
     }
 
-    fn product(id: u32, sku: &str) -> Product {
-        Product {
+    fn product(id: u32, sku: &str) -> CatalogProduct {
+        CatalogProduct {
             id,
             name: format!("Product {id}"),
             sku: Some(sku.into()),

@@ -8,13 +8,16 @@ use redb::ReadableDatabase;
 
 use super::error::Error;
 use super::migrate;
-use super::tx::{ReadTx, Tx, WriteTx};
+use super::record::RecordBackoff;
+use super::tx::{Env, ReadTx, Tx, WriteTx};
+use crate::clock::{self, SharedClock};
 
 /// The open store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<redb::Database>,
     path: Arc<PathBuf>,
+    env: Arc<Env>,
 }
 
 impl std::fmt::Debug for Store {
@@ -59,7 +62,33 @@ impl Store {
         Ok(Store {
             db: Arc::new(db),
             path: Arc::new(path.to_path_buf()),
+            env: Arc::new(Env {
+                clock: clock::system(),
+                backoff: RecordBackoff::default(),
+            }),
         })
+    }
+
+    /// Read time from `clock` (set once, before the store is shared).
+    pub fn with_clock(mut self, clock: SharedClock) -> Store {
+        Arc::make_mut(&mut self.env).clock = clock;
+        self
+    }
+
+    /// Back records off by `backoff` (`[records]` in the config).
+    pub fn with_record_backoff(mut self, backoff: RecordBackoff) -> Store {
+        Arc::make_mut(&mut self.env).backoff = backoff;
+        self
+    }
+
+    /// The daemon's clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.env.clock
+    }
+
+    /// The daemon's "now".
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.env.clock.now()
     }
 
     pub fn path(&self) -> &Path {
@@ -81,13 +110,19 @@ impl Store {
     /// One read transaction.
     pub fn read<R>(&self, f: impl FnOnce(&ReadTx) -> Result<R, Error>) -> Result<R, Error> {
         let tx = self.db.begin_read().map_err(Error::db)?;
-        f(&Tx { tx })
+        f(&Tx {
+            tx,
+            env: self.env.clone(),
+        })
     }
 
     /// One write transaction: committed when `f` returns `Ok`, rolled back otherwise.
     pub fn write<R>(&self, f: impl FnOnce(&WriteTx) -> Result<R, Error>) -> Result<R, Error> {
         let tx = self.db.begin_write().map_err(Error::db)?;
-        let result = f(&Tx { tx: &tx })?;
+        let result = f(&Tx {
+            tx: &tx,
+            env: self.env.clone(),
+        })?;
         tx.commit().map_err(Error::db)?;
         Ok(result)
     }

@@ -22,6 +22,7 @@ mod kind;
 mod links;
 mod mappings;
 pub mod migrate;
+mod record;
 mod records;
 mod runs;
 mod tables;
@@ -41,7 +42,8 @@ pub use kind::Kind;
 pub use links::Link;
 pub use mappings::MappingWriteCounts;
 pub use records::{
-    Outcome, RecordBackoff, RecordDetail, RecordFilter, RecordStatus, StatusCounts, SyncRecord,
+    AttemptError, Outcome, RecordBackoff, RecordDetail, RecordFilter, RecordStatus, StatusCounts,
+    SyncRecord,
 };
 pub use runs::{Run, RunStatus, Trigger};
 pub use tx::{ReadTx, Reads, Tx, WriteTx};

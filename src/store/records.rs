@@ -1,260 +1,20 @@
-//! Sync records: one per object a flow touches, with the state machine every flow shares.
-//!
-//! ```text
-//! pending ──ok──▶ synced
-//!    │  ╲──retryable──▶ failed ──(retry due or manual retry)──▶ pending
-//!    │                    └─ attempts ≥ cap ──▶ needs_attention
-//!    └──permanent──▶ needs_attention ──(manual retry)──▶ pending
-//! any unresolved ──(manual skip)──▶ skipped
-//! ```
-//! Retention deletes only `synced` and `skipped` records: nothing unresolved is ever dropped.
-
-use std::time::Duration;
+//! Sync records in the store: one per object a flow touches, indexed by subject and by status.
+//! The state machine they follow is `store::record`. Retention deletes only `synced` and
+//! `skipped` records: nothing unresolved is ever dropped.
 
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
 use super::RunId;
 use super::error::{Error, decode, encode};
 use super::kind::Kind;
+pub(super) use super::record::cap;
+pub use super::record::{
+    AttemptError, Outcome, RecordBackoff, RecordDetail, RecordStatus, StatusCounts, SyncRecord,
+};
 use super::tables::{RECORD_ID_TO_RECORD, STATUS_FLOW_ID_TO_UNIT, SUBJECT_TO_RECORD_ID};
 use super::tx::{Reads, Tx, WriteTx};
 use crate::flow_name::FlowName;
-
-/// Largest stored request or response body; longer ones are cut with a marker.
-pub const BODY_CAP: usize = 8 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordStatus {
-    Pending,
-    Synced,
-    Failed,
-    NeedsAttention,
-    Skipped,
-}
-
-impl RecordStatus {
-    pub const ALL: [RecordStatus; 5] = [
-        RecordStatus::Pending,
-        RecordStatus::Synced,
-        RecordStatus::Failed,
-        RecordStatus::NeedsAttention,
-        RecordStatus::Skipped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordStatus::Pending => "pending",
-            RecordStatus::Synced => "synced",
-            RecordStatus::Failed => "failed",
-            RecordStatus::NeedsAttention => "needs_attention",
-            RecordStatus::Skipped => "skipped",
-        }
-    }
-
-    /// Whether the object still needs work (never removed by retention).
-    pub fn is_unresolved(self) -> bool {
-        matches!(
-            self,
-            RecordStatus::Pending | RecordStatus::Failed | RecordStatus::NeedsAttention
-        )
-    }
-}
-
-impl std::str::FromStr for RecordStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RecordStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status {s:?}; statuses are pending, synced, failed, needs_attention, skipped"
-                )
-            })
-    }
-}
-
-/// Counts of records by status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StatusCounts {
-    pub pending: u64,
-    pub synced: u64,
-    pub failed: u64,
-    pub needs_attention: u64,
-    pub skipped: u64,
-}
-
-impl StatusCounts {
-    pub fn add(&mut self, status: RecordStatus) {
-        *self.slot(status) += 1;
-    }
-
-    fn slot(&mut self, status: RecordStatus) -> &mut u64 {
-        match status {
-            RecordStatus::Pending => &mut self.pending,
-            RecordStatus::Synced => &mut self.synced,
-            RecordStatus::Failed => &mut self.failed,
-            RecordStatus::NeedsAttention => &mut self.needs_attention,
-            RecordStatus::Skipped => &mut self.skipped,
-        }
-    }
-}
-
-/// What happened to an object in this attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Done.
-    Synced,
-    /// Waiting on something outside this attempt (e.g. an asynchronous upstream result).
-    Pending(String),
-    /// Deliberately not synced (e.g. a test order, already handled elsewhere).
-    Skipped(String),
-    /// May succeed later by itself: timeouts, 429, 5xx without an error body.
-    Retryable { reason: String },
-    /// Will not succeed until a person acts: validation, unknown SKU, missing mapping.
-    Permanent {
-        reason: String,
-        code: Option<String>,
-    },
-}
-
-/// The extra detail stored with a record.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecordDetail {
-    /// Related ids by name (`bp_order_id`, `po_number`, ...).
-    pub related: Vec<(String, String)>,
-    pub request: Option<String>,
-    pub response: Option<String>,
-}
-
-/// Backoff for a record's retryable failures (the clients' request retries are
-/// `backoff::RetryPolicy`).
-#[derive(Debug, Clone, Copy)]
-pub struct RecordBackoff {
-    pub base: Duration,
-    pub cap: Duration,
-    /// Attempts after which a retryable failure needs a person.
-    pub max_attempts: u32,
-}
-
-impl Default for RecordBackoff {
-    fn default() -> Self {
-        RecordBackoff {
-            base: Duration::from_secs(30),
-            cap: Duration::from_secs(3600),
-            max_attempts: 8,
-        }
-    }
-}
-
-impl RecordBackoff {
-    /// The wait before retry number `attempt` (1-based): base·2^(attempt−1), at most `cap`.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
-        self.base.saturating_mul(factor).min(self.cap)
-    }
-}
-
-/// One object a flow touched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SyncRecord {
-    pub id: u64,
-    pub flow: FlowName,
-    /// What the object is (`order`, `contact`, `shipment`, ...).
-    #[schema(value_type = String)]
-    pub kind: Kind,
-    /// The object's id on the side it comes from.
-    pub source_id: String,
-    /// Related ids by name.
-    #[serde(default)]
-    pub related: std::collections::BTreeMap<String, String>,
-    pub status: RecordStatus,
-    /// Why it is in this status, in plain words.
-    pub reason: Option<String>,
-    /// The upstream error code, when there was one.
-    pub error_code: Option<String>,
-    pub attempts: u32,
-    pub next_retry_at: Option<DateTime<Utc>>,
-    pub last_request: Option<String>,
-    pub last_response: Option<String>,
-    pub last_run_id: Option<u64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl SyncRecord {
-    /// Apply an attempt's outcome: the one place the state machine lives.
-    pub fn apply(&mut self, outcome: Outcome, now: DateTime<Utc>, policy: &RecordBackoff) {
-        self.updated_at = now;
-        self.next_retry_at = None;
-        self.error_code = None;
-        match outcome {
-            Outcome::Synced => {
-                self.status = RecordStatus::Synced;
-                self.reason = None;
-                self.attempts = 0;
-            }
-            Outcome::Pending(reason) => {
-                self.status = RecordStatus::Pending;
-                self.reason = Some(reason);
-            }
-            Outcome::Skipped(reason) => {
-                self.status = RecordStatus::Skipped;
-                self.reason = Some(reason);
-            }
-            Outcome::Retryable { reason } => {
-                self.attempts += 1;
-                if self.attempts >= policy.max_attempts {
-                    self.status = RecordStatus::NeedsAttention;
-                    self.reason = Some(format!(
-                        "gave up after {} attempts: {reason}",
-                        self.attempts
-                    ));
-                } else {
-                    self.status = RecordStatus::Failed;
-                    self.next_retry_at = Some(
-                        now + chrono::Duration::from_std(policy.delay(self.attempts))
-                            .unwrap_or(chrono::Duration::MAX),
-                    );
-                    self.reason = Some(reason);
-                }
-            }
-            Outcome::Permanent { reason, code } => {
-                self.attempts += 1;
-                self.status = RecordStatus::NeedsAttention;
-                self.reason = Some(reason);
-                self.error_code = code;
-            }
-        }
-    }
-
-    /// Whether a flow should pick this record up again now.
-    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        match self.status {
-            RecordStatus::Pending => self.next_retry_at.is_none_or(|t| t <= now),
-            RecordStatus::Failed => self.next_retry_at.is_none_or(|t| t <= now),
-            _ => false,
-        }
-    }
-}
-
-fn cap(body: Option<String>) -> Option<String> {
-    body.map(|mut b| {
-        if b.len() > BODY_CAP {
-            let mut cut = BODY_CAP;
-            while !b.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            b.truncate(cut);
-            b.push_str("…[truncated]");
-        }
-        b
-    })
-}
 
 /// Which records to list.
 #[derive(Debug, Clone, Default)]
@@ -370,6 +130,33 @@ impl<T: Reads> Tx<T> {
         list_records(&index, &table, filter, before, limit)
     }
 
+    /// When the flow's earliest waiting record comes due: failed records, and pending ones that
+    /// wait for a time (a grace period). The scheduler's follow-up runs use it.
+    pub fn next_due(&self, flow: FlowName) -> Result<Option<DateTime<Utc>>, Error> {
+        let index = self.table(STATUS_FLOW_ID_TO_UNIT)?;
+        let table = self.table(RECORD_ID_TO_RECORD)?;
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for status in [RecordStatus::Failed, RecordStatus::Pending] {
+            let range = index
+                .range(
+                    (status.as_str(), flow.as_str(), 0)
+                        ..=(status.as_str(), flow.as_str(), u64::MAX),
+                )
+                .map_err(Error::db)?;
+            for entry in range {
+                let id = entry.map_err(Error::db)?.0.value().2;
+                let Some(v) = table.get(id).map_err(Error::db)? else {
+                    continue;
+                };
+                let r: SyncRecord = decode("records", v.value())?;
+                if let Some(at) = r.next_retry_at {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
+            }
+        }
+        Ok(earliest)
+    }
+
     /// Counts by status for one flow, from the index alone.
     pub fn record_counts(&self, flow: FlowName) -> Result<StatusCounts, Error> {
         let index = self.table(STATUS_FLOW_ID_TO_UNIT)?;
@@ -455,8 +242,8 @@ impl WriteTx<'_> {
             outcome,
             detail,
             Some(run_id),
-            &RecordBackoff::default(),
-            Utc::now(),
+            &self.env.backoff,
+            self.now(),
         )
     }
 
@@ -505,6 +292,8 @@ impl WriteTx<'_> {
                     error_code: None,
                     attempts: 0,
                     next_retry_at: None,
+                    first_failed_at: None,
+                    attempt_errors: Vec::new(),
                     last_request: None,
                     last_response: None,
                     last_run_id: None,
@@ -623,8 +412,11 @@ impl WriteTx<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::store::db::Store;
+    use crate::store::record::{ATTEMPT_ERRORS_KEPT, BODY_CAP};
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -636,7 +428,7 @@ mod tests {
         let policy = RecordBackoff {
             base: Duration::from_secs(10),
             cap: Duration::from_secs(60),
-            max_attempts: 4,
+            give_up_after: Duration::from_secs(2 * 3600),
         };
         s.write(|tx| {
             tx.record_outcome_with(
@@ -654,26 +446,62 @@ mod tests {
     }
 
     #[test]
-    fn retryable_failures_back_off_then_need_attention() {
+    fn transient_failures_back_off_in_seconds_without_an_attempt_cap_then_give_up_after_the_streak()
+    {
         let (_d, s) = store();
         let t0 = Utc::now();
-        let fail = || Outcome::Retryable {
-            reason: "timeout".into(),
+        let fail = |status| Outcome::Retryable {
+            reason: "search failed".into(),
+            error: Some(crate::upstream::ErrorSummary::new(
+                "rejected",
+                Some(status),
+                Some("CMNC-500 internal".into()),
+            )),
         };
-        let r = attempt(&s, "D1", fail(), t0);
+        let secs =
+            |r: &SyncRecord, at: DateTime<Utc>| (r.next_retry_at.unwrap() - at).num_milliseconds();
+        let r = attempt(&s, "D1", fail(500), t0);
         assert_eq!(r.status, RecordStatus::Failed);
-        assert_eq!(r.next_retry_at, Some(t0 + chrono::Duration::seconds(10)));
+        assert!((5_000..=10_000).contains(&secs(&r, t0)), "{}", secs(&r, t0));
         assert!(!r.is_due(t0));
         assert!(r.is_due(t0 + chrono::Duration::seconds(10)));
-        let r = attempt(&s, "D1", fail(), t0);
-        assert_eq!(r.next_retry_at, Some(t0 + chrono::Duration::seconds(20)));
-        let r = attempt(&s, "D1", fail(), t0);
-        assert_eq!(r.next_retry_at, Some(t0 + chrono::Duration::seconds(40)));
-        let r = attempt(&s, "D1", fail(), t0);
-        assert_eq!(r.status, RecordStatus::NeedsAttention);
+        assert_eq!(r.first_failed_at, Some(t0));
+        // Twenty more transient failures over an hour: still failed, never more than 60 s apart
+        // (the test's cap), and the streak keeps its start.
+        let mut at = t0;
+        for _ in 0..20 {
+            at += chrono::Duration::minutes(3);
+            let r = attempt(&s, "D1", fail(503), at);
+            assert_eq!(r.status, RecordStatus::Failed);
+            assert!((5_000..=60_000).contains(&secs(&r, at)));
+            assert_eq!(r.first_failed_at, Some(t0));
+        }
+        let r = attempt(&s, "D1", fail(502), at);
+        assert_eq!(r.attempts, 22);
+        assert_eq!(r.attempt_errors.len(), ATTEMPT_ERRORS_KEPT);
+        let last = r.attempt_errors.last().unwrap();
         assert_eq!(
-            r.reason.as_deref(),
-            Some("gave up after 4 attempts: timeout")
+            (last.kind.as_deref(), last.status, last.attempt),
+            (Some("rejected"), Some(502), 22)
+        );
+        assert_eq!(last.excerpt.as_deref(), Some("CMNC-500 internal"));
+        // The streak outlasts give_up_after (2 h here): a person is asked, with what and since when.
+        let late = t0 + chrono::Duration::hours(2);
+        let r = attempt(&s, "D1", fail(500), late);
+        assert_eq!(r.status, RecordStatus::NeedsAttention);
+        let reason = r.reason.unwrap();
+        assert!(reason.starts_with("kept failing for 2h since "), "{reason}");
+        assert!(
+            reason.ends_with("(23 attempts); last: search failed"),
+            "{reason}"
+        );
+        // A success ends the streak; the next failure starts a new one.
+        let r = attempt(&s, "D1", Outcome::Synced, late);
+        assert_eq!((r.status, r.first_failed_at), (RecordStatus::Synced, None));
+        let r = attempt(&s, "D1", fail(500), late);
+        assert_eq!(
+            (r.status, r.first_failed_at),
+            (RecordStatus::Failed, Some(late))
         );
         assert_eq!(
             r.id,
@@ -683,16 +511,26 @@ mod tests {
     }
 
     #[test]
-    fn backoff_is_capped() {
-        let p = RecordBackoff {
-            base: Duration::from_secs(10),
-            cap: Duration::from_secs(60),
-            max_attempts: 100,
+    fn a_wait_keeps_the_streak_and_the_default_backoff_is_5_s_doubling_to_5_min() {
+        let (_d, s) = store();
+        let t0 = Utc::now();
+        let fail = || Outcome::Retryable {
+            reason: "timeout".into(),
+            error: None,
         };
-        assert_eq!(p.delay(1), Duration::from_secs(10));
-        assert_eq!(p.delay(3), Duration::from_secs(40));
-        assert_eq!(p.delay(4), Duration::from_secs(60));
-        assert_eq!(p.delay(60), Duration::from_secs(60));
+        attempt(&s, "D3", fail(), t0);
+        let r = attempt(&s, "D3", Outcome::Pending("waiting".into()), t0);
+        assert_eq!(r.first_failed_at, Some(t0));
+        let p = RecordBackoff::default();
+        assert_eq!(p.ceiling(1), Duration::from_secs(5));
+        assert_eq!(p.ceiling(2), Duration::from_secs(10));
+        assert_eq!(p.ceiling(7), Duration::from_secs(300));
+        assert_eq!(p.ceiling(60), Duration::from_secs(300));
+        assert_eq!(p.give_up_after, Duration::from_secs(24 * 3600));
+        for n in 1..12 {
+            let d = p.delay(n);
+            assert!(d >= p.ceiling(n) / 2 && d <= p.ceiling(n));
+        }
     }
 
     #[test]
@@ -730,7 +568,15 @@ mod tests {
         let old = Utc::now() - chrono::Duration::days(90);
         attempt(&s, "synced", Outcome::Synced, old);
         attempt(&s, "skipped", Outcome::Skipped("test order".into()), old);
-        attempt(&s, "failed", Outcome::Retryable { reason: "x".into() }, old);
+        attempt(
+            &s,
+            "failed",
+            Outcome::Retryable {
+                reason: "x".into(),
+                error: None,
+            },
+            old,
+        );
         attempt(
             &s,
             "attention",

@@ -26,6 +26,8 @@ pub enum Trigger {
     Manual,
     Startup,
     Cli,
+    /// Queued while the flow ran (a request or a tick), or due records coming back soon.
+    FollowUp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

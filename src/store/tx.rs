@@ -2,14 +2,39 @@
 //! transaction ([`WriteTx`]). Every read is written once, on `Tx<T: Reads>`, so both kinds have
 //! it; writes are on `WriteTx` only. The concern modules (`documents`, `links`, ...) hold them.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use redb::{Key, ReadableTable, TableDefinition, Value};
 
 use super::error::Error;
+use super::record::RecordBackoff;
 use super::tables::META;
+use crate::clock::SharedClock;
 
 /// A store transaction with typed accessors. Reached through `Store::read` and `Store::write`.
 pub struct Tx<T> {
     pub(super) tx: T,
+    pub(super) env: Arc<Env>,
+}
+
+/// What every transaction of one store shares: the daemon's clock and the record backoff.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub clock: SharedClock,
+    pub backoff: RecordBackoff,
+}
+
+impl<T> Tx<T> {
+    /// The daemon's "now" (the injected clock).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.env.clock.now()
+    }
+
+    /// How this store's records back off after transient failures.
+    pub fn record_backoff(&self) -> &RecordBackoff {
+        &self.env.backoff
+    }
 }
 
 /// A read transaction.

@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-
 use crate::brightpearl::{
     self, Address, ContactCommunication, ContactEmail, ContactOrganisation, Lane, NewContact,
     RelationshipToAccount, SearchQuery, limits,
@@ -283,7 +281,7 @@ impl Resolver<'_> {
                     &Link {
                         dsco_id: link_key.clone(),
                         bp_id: contact_id.to_string(),
-                        linked_at: Utc::now(),
+                        linked_at: tx.now(),
                         data: serde_json::Value::Null,
                     },
                 )?;
@@ -308,7 +306,7 @@ impl Resolver<'_> {
                         &Link {
                             dsco_id: k.clone(),
                             bp_id: contact_id.to_string(),
-                            linked_at: Utc::now(),
+                            linked_at: tx.now(),
                             data: serde_json::Value::Null,
                         },
                     )
@@ -322,7 +320,7 @@ impl Resolver<'_> {
     /// [`conclude_create`], remembering the contact for the rest of the run.
     async fn conclude_and_remember<F>(
         &mut self,
-        attempt: Attempt,
+        attempt: Attempt<u64>,
         key: &str,
         commit: F,
     ) -> Result<Customer, crate::store::Error>
@@ -429,7 +427,7 @@ pub async fn create_retailer_contact(
 /// mapping, and the cleared intent) on a created or found contact.
 async fn conclude_create<F>(
     store: &Store,
-    attempt: Attempt,
+    attempt: Attempt<u64>,
     key: &str,
     commit: F,
 ) -> Result<Customer, crate::store::Error>
@@ -447,8 +445,8 @@ where
             reason: format!("creating the customer contact failed: {reason}"),
             code,
         },
-        Attempt::NotApplied(why) | Attempt::Unknown(why) => {
-            Customer::Retry(format!("creating the customer contact: {why}"))
+        Attempt::NotApplied { reason, .. } | Attempt::Unknown { reason, .. } => {
+            Customer::Retry(format!("creating the customer contact: {reason}"))
         }
     })
 }

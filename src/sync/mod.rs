@@ -22,21 +22,78 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::SharedClock;
+use crate::connections::Connections;
 use crate::flow_name::FlowName;
 use crate::store::{self, Outcome, RecordDetail, RunId, StatusCounts, Store, SyncRecord};
 use crate::sync::contacts::ContactsLock;
 
 /// A run-level failure: the run stops; per-object problems are records, not this.
+///
+/// Typed by cause, so an alert can tell refused credentials from an outage.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("not connected: {0}")]
     NotConnected(String),
     #[error("store: {0}")]
     Store(#[from] store::Error),
-    #[error("upstream: {0}")]
-    Upstream(String),
+    /// A Brightpearl call the run cannot go on without failed (after the client's retries).
+    #[error("{what}: {source}")]
+    Brightpearl {
+        what: String,
+        #[source]
+        source: crate::brightpearl::Error,
+    },
+    /// A DSCO call the run cannot go on without failed (after the client's retries).
+    #[error("{what}: {source}")]
+    Dsco {
+        what: String,
+        #[source]
+        source: crate::dsco::Error,
+    },
     #[error("{0}")]
     Other(String),
+}
+
+impl FlowError {
+    pub fn brightpearl(what: impl Into<String>, source: crate::brightpearl::Error) -> FlowError {
+        FlowError::Brightpearl {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub fn dsco(what: impl Into<String>, source: crate::dsco::Error) -> FlowError {
+        FlowError::Dsco {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// The upstream refused our credentials: a person must fix the connection.
+    pub fn is_refused_credentials(&self) -> bool {
+        use crate::upstream::UpstreamError as _;
+        match self {
+            FlowError::Brightpearl { source, .. } => {
+                source.is_unauthorized()
+                    || matches!(source, crate::brightpearl::Error::Token { .. })
+            }
+            FlowError::Dsco { source, .. } => {
+                source.is_unauthorized() || matches!(source, crate::dsco::Error::Token { .. })
+            }
+            FlowError::NotConnected(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The upstream failed in a way that passes (an outage, throttling): the next run retries.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FlowError::Brightpearl { source, .. } => source.is_retryable(),
+            FlowError::Dsco { source, .. } => source.is_retryable(),
+            _ => false,
+        }
+    }
 }
 
 /// What a run did, for the run record and the journal.
@@ -57,6 +114,10 @@ pub struct FlowCtx {
     pub cancel: CancellationToken,
     /// The app's one lock on creating retailer contacts, shared with the control API.
     pub contacts: ContactsLock,
+    /// The connections the run's clients come from (none in machinery tests).
+    connections: Option<Arc<Connections>>,
+    /// What "now" is: the store's clock (the system clock, or a test's adjustable one).
+    pub clock: SharedClock,
     /// The latest status of each object this run touched, by (kind, source id): an object
     /// recorded twice in a run (imported, then acknowledged) counts once, in its final status.
     touched: Arc<Mutex<std::collections::HashMap<(String, String), store::RecordStatus>>>,
@@ -71,9 +132,11 @@ impl FlowCtx {
         FlowCtx {
             flow,
             run_id,
+            clock: store.clock().clone(),
             store,
             cancel,
             contacts: ContactsLock::default(),
+            connections: None,
             touched: Arc::default(),
             progress: Arc::default(),
         }
@@ -83,6 +146,35 @@ impl FlowCtx {
     pub fn with_progress(mut self, progress: Progress) -> Self {
         self.progress = progress;
         self
+    }
+
+    /// Hand the run the clients of `connections`.
+    pub fn with_connections(mut self, connections: Option<Arc<Connections>>) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// The connected Brightpearl client, or why there is none.
+    pub fn brightpearl(&self) -> Result<Arc<crate::brightpearl::Client>, FlowError> {
+        self.connections()?
+            .brightpearl()
+            .map_err(FlowError::NotConnected)
+    }
+
+    /// The connected DSCO client, or why there is none.
+    pub fn dsco(&self) -> Result<Arc<crate::dsco::Client>, FlowError> {
+        self.connections()?.dsco().map_err(FlowError::NotConnected)
+    }
+
+    /// How long after an unanswered Brightpearl create it is searched for.
+    pub fn brightpearl_create_grace(&self) -> Result<std::time::Duration, FlowError> {
+        Ok(self.connections()?.brightpearl_create_grace())
+    }
+
+    fn connections(&self) -> Result<&Arc<Connections>, FlowError> {
+        self.connections
+            .as_ref()
+            .ok_or_else(|| FlowError::NotConnected("no connections for this run".into()))
     }
 
     /// Take turns at creating retailer contacts with everyone else holding `contacts`.
@@ -165,6 +257,11 @@ impl FlowCtx {
         counts
     }
 
+    /// The daemon's "now" (the injected clock, shared with the store).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Whether the daemon asked runs to stop at the next record boundary.
     pub fn stopping(&self) -> bool {
         self.cancel.is_cancelled()
@@ -183,6 +280,7 @@ pub trait Flow: Send + Sync + 'static {
 pub struct Registry {
     flows: Vec<Arc<dyn Flow>>,
     contacts: ContactsLock,
+    connections: Option<Arc<Connections>>,
 }
 
 impl Registry {
@@ -190,6 +288,17 @@ impl Registry {
     pub fn sharing_contacts(mut self, contacts: ContactsLock) -> Self {
         self.contacts = contacts;
         self
+    }
+
+    /// Runs of these flows get their clients from `connections`.
+    pub fn with_connections(mut self, connections: Arc<Connections>) -> Self {
+        self.connections = Some(connections);
+        self
+    }
+
+    /// The connections each run's clients come from.
+    pub fn connections(&self) -> Option<Arc<Connections>> {
+        self.connections.clone()
     }
 
     /// The lock each run's [`FlowCtx::contacts`] is.

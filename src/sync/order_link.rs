@@ -85,12 +85,12 @@ struct LinkData {
 }
 
 impl OrderLink {
-    /// A link made now, with nothing pending.
-    pub fn new(dsco_order_id: &str, bp_order_id: u64) -> OrderLink {
+    /// A link made at `now`, with nothing pending.
+    pub fn new(dsco_order_id: &str, bp_order_id: u64, now: DateTime<Utc>) -> OrderLink {
         OrderLink {
             dsco_order_id: dsco_order_id.to_owned(),
             bp_order_id,
-            linked_at: Utc::now(),
+            linked_at: now,
             pending_note: None,
             cancelled: false,
             acknowledged: false,
@@ -162,7 +162,7 @@ pub fn save(tx: &WriteTx, link: &OrderLink) -> Result<(), store::Error> {
 }
 
 /// The lowest Brightpearl order id among search hits whose `externalRef` is this DSCO order's
-/// (a hit without the column counts: Order search may leave it out, reference §4.5).
+/// (a hit without the column counts: Order search may leave it out, brightpearl-api.md §4.5).
 pub fn lowest_with_external_ref(
     rows: Vec<brightpearl::OrderSearchRow>,
     dsco_order_id: &str,
@@ -188,7 +188,7 @@ mod tests {
             let typed = OrderLink::from_link(link).unwrap();
             assert_eq!(serde_json::to_string(&typed.to_link()).unwrap(), stored);
         }
-        let new = OrderLink::new("D-3", 9).to_link();
+        let new = OrderLink::new("D-3", 9, Utc::now()).to_link();
         assert_eq!(
             serde_json::to_string(&new.data).unwrap(),
             r#"{"acknowledged":false,"cancelled":false,"pending_note":null}"#

@@ -64,7 +64,12 @@ pub struct OrderView {
 }
 
 impl OrderView {
-    pub fn new(dsco_order_id: &str, po_number: &str, retailer: Option<&str>) -> OrderView {
+    pub fn new(
+        dsco_order_id: &str,
+        po_number: &str,
+        retailer: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> OrderView {
         OrderView {
             dsco_order_id: dsco_order_id.to_owned(),
             po_number: po_number.to_owned(),
@@ -72,14 +77,19 @@ impl OrderView {
             bp_order_id: None,
             state: OrderState::Pending,
             reason: None,
-            updated_at: Utc::now(),
+            updated_at: now,
             timeline: Vec::new(),
         }
     }
 
     /// Record a step; the state changes only when `state` is given.
-    pub fn step(&mut self, event: &str, detail: Option<String>, state: Option<OrderState>) {
-        let now = Utc::now();
+    pub fn step(
+        &mut self,
+        event: &str,
+        detail: Option<String>,
+        state: Option<OrderState>,
+        now: DateTime<Utc>,
+    ) {
         self.updated_at = now;
         if let Some(state) = state {
             self.state = state;
@@ -174,7 +184,9 @@ pub async fn record_step_with(
     let view_detail = match &outcome {
         Outcome::Synced => None,
         Outcome::Pending(r) | Outcome::Skipped(r) => Some(r.clone()),
-        Outcome::Retryable { reason } | Outcome::Permanent { reason, .. } => Some(reason.clone()),
+        Outcome::Retryable { reason, .. } | Outcome::Permanent { reason, .. } => {
+            Some(reason.clone())
+        }
     };
     let bp_order_id = detail
         .related
@@ -182,8 +194,8 @@ pub async fn record_step_with(
         .find(|(k, _)| k == "bp_order_id")
         .and_then(|(_, v)| v.parse::<u64>().ok());
     ctx.record_with(kind, &id.clone(), outcome, detail, move |tx, record| {
-        let mut view =
-            load_in(tx, &id)?.unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref()));
+        let mut view = load_in(tx, &id)?
+            .unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref(), tx.now()));
         if bp_order_id.is_some() {
             view.bp_order_id = bp_order_id;
         }
@@ -194,7 +206,7 @@ pub async fn record_step_with(
             }
             _ => None,
         });
-        view.step(event, view_detail, state);
+        view.step(event, view_detail, state, tx.now());
         save(tx, &view)?;
         extra(tx)
     })

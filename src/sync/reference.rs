@@ -6,28 +6,25 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::Utc;
 use futures_util::future::BoxFuture;
 
 use crate::brightpearl::{self, Lane};
-use crate::connections::Connections;
 use crate::flow_name::FlowName;
-use crate::reference::{NamedId, PriceList, Product, ReferenceData, TaxCode};
+use crate::reference::{CatalogProduct, NamedId, PriceList, ReferenceData, TaxCode};
 use crate::store::{Outcome, RecordDetail};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
-pub struct ReferenceFlow {
-    connections: Arc<Connections>,
-}
+/// The reference flow; its run gets the Brightpearl client from the flow context.
+pub struct ReferenceFlow;
 
 impl ReferenceFlow {
-    pub fn new(connections: Arc<Connections>) -> Arc<ReferenceFlow> {
-        Arc::new(ReferenceFlow { connections })
+    pub fn new() -> Arc<ReferenceFlow> {
+        Arc::new(ReferenceFlow)
     }
 }
 
 fn upstream(what: &str, e: brightpearl::Error) -> FlowError {
-    FlowError::Upstream(format!("retrieving Brightpearl {what}: {e}"))
+    FlowError::brightpearl(format!("retrieving Brightpearl {what}"), e)
 }
 
 fn id32(id: u64) -> u32 {
@@ -38,7 +35,7 @@ fn id32(id: u64) -> u32 {
 pub fn catalog_product(
     p: &brightpearl::Product,
     prices: Option<&brightpearl::ProductPrices>,
-) -> Product {
+) -> CatalogProduct {
     let name = p
         .sales_channels
         .iter()
@@ -59,7 +56,7 @@ pub fn catalog_product(
                 .collect()
         })
         .unwrap_or_default();
-    Product {
+    CatalogProduct {
         id: id32(p.id.0),
         name,
         sku: p.identity.sku.clone(),
@@ -80,10 +77,7 @@ impl Flow for ReferenceFlow {
 
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
         Box::pin(async move {
-            let bp = self
-                .connections
-                .brightpearl()
-                .map_err(FlowError::NotConnected)?;
+            let bp = ctx.brightpearl()?;
             let lane = Lane::Reference;
             ctx.progress("retrieving warehouses, shipping methods, statuses, channels, price lists, tax codes");
             let warehouses = bp
@@ -111,7 +105,7 @@ impl Flow for ReferenceFlow {
                 .await
                 .map_err(|e| upstream("tax codes", e))?;
             let reference = ReferenceData {
-                retrieved_at: Utc::now(),
+                retrieved_at: ctx.now(),
                 warehouses: warehouses
                     .iter()
                     .map(|w| NamedId {
@@ -174,7 +168,7 @@ impl Flow for ReferenceFlow {
                 .map_err(|e| upstream("product prices", e))?;
             let prices: BTreeMap<u64, brightpearl::ProductPrices> =
                 prices.into_iter().map(|p| (p.product_id.0, p)).collect();
-            let catalog: Vec<Product> = products
+            let catalog: Vec<CatalogProduct> = products
                 .iter()
                 .map(|p| catalog_product(p, prices.get(&p.id.0)))
                 .collect();

@@ -96,6 +96,7 @@ impl Flow for MixedFlow {
                 "item",
                 "slow",
                 Outcome::Retryable {
+                    error: None,
                     reason: "timeout after 30s".into(),
                 },
                 RecordDetail::default(),

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dsco_brightpearl::app::{self, Options};
+use dsco_brightpearl::clock::{Clock, SharedClock};
 use dsco_brightpearl::config::{Config, Sources};
+use dsco_brightpearl::sandbox::common::SimClock;
 use dsco_brightpearl::sync::Flow;
 
 pub const TOKEN: &str = "test-api-token";
@@ -55,8 +57,33 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
+/// The simulators' adjustable clock as the daemon's [`Clock`]: a test that shares it moves time
+/// forward for both sides (`SimClock::advance`) instead of sleeping.
+pub struct SimTime(pub Arc<SimClock>);
+
+impl Clock for SimTime {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.now()
+    }
+}
+
+impl SimTime {
+    pub fn shared(clock: &Arc<SimClock>) -> SharedClock {
+        Arc::new(SimTime(clock.clone()))
+    }
+}
+
 impl TestApp {
     pub async fn start(extra_toml: &str, flows: Vec<Arc<dyn Flow>>) -> TestApp {
+        TestApp::start_with_clock(extra_toml, flows, None).await
+    }
+
+    /// [`TestApp::start`] with the daemon reading time from `clock`.
+    pub async fn start_with_clock(
+        extra_toml: &str,
+        flows: Vec<Arc<dyn Flow>>,
+        clock: Option<SharedClock>,
+    ) -> TestApp {
         // TEST_LOG=debug shows the daemon's log while debugging a test.
         if let Ok(filter) = std::env::var("TEST_LOG") {
             dsco_brightpearl::logging::init(&filter);
@@ -67,6 +94,7 @@ impl TestApp {
             config,
             Options {
                 extra_flows: flows,
+                clock,
                 ..Default::default()
             },
         )
@@ -243,6 +271,8 @@ pub struct Sims {
     pub dsco: dsco_brightpearl::sandbox::dsco::DscoSim,
     pub bp_server: dsco_brightpearl::sandbox::common::SimServer,
     pub dsco_server: dsco_brightpearl::sandbox::common::SimServer,
+    /// The clock both simulators read.
+    pub clock: Arc<SimClock>,
 }
 
 impl Sims {
@@ -258,7 +288,10 @@ impl Sims {
         use dsco_brightpearl::sandbox::dsco::DscoSim;
         let clock = bp.clock.clone();
         let brightpearl = BrightpearlSim::new(bp);
-        let dsco = DscoSim::new(dsco_brightpearl::sandbox::dsco::DscoSimConfig { clock, ..dsco });
+        let dsco = DscoSim::new(dsco_brightpearl::sandbox::dsco::DscoSimConfig {
+            clock: clock.clone(),
+            ..dsco
+        });
         let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
         let bp_server = brightpearl.start(addr).await.unwrap();
         let dsco_server = dsco.start(addr).await.unwrap();
@@ -267,6 +300,7 @@ impl Sims {
             dsco,
             bp_server,
             dsco_server,
+            clock,
         }
     }
 

@@ -12,9 +12,9 @@ use super::{Sims, TOKEN, TestApp, wait_for};
 pub struct World {
     pub sims: Sims,
     pub app: TestApp,
-    /// When the newest DSCO order was created: DSCO's `until` must lie 10 s in the past, so a
-    /// run waits until the order is inside the window.
-    last_order: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When the newest DSCO order was created (on the shared clock): DSCO's `until` must lie
+    /// 10 s in the past, so before a run the clock moves on until the order is inside the window.
+    last_order: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 /// How long after its creation an order is inside the orders flow's window (`until` = now − 10 s).
@@ -31,7 +31,12 @@ impl World {
     pub async fn with_sims(sims: Sims, settings: Value, extra_toml: &str) -> World {
         sims.brightpearl.seed_demo(200);
         sims.dsco.seed_demo(200, 0, 1);
-        let app = TestApp::start(&format!("{}{extra_toml}", sims.config_toml()), vec![]).await;
+        let app = TestApp::start_with_clock(
+            &format!("{}{extra_toml}", sims.config_toml()),
+            vec![],
+            Some(super::SimTime::shared(&sims.clock)),
+        )
+        .await;
         let world = World {
             sims,
             app,
@@ -115,29 +120,62 @@ impl World {
 
     /// Note that an order was just created on DSCO.
     pub fn created(&self) {
-        *self.last_order.lock().unwrap() = Some(std::time::Instant::now());
+        *self.last_order.lock().unwrap() = Some(self.sims.clock.now());
     }
 
-    /// Wait until every order created so far is inside the flow's window.
+    /// Move the shared clock until every order created so far is inside the flow's window.
     pub async fn window_catches_up(&self) {
         let last = *self.last_order.lock().unwrap();
         if let Some(at) = last {
-            let ready = at + WINDOW_LAG;
-            let now = std::time::Instant::now();
+            let ready = at + chrono::Duration::from_std(WINDOW_LAG).unwrap();
+            let now = self.sims.clock.now();
             if ready > now {
-                tokio::time::sleep(ready - now).await;
+                self.advance((ready - now).to_std().unwrap());
             }
         }
     }
 
+    /// Move the clock the daemon and both simulators share.
+    pub fn advance(&self, by: Duration) {
+        self.sims.clock.advance(by);
+    }
+
+    /// One run of the orders flow, started by the test. A follow-up run the daemon started by
+    /// itself (records coming due) is waited for first.
     pub async fn run(&self) -> Value {
         self.window_catches_up().await;
-        let r = self.app.post("/v1/sync/orders/run").send().await.unwrap();
-        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-        let id = r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+        let id = self.start_run().await;
         let run = self.app.wait_run(id).await;
         assert_eq!(run["status"], "succeeded", "{run}");
         run
+    }
+
+    /// Start a run of the orders flow (after any follow-up run the daemon started by itself)
+    /// and return its id without waiting for it.
+    pub async fn start_run(&self) -> u64 {
+        loop {
+            let r = self.app.post("/v1/sync/orders/run").send().await.unwrap();
+            if r.status() == 409 {
+                self.idle().await;
+                continue;
+            }
+            assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+            return r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+        }
+    }
+
+    /// Wait until no run of the orders flow is going.
+    pub async fn idle(&self) {
+        wait_for(Duration::from_secs(180), || async {
+            let status = self.app.json("/v1/status").await;
+            let busy = status["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["flow"] == "orders" && !f["running_run_id"].is_null());
+            (!busy).then_some(())
+        })
+        .await;
     }
 
     pub async fn view(&self, dsco_order_id: &str) -> Value {

@@ -1,4 +1,4 @@
-//! Brightpearl credentials (reference §2) and the request headers they become; credential
+//! Brightpearl credentials (brightpearl-api.md §2) and the request headers they become; credential
 //! headers are marked sensitive so they never reach a log line.
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
@@ -6,7 +6,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use crate::brightpearl::error::Error;
 use crate::secret::Secret;
 
-/// Credentials (reference §2).
+/// Credentials (brightpearl-api.md §2).
 #[derive(Debug, Clone)]
 pub enum Auth {
     /// A private app: `brightpearl-app-ref` plus an account or staff token.

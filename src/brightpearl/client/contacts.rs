@@ -1,4 +1,4 @@
-//! Contact operations (`contact-service`, reference §4.17): search, create, postal addresses.
+//! Contact operations (`contact-service`, brightpearl-api.md §4.17): search, create, postal addresses.
 
 use reqwest::Method;
 

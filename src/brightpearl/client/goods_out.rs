@@ -1,4 +1,4 @@
-//! Goods-out note operations (`warehouse-service`, reference §4.14): get by id, by order, search.
+//! Goods-out note operations (`warehouse-service`, brightpearl-api.md §4.14): get by id, by order, search.
 
 use std::collections::BTreeMap;
 

@@ -36,12 +36,13 @@ pub use self::auth::{Auth, TokenKind};
 pub use self::token::{TokenGrant, default_token_url, exchange_token};
 
 use self::auth::auth_headers;
-use self::response::{classify_transport, decode_envelope, errors_in_success, header_u64};
+use self::response::{decode_envelope, errors_in_success, header_u64};
 use crate::backoff::RetryPolicy;
 use crate::brightpearl::error::{Error, classify_status, excerpt};
 use crate::brightpearl::quota::{Lane, QuotaBudget};
 use crate::brightpearl::search::{MAX_PAGE_SIZE, SearchPage, SearchQuery, decode_search_page};
 use crate::secret::Secret;
+use crate::upstream::{Retrier, TransportFault, Verdict, read_body};
 
 /// Where and how to reach one Brightpearl account.
 #[derive(Debug, Clone)]
@@ -222,13 +223,15 @@ impl Client {
     ) -> Result<SearchPage, Error> {
         let call = Call::new(lane, Method::GET, path).query(query.to_pairs());
         let endpoint = call.endpoint();
-        let body = self.execute(call).await?;
-        decode_search_page(&body).map_err(|message| Error::Decode {
-            endpoint,
-            status: StatusCode::OK,
-            message,
-            body: excerpt(&body),
+        self.execute_with(call, |body| {
+            decode_search_page(body).map_err(|message| Error::Decode {
+                endpoint: endpoint.clone(),
+                status: StatusCode::OK,
+                message,
+                body: excerpt(body),
+            })
         })
+        .await
     }
 
     /// Every row of a search, following `morePagesAvailable` with `firstResult = lastResult + 1`.
@@ -264,21 +267,23 @@ impl Client {
     async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
         let endpoint = call.endpoint();
         let redact = call.redact_bodies;
-        let body = self.execute(call).await?;
-        decode_envelope(&endpoint, &body).map_err(|error| match error {
-            Error::Decode {
-                endpoint,
-                status,
-                message,
-                ..
-            } if redact => Error::Decode {
-                endpoint,
-                status,
-                message,
-                body: REDACTED.into(),
-            },
-            other => other,
+        self.execute_with(call, |body| {
+            decode_envelope(&endpoint, body).map_err(|error| match error {
+                Error::Decode {
+                    endpoint,
+                    status,
+                    message,
+                    ..
+                } if redact => Error::Decode {
+                    endpoint,
+                    status,
+                    message,
+                    body: REDACTED.into(),
+                },
+                other => other,
+            })
         })
+        .await
     }
 
     /// Like [`Client::fetch`] but a 404 (Brightpearl's "no results for that set") is empty.
@@ -291,45 +296,55 @@ impl Client {
 
     /// Send with quota, retries and classification; returns the body of a 2xx answer.
     async fn execute(&self, call: Call) -> Result<Bytes, Error> {
+        self.execute_with(call, |body| Ok(Bytes::copy_from_slice(body)))
+            .await
+    }
+
+    /// [`Client::execute`], with the answer read by `read` inside the retry loop, so a read whose
+    /// 2xx body cannot be decoded is sent again like any transient failure (`upstream` rules).
+    async fn execute_with<T>(
+        &self,
+        call: Call,
+        read: impl Fn(&[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let url = self
             .account_base
             .join(&call.path)
             .map_err(|e| Error::Config(format!("bad path {}: {e}", call.path)))?;
         let endpoint = call.endpoint();
-        let mut attempt = 0u32;
-        let mut refreshed = false;
+        let mut retrier = Retrier::new(&self.retry, call.idempotent, self.refresher.is_some());
         loop {
-            attempt += 1;
+            let attempt = retrier.start();
             self.quota.acquire(call.lane).await;
             let generation = self.auth_generation.load(Ordering::SeqCst);
-            let error = match self.send_once(&url, &call, &endpoint).await {
-                Ok(body) => return Ok(body),
+            let error = match self
+                .send_once(&url, &call, &endpoint)
+                .await
+                .and_then(|body| read(&body))
+            {
+                Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
-            if matches!(error, Error::Unauthorized { .. }) && self.refresher.is_some() && !refreshed
-            {
-                // Refresh once and retry; a second 401 is reported (reference §2.5).
-                refreshed = true;
-                attempt -= 1;
-                self.refresh_token(generation).await?;
-                continue;
-            }
-            let may_retry = error.is_retryable()
-                && (call.idempotent || error.is_definitely_not_applied())
-                && attempt < self.retry.max_attempts;
-            if !may_retry {
-                if error.is_unknown_outcome() && !call.idempotent {
-                    tracing::warn!(endpoint = %endpoint, error = %error, "brightpearl write outcome unknown");
+            match retrier.next(&error) {
+                // Refresh once and retry; a second 401 is reported (brightpearl-api.md §2.5).
+                Verdict::Refresh => self.refresh_token(generation).await?,
+                Verdict::Retry(delay) => {
+                    // After a throttle the budget already waits for the next window; add only
+                    // jitter.
+                    let delay = match &error {
+                        Error::Throttled { .. } => self.retry.delay(1),
+                        _ => delay,
+                    };
+                    tracing::warn!(endpoint = %endpoint, attempt, error = %error, "retrying brightpearl call");
+                    tokio::time::sleep(delay).await;
                 }
-                return Err(error);
+                Verdict::Stop => {
+                    if error.is_unknown_outcome() && !call.idempotent {
+                        tracing::warn!(endpoint = %endpoint, error = %error, "brightpearl write outcome unknown");
+                    }
+                    return Err(error);
+                }
             }
-            // After a throttle the budget already waits for the next window; add only jitter.
-            let delay = match &error {
-                Error::Throttled { .. } => self.retry.delay(1),
-                _ => self.retry.delay(attempt),
-            };
-            tracing::warn!(endpoint = %endpoint, attempt, error = %error, "retrying brightpearl call");
-            tokio::time::sleep(delay).await;
         }
     }
 
@@ -356,25 +371,14 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|e| classify_transport(endpoint, &e))?;
-        let status = response.status();
+            .map_err(|e| Error::transport(endpoint, TransportFault::of(&e)))?;
         let remaining = header_u64(response.headers(), REQUESTS_REMAINING)
             .map(|v| u32::try_from(v).unwrap_or(u32::MAX));
         let period =
             header_u64(response.headers(), NEXT_THROTTLE_PERIOD).map(Duration::from_millis);
         self.quota.observe(remaining, period);
-        let body = response.bytes().await.map_err(|e| {
-            if status.is_success() {
-                Error::Decode {
-                    endpoint: endpoint.to_owned(),
-                    status,
-                    message: format!("cannot read body: {e}"),
-                    body: String::new(),
-                }
-            } else {
-                classify_transport(endpoint, &e)
-            }
-        })?;
+        let (status, body) = read_body(response).await;
+        let body = body.map_err(|fault| Error::body(endpoint, status, fault))?;
         tracing::trace!(endpoint, status = status.as_u16(), body = %loggable(call, &body), "brightpearl response");
         tracing::debug!(endpoint, status = status.as_u16(), "brightpearl call");
         if status.is_success() {

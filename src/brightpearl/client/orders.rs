@@ -1,4 +1,4 @@
-//! Order operations (`order-service`, reference §4.1–§4.6): create, get, search, status, notes.
+//! Order operations (`order-service`, brightpearl-api.md §4.1–§4.6): create, get, search, status, notes.
 
 use reqwest::Method;
 

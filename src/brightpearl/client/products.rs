@@ -1,5 +1,5 @@
 //! Product and stock operations (`product-service`, `warehouse-service` availability,
-//! reference §4.10, §4.11).
+//! brightpearl-api.md §4.10, §4.11).
 
 use std::collections::BTreeMap;
 
@@ -29,7 +29,7 @@ impl Client {
     }
 
     /// `GET /product-service/product-price/{ID-SET}` in chunks of the product cap: each product's
-    /// price per price list (reference §4.10).
+    /// price per price list (brightpearl-api.md §4.10).
     pub async fn get_product_prices(
         &self,
         lane: Lane,
@@ -63,7 +63,7 @@ impl Client {
     }
 
     /// Every product of the account: `OPTIONS /product-service/product` hands out the GET URIs
-    /// (each under the 200-id cap, reference §1.4), then one GET per URI.
+    /// (each under the 200-id cap, brightpearl-api.md §1.4), then one GET per URI.
     pub async fn list_all_products(&self, lane: Lane) -> Result<Vec<Product>, Error> {
         let uris = self
             .options_get_uris(lane, "product-service", "product")

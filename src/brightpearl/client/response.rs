@@ -12,31 +12,6 @@ pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-pub(super) fn classify_transport(endpoint: &str, error: &reqwest::Error) -> Error {
-    let endpoint = endpoint.to_owned();
-    let message = error_chain(error);
-    if error.is_connect() {
-        Error::Connect { endpoint, message }
-    } else if error.is_timeout() {
-        Error::Timeout { endpoint }
-    } else {
-        Error::Transport { endpoint, message }
-    }
-}
-
-/// The error and its sources on one line (reqwest hides the interesting part in the sources).
-fn error_chain(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    message
-}
-
 pub(super) fn decode_envelope<T: DeserializeOwned>(
     endpoint: &str,
     body: &[u8],

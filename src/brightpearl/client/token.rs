@@ -1,4 +1,4 @@
-//! The OAuth token exchange (reference §2.3): an authorization code or a refresh token for an
+//! The OAuth token exchange (brightpearl-api.md §2.3): an authorization code or a refresh token for an
 //! access token. Separate from [`Client`](super::Client): it talks to the token host, not to an
 //! account.
 
@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use super::response::classify_transport;
 use crate::brightpearl::error::{Error, excerpt};
 use crate::brightpearl::model::TokenResponse;
 use crate::secret::Secret;
+use crate::upstream::{TransportFault, read_body};
 
 /// A grant for `POST /token/{account}`.
 #[derive(Debug, Clone)]
@@ -83,12 +83,9 @@ pub async fn exchange_token(
         .form(&form)
         .send()
         .await
-        .map_err(|e| classify_transport(&endpoint, &e))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| classify_transport(&endpoint, &e))?;
+        .map_err(|e| Error::transport(&endpoint, TransportFault::of(&e)))?;
+    let (status, body) = read_body(response).await;
+    let body = body.map_err(|fault| Error::body(&endpoint, status, fault))?;
     if !status.is_success() {
         let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         return Err(Error::Token {

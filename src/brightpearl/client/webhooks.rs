@@ -1,4 +1,4 @@
-//! Webhook operations (`integration-service`, reference §4.16). Webhook bodies carry our
+//! Webhook operations (`integration-service`, brightpearl-api.md §4.16). Webhook bodies carry our
 //! callback token, so [`Call`] keeps them out of logs.
 
 use reqwest::Method;

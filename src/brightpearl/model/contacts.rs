@@ -1,4 +1,4 @@
-//! Contact wire types (reference §4.17): search rows and the contact create body.
+//! Contact wire types (brightpearl-api.md §4.17): search rows and the contact create body.
 
 use std::collections::BTreeMap;
 
@@ -43,7 +43,7 @@ pub struct NewContact {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marketing_details: Option<MarketingDetails>,
     /// The company; nesting as on Contact GET (`organisation.name`). Guess: the create nesting
-    /// beyond names, addresses and emails is UNCONFIRMED (reference §4.17).
+    /// beyond names, addresses and emails is UNCONFIRMED (brightpearl-api.md §4.17).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organisation: Option<ContactOrganisation>,
 }

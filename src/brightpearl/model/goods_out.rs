@@ -1,4 +1,4 @@
-//! Goods-out note wire types (reference §4.14): the note GET and goods-out search rows.
+//! Goods-out note wire types (brightpearl-api.md §4.14): the note GET and goods-out search rows.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Reference-data wire types (reference §4.12, §4.13, §4.18): warehouses, shipping methods,
+//! Reference-data wire types (brightpearl-api.md §4.12, §4.13, §4.18): warehouses, shipping methods,
 //! channels, price lists, tax codes.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Brightpearl wire types: field names, nesting and types exactly as on the wire (reference §4).
+//! Brightpearl wire types: field names, nesting and types exactly as on the wire (brightpearl-api.md §4).
 //! Money and quantities are strings where Brightpearl sends strings. No business rules here.
 //! Unknown fields are ignored on input; optional fields we send are omitted when `None`.
 //!

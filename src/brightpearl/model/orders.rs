@@ -1,4 +1,4 @@
-//! Order wire types (`order-service`): the sales-order create body (reference §4.1), the order
+//! Order wire types (`order-service`): the sales-order create body (brightpearl-api.md §4.1), the order
 //! GET (§4.3), search rows (§4.5), status updates and notes (§4.6).
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use super::ids::{
 };
 
 // ---------------------------------------------------------------------------------------------
-// Sales order create (POST /order-service/sales-order, reference §4.1)
+// Sales order create (POST /order-service/sales-order, brightpearl-api.md §4.1)
 
 /// Body of `POST /order-service/sales-order`: the order and its rows, created atomically.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub struct SalesOrder {
     pub staff_owner_id: Option<ContactId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_list_id: Option<PriceListId>,
-    /// Lead source (reference §4.1 assignment fields).
+    /// Lead source (brightpearl-api.md §4.1 assignment fields).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lead_source_id: Option<u64>,
     /// `INC` or `EXC`.
@@ -143,7 +143,7 @@ pub struct Address {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Order GET (reference §4.3)
+// Order GET (brightpearl-api.md §4.3)
 
 /// One item of `GET /order-service/order/{ID-SET}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,7 +157,7 @@ pub struct Order {
     /// Customer reference (`ref` on the sales-order resource).
     #[serde(default)]
     pub reference: Option<String>,
-    /// Not seen in recorded Order GETs (reference §4.3); present when Brightpearl echoes it.
+    /// Not seen in recorded Order GETs (brightpearl-api.md §4.3); present when Brightpearl echoes it.
     #[serde(default)]
     pub external_ref: Option<String>,
     #[serde(default)]
@@ -226,7 +226,7 @@ pub struct OrderDelivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderInvoice {
-    /// Empty until invoiced, `"pending"` while invoicing (reference §4.20).
+    /// Empty until invoiced, `"pending"` while invoicing (brightpearl-api.md §4.20).
     #[serde(default)]
     pub invoice_reference: Option<String>,
     #[serde(default)]
@@ -402,7 +402,7 @@ pub struct RowComposition {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Order search rows (reference §4.5), decoded by column name
+// Order search rows (brightpearl-api.md §4.5), decoded by column name
 
 /// A row of `/order-service/order-search`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -452,7 +452,7 @@ pub struct SalesOrderSearchRow {
     pub channel_id: Option<u64>,
 }
 
-/// Body of `PUT /order-service/order/{ID}/status` (reference §4.6).
+/// Body of `PUT /order-service/order/{ID}/status` (brightpearl-api.md §4.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderStatusUpdate {

@@ -1,4 +1,4 @@
-//! Product wire types (reference §4.10, §4.11): products, prices, product search rows and
+//! Product wire types (brightpearl-api.md §4.10, §4.11): products, prices, product search rows and
 //! warehouse availability.
 
 use std::collections::BTreeMap;
@@ -53,7 +53,7 @@ pub struct ProductIdentity {
     pub barcode: Option<String>,
 }
 
-/// One product's prices (`GET /product-service/product-price/{ID-SET}`, reference §4.10).
+/// One product's prices (`GET /product-service/product-price/{ID-SET}`, brightpearl-api.md §4.10).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductPrices {
@@ -128,7 +128,7 @@ pub enum ProductIdentifier {
 }
 
 impl ProductIdentifier {
-    /// The search column name, case-sensitive (reference §1.12).
+    /// The search column name, case-sensitive (brightpearl-api.md §1.12).
     pub fn column(self) -> &'static str {
         match self {
             ProductIdentifier::Sku => "SKU",

@@ -1,4 +1,4 @@
-//! The OAuth token endpoint answer (reference §2.3): snake_case JSON, unlike the REST API.
+//! The OAuth token endpoint answer (brightpearl-api.md §2.3): snake_case JSON, unlike the REST API.
 
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! Webhook wire types (reference §4.16).
+//! Webhook wire types (brightpearl-api.md §4.16).
 
 use serde::{Deserialize, Serialize};
 

@@ -80,6 +80,7 @@ impl BrightpearlSim {
             log: self.inner().log.clone(),
             clock: self.inner().config.clock.clone(),
             throttle_response: wire::throttle_fault_response,
+            error_body_response: wire::server_error_body_response,
         };
         axum::Router::new()
             .route("/public-api/{*rest}", any(api))

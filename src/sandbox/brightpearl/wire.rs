@@ -68,8 +68,9 @@ pub fn throttled_body() -> Value {
     json!({"response": "You have sent too many requests. Please wait before sending another request"})
 }
 
-/// What the common `Throttle` fault answers (no state: the window is assumed full).
-pub fn throttle_fault_response() -> Response {
+/// What the common `Throttle` fault answers (no state: the window is assumed full), announcing
+/// `period_ms` (default a whole minute) in `brightpearl-next-throttle-period`.
+pub fn throttle_fault_response(period_ms: Option<u64>) -> Response {
     let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, throttled_body());
     let headers = response.headers_mut();
     headers.insert(
@@ -78,9 +79,20 @@ pub fn throttle_fault_response() -> Response {
     );
     headers.insert(
         "brightpearl-next-throttle-period",
-        HeaderValue::from_static("60000"),
+        HeaderValue::from(period_ms.unwrap_or(60_000)),
     );
     response
+}
+
+/// What the common `ServerErrorBody` fault answers: a 5xx with Brightpearl's `errors` envelope.
+// guess: the code and words of a server-side failure are not recorded (brightpearl-api.md §1.6
+// lists only the 5xx codes that mean a request mistake); a code outside those is what matters.
+pub fn server_error_body_response(status: StatusCode) -> Response {
+    error(
+        status,
+        "CMNC-500",
+        "An internal error has occurred. Please try again later",
+    )
 }
 
 /// `500 CMNC-018`: a search filter value that does not parse as its column type (§1.6, §1.12).

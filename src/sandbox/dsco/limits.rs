@@ -88,9 +88,32 @@ impl Bucket {
 /// The answer to a throttled call.
 // guess: API Gateway's throttling body (dsco-api.md §1.5 documents only the 429 status).
 pub(crate) fn throttled() -> Response {
+    throttled_fault(None)
+}
+
+/// What the common `Throttle` fault answers: DSCO announces no wait (dsco-api.md §1.5).
+pub(crate) fn throttled_fault(_period_ms: Option<u64>) -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
         Json(json!({"message": "Too Many Requests"})),
+    )
+        .into_response()
+}
+
+/// What the common `ServerErrorBody` fault answers: a 5xx with a failure response.
+// guess: DSCO documents no 5xx body (dsco-api.md §1.4); this is the `ApiResponse` failure shape
+// its 4xx answers use.
+pub(crate) fn server_error_body(status: StatusCode) -> Response {
+    (
+        status,
+        Json(json!({
+            "status": "failure",
+            "messages": [{
+                "code": "INTERNAL_SERVER_ERROR",
+                "severity": "error",
+                "description": "An unexpected error occurred"
+            }]
+        })),
     )
         .into_response()
 }

@@ -101,7 +101,8 @@ impl DscoSim {
             faults: self.faults(),
             log: self.requests(),
             clock: self.clock(),
-            throttle_response: limits::throttled,
+            throttle_response: limits::throttled_fault,
+            error_body_response: limits::server_error_body,
         };
         api.merge(token)
             .merge(admin::routes())

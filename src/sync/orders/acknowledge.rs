@@ -93,9 +93,10 @@ impl Run<'_> {
                     },
                     Err(e) => Step {
                         kind: ORDER_KIND,
-                        outcome: Outcome::Retryable {
-                            reason: format!("acknowledging on DSCO failed: {e}"),
-                        },
+                        outcome: Outcome::transient(
+                            format!("acknowledging on DSCO failed: {e}"),
+                            e,
+                        ),
                         detail,
                         event: "ack_retry",
                         state: None,

@@ -68,9 +68,10 @@ impl Run<'_> {
             }
             Err(e) if e.is_retryable() => Step {
                 kind: CANCELLATION_KIND,
-                outcome: Outcome::Retryable {
-                    reason: format!("changing the Brightpearl order status failed: {e}"),
-                },
+                outcome: Outcome::transient(
+                    format!("changing the Brightpearl order status failed: {e}"),
+                    &e,
+                ),
                 detail: rel,
                 event: "cancel_retry",
                 state: None,

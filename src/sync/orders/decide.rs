@@ -2,7 +2,7 @@
 //! check an unanswered create, skip (test order, cancelled or completed on DSCO, before
 //! `orders.import_from`), wait out a backoff, take over another connector's order, or import.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use crate::brightpearl::Lane;
 use crate::dsco::{self, Lifecycle};
@@ -10,6 +10,7 @@ use crate::flow_name::FlowName;
 use crate::reference::DscoItem;
 use crate::store::{Outcome, RecordStatus};
 use crate::sync::FlowError;
+use crate::sync::exactly_once::grace_check;
 use crate::sync::order_link::{
     self, ORDER_KIND, OrderLink, OrderRef, dsco_id, lowest_with_external_ref,
 };
@@ -118,13 +119,7 @@ impl Run<'_> {
         else {
             return Ok(IntentCheck::None);
         };
-        let due = intent.last_attempt_at
-            + chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::seconds(60));
-        if Utc::now() < due {
-            let reason = format!(
-                "an earlier create was not answered; Brightpearl is checked for it after {}",
-                due.format("%H:%M:%S UTC")
-            );
+        if let Err(reason) = grace_check(&intent, self.grace, self.ctx.now()) {
             let step = Step {
                 kind: ORDER_KIND,
                 outcome: Outcome::Pending(reason),
@@ -135,18 +130,22 @@ impl Run<'_> {
             record_step(self.ctx, &order_ref, step).await?;
             return Ok(IntentCheck::Waiting);
         }
-        let hits = match self
-            .bp
-            .search_orders_by_external_ref(Lane::Orders, &id)
-            .await
-        {
-            Ok(rows) => lowest_with_external_ref(rows, &id),
+        let searched = match self.settled_for(&id).await {
+            Some(found) => Ok(found),
+            None => self
+                .bp
+                .search_orders_by_external_ref(Lane::Orders, &id)
+                .await
+                .map(|rows| lowest_with_external_ref(rows, &id)),
+        };
+        let hits = match searched {
+            Ok(found) => found,
             Err(e) => {
                 let reason =
                     format!("could not check Brightpearl for an earlier unanswered create: {e}");
                 let step = Step {
                     kind: ORDER_KIND,
-                    outcome: Outcome::Retryable { reason },
+                    outcome: Outcome::transient(reason, &e),
                     detail: order_ref.ids(None),
                     event: "intent_search_failed",
                     state: None,
@@ -162,7 +161,7 @@ impl Run<'_> {
                 .await?;
             return Ok(IntentCheck::None);
         };
-        let link = OrderLink::new(&id, bp_order_id);
+        let link = OrderLink::new(&id, bp_order_id, self.ctx.now());
         let for_tx = link.clone();
         let step = Step {
             kind: ORDER_KIND,
@@ -184,7 +183,7 @@ impl Run<'_> {
     /// overlap brings it back: its backoff holds.
     async fn backing_off(&self, order: &dsco::Order) -> Result<bool, FlowError> {
         let id = dsco_id(order);
-        let now = Utc::now();
+        let now = self.ctx.now();
         let record = self
             .store()
             .call(move |s| s.read(|tx| tx.record_for(FlowName::Orders, ORDER_KIND, &id)))
@@ -218,7 +217,7 @@ impl Run<'_> {
     }
 
     async fn note_seen(&self, order: &dsco::Order) -> Result<(), FlowError> {
-        let now = Utc::now();
+        let now = self.ctx.now();
         let items: Vec<DscoItem> = order
             .line_items
             .iter()

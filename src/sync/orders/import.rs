@@ -20,16 +20,40 @@ impl Run<'_> {
     /// Orders another connector already acknowledged (a `supplierOrderNumber` is set) and that we
     /// have no link for: find their Brightpearl orders with one `customerRefs` search.
     pub(super) async fn take_over_candidates(&mut self, orders: &BTreeMap<String, dsco::Order>) {
-        let mut refs = Vec::new();
-        for order in orders.values() {
-            if order
-                .supplier_order_number
-                .as_deref()
-                .is_some_and(|s| !s.is_empty())
-            {
-                refs.push(order.po_number.clone());
-            }
+        let acknowledged: Vec<(String, String)> = orders
+            .iter()
+            .filter(|(_, o)| {
+                o.supplier_order_number
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .map(|(id, o)| (id.clone(), o.po_number.clone()))
+            .collect();
+        if acknowledged.is_empty() {
+            return;
         }
+        // Orders already linked (ours, acknowledged by us) need no search.
+        let unlinked = self
+            .store()
+            .call(move |s| {
+                s.read(|tx| {
+                    let mut refs = Vec::new();
+                    for (id, po) in acknowledged {
+                        if order_link::find(tx, &id)?.is_none() {
+                            refs.push(po);
+                        }
+                    }
+                    Ok(refs)
+                })
+            })
+            .await;
+        let mut refs = match unlinked {
+            Ok(refs) => refs,
+            Err(e) => {
+                tracing::warn!(flow = "orders", error = %e, "could not read order links for take-over; orders are checked one by one");
+                return;
+            }
+        };
         if refs.is_empty() {
             return;
         }
@@ -72,7 +96,7 @@ impl Run<'_> {
                 );
                 let step = Step {
                     kind: ORDER_KIND,
-                    outcome: Outcome::Retryable { reason },
+                    outcome: Outcome::transient(reason, &e),
                     detail: order_ref.ids(None),
                     event: "take_over_search_failed",
                     state: None,
@@ -106,7 +130,7 @@ impl Run<'_> {
         };
         let link = OrderLink {
             acknowledged: true,
-            ..OrderLink::new(&id, bp_order_id)
+            ..OrderLink::new(&id, bp_order_id, self.ctx.now())
         };
         record_step_with(
             self.ctx,
@@ -185,7 +209,7 @@ impl Run<'_> {
             },
             Customer::Retry(reason) => Step {
                 kind: ORDER_KIND,
-                outcome: Outcome::Retryable { reason },
+                outcome: Outcome::retry(reason),
                 detail: order_ref.ids(None),
                 event: "customer_retry",
                 state: None,
@@ -214,12 +238,16 @@ impl Run<'_> {
         let request = serde_json::to_string(&sales_order).ok();
         let bp = self.bp;
         let search_id = id.clone();
+        let settled = self.settled_for(&id).await;
         let attempt = create_once(
             &self.ctx.store,
             ORDER_KIND,
             &id,
             self.grace,
             || async move {
+                if let Some(found) = settled {
+                    return Ok(found);
+                }
                 let rows = bp
                     .search_orders_by_external_ref(Lane::Orders, &search_id)
                     .await?;
@@ -246,7 +274,7 @@ impl Run<'_> {
                 };
                 let mut link = OrderLink {
                     pending_note: prepared.note.clone(),
-                    ..OrderLink::new(&id, bp_order_id)
+                    ..OrderLink::new(&id, bp_order_id, self.ctx.now())
                 };
                 let link_for_tx = link.clone();
                 let intent_key = id.clone();
@@ -307,14 +335,17 @@ impl Run<'_> {
                 )
                 .await
             }
-            Attempt::NotApplied(reason) | Attempt::Unknown(reason) => {
+            Attempt::NotApplied { reason, error } | Attempt::Unknown { reason, error } => {
                 tracing::warn!(flow = "orders", dsco_order_id = %id, reason = %reason, "order create to be retried");
                 record_step(
                     self.ctx,
                     order_ref,
                     Step {
                         kind: ORDER_KIND,
-                        outcome: Outcome::Retryable { reason },
+                        outcome: Outcome::Retryable {
+                            reason,
+                            error: Some(error),
+                        },
                         detail: detail(None, None),
                         event: "create_retry",
                         state: Some(OrderState::Failed),
@@ -352,7 +383,7 @@ impl Run<'_> {
                         s.write(|tx| {
                             order_link::save(tx, &link)?;
                             if let Some(mut view) = order_view::load_in(tx, &id)? {
-                                view.step("note_added", None, None);
+                                view.step("note_added", None, None, tx.now());
                                 order_view::save(tx, &view)?;
                             }
                             Ok(())

@@ -16,6 +16,7 @@ mod cancel;
 mod decide;
 mod import;
 pub mod sales_order;
+mod settle;
 mod window;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,13 +27,12 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::brightpearl;
-use crate::connections::Connections;
 use crate::dsco;
 use crate::flow_name::FlowName;
 use crate::mapping::customers::CustomerMap;
 use crate::mapping::items::ItemMatcher;
 use crate::mapping::shipping_methods::ShippingMethodMap;
-use crate::reference::{Product, ReferenceData};
+use crate::reference::{CatalogProduct, ReferenceData};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::sync::order_link::OrderRef;
@@ -50,13 +50,12 @@ struct Cursor {
     until: DateTime<Utc>,
 }
 
-pub struct OrdersFlow {
-    connections: Arc<Connections>,
-}
+/// The orders flow; its run gets the connected clients from the flow context.
+pub struct OrdersFlow;
 
 impl OrdersFlow {
-    pub fn new(connections: Arc<Connections>) -> Arc<OrdersFlow> {
-        Arc::new(OrdersFlow { connections })
+    pub fn new() -> Arc<OrdersFlow> {
+        Arc::new(OrdersFlow)
     }
 }
 
@@ -67,13 +66,9 @@ impl Flow for OrdersFlow {
 
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
         Box::pin(async move {
-            let bp = self
-                .connections
-                .brightpearl()
-                .map_err(FlowError::NotConnected)?;
-            let dsco = self.connections.dsco().map_err(FlowError::NotConnected)?;
-            let mut run =
-                Run::load(ctx, &bp, &dsco, self.connections.brightpearl_create_grace()).await?;
+            let bp = ctx.brightpearl()?;
+            let dsco = ctx.dsco()?;
+            let mut run = Run::load(ctx, &bp, &dsco, ctx.brightpearl_create_grace()?).await?;
             run.execute().await
         })
     }
@@ -86,7 +81,7 @@ struct Run<'a> {
     dsco: &'a dsco::Client,
     settings: Settings,
     matcher: ItemMatcher,
-    products: HashMap<u32, Product>,
+    products: HashMap<u32, CatalogProduct>,
     shipping_methods: ShippingMethodMap,
     reference: Option<ReferenceData>,
     customers: CustomerMap,
@@ -96,6 +91,12 @@ struct Run<'a> {
     to_acknowledge: Vec<(OrderRef, u64)>,
     /// Brightpearl sales orders by customer ref, for taking over another connector's orders.
     take_over_by_ref: HashMap<String, Vec<(u64, Option<String>)>>,
+    /// Open create intents the run's bulk search settled (see `settle`): DSCO order id → the
+    /// Brightpearl order an earlier create made, or none.
+    settled: HashMap<String, Option<u64>>,
+    /// Open create intents of this run's orders not settled yet: DSCO order id → (customerRef,
+    /// intent).
+    unsettled: BTreeMap<String, (String, crate::store::Intent)>,
     notes: Vec<String>,
 }
 
@@ -135,6 +136,8 @@ impl<'a> Run<'a> {
             contact_cache: HashMap::new(),
             to_acknowledge: Vec::new(),
             take_over_by_ref: HashMap::new(),
+            settled: HashMap::new(),
+            unsettled: BTreeMap::new(),
             notes: Vec::new(),
         })
     }
@@ -144,7 +147,7 @@ impl<'a> Run<'a> {
     }
 
     async fn execute(&mut self) -> Result<RunReport, FlowError> {
-        let now = Utc::now();
+        let now = self.ctx.now();
         let until = now - UNTIL_LAG;
         let start = self.window_start(now).await?;
         let mut orders: BTreeMap<String, dsco::Order> = BTreeMap::new();
@@ -165,6 +168,7 @@ impl<'a> Run<'a> {
         let in_window = orders.len();
         self.add_pending(&mut orders).await?;
         self.take_over_candidates(&orders).await;
+        self.settle_open_intents(&orders).await?;
         let mut stopped = false;
         let mut ordered: Vec<dsco::Order> = orders.into_values().collect();
         ordered.sort_by(|a, b| a.dsco_create_date.cmp(&b.dsco_create_date));

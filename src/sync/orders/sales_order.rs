@@ -13,7 +13,7 @@ use crate::brightpearl::{
 use crate::dsco;
 use crate::mapping::items::{DscoItemIds, ItemMatcher, Resolution};
 use crate::mapping::shipping_methods::{OrderShipping, ShippingMethodMap};
-use crate::reference::{Product, ReferenceData};
+use crate::reference::{CatalogProduct, ReferenceData};
 use crate::settings::{OrdersDefaults, PriceSource};
 use crate::sync::address::country_iso3;
 use crate::sync::money::Amount;
@@ -56,7 +56,7 @@ impl Prepared {
 pub struct Inputs<'a> {
     pub defaults: &'a OrdersDefaults,
     pub matcher: &'a ItemMatcher,
-    pub products: &'a HashMap<u32, Product>,
+    pub products: &'a HashMap<u32, CatalogProduct>,
     pub shipping_methods: &'a ShippingMethodMap,
     pub reference: Option<&'a ReferenceData>,
 }
@@ -513,8 +513,8 @@ mod tests {
     use crate::reference::{NamedId, TaxCode};
     use crate::settings::{ItemsSettings, Settings};
 
-    fn product(id: u32, sku: &str) -> Product {
-        Product {
+    fn product(id: u32, sku: &str) -> CatalogProduct {
+        CatalogProduct {
             id,
             name: format!("P{id}"),
             sku: Some(sku.into()),
@@ -547,7 +547,7 @@ mod tests {
     struct World {
         defaults: OrdersDefaults,
         matcher: ItemMatcher,
-        products: HashMap<u32, Product>,
+        products: HashMap<u32, CatalogProduct>,
         methods: ShippingMethodMap,
         reference: ReferenceData,
     }

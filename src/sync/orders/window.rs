@@ -92,7 +92,7 @@ impl Run<'_> {
                         continue 'window;
                     }
                     Err(e) => {
-                        return Err(FlowError::Upstream(format!("fetching DSCO orders: {e}")));
+                        return Err(FlowError::dsco("fetching DSCO orders", e));
                     }
                 }
             }
@@ -104,7 +104,7 @@ impl Run<'_> {
         &mut self,
         orders: &mut BTreeMap<String, dsco::Order>,
     ) -> Result<(), FlowError> {
-        let now = Utc::now();
+        let now = self.ctx.now();
         let (due, intents, unacked) = self
             .store()
             .call(move |s| {
@@ -162,9 +162,10 @@ impl Run<'_> {
                         .record(
                             ORDER_KIND,
                             &id,
-                            Outcome::Retryable {
-                                reason: format!("could not re-read the order from DSCO: {e}"),
-                            },
+                            Outcome::transient(
+                                format!("could not re-read the order from DSCO: {e}"),
+                                &e,
+                            ),
                             RecordDetail::default(),
                         )
                         .await?;

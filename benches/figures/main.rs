@@ -1,0 +1,47 @@
+//! Benchmarks that print figures (never asserted): `cargo bench --bench figures [-- SECTION...]`.
+//!
+//! Sections: `daemon` (idle RSS, exec → READY, binary size), `mappings` (100,000 item mappings
+//! uploaded as CSV through HTTP to an in-process daemon), `catalog` (the reference flow reading a
+//! 20,000-product catalog from the Brightpearl simulator: calls used against the paging minimum,
+//! and time), `orders` (the orders flow against both simulators with Brightpearl capped at 20
+//! requests per 10 s: calls per order, throughput, and latency on a one-minute schedule;
+//! `--orders-latency-secs=N` shortens the latency part, 180 s by default; `BENCH_VERBOSE=1` shows
+//! its progress), `faults` (200 orders on a one-minute schedule while both simulators fail 20 % of
+//! requests with transient faults: calls per order, waits after the last fault, needs_attention,
+//! duplicates; about 5 minutes). Without arguments every section runs.
+
+mod catalog;
+mod daemon;
+mod faults;
+mod mappings;
+mod orders;
+mod world;
+
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let runs = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    if runs("daemon") {
+        daemon::daemon_figures();
+    }
+    if runs("mappings") {
+        mappings::mappings_figures();
+    }
+    if runs("catalog") {
+        catalog::catalog_figures();
+    }
+    if runs("orders") {
+        let latency_secs = std::env::args()
+            .find_map(|a| {
+                a.strip_prefix("--orders-latency-secs=")
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(180);
+        orders::orders_figures(latency_secs);
+    }
+    if runs("faults") {
+        faults::faults_figures();
+    }
+}
