@@ -94,6 +94,70 @@ impl BatchResult {
     }
 }
 
+/// What a change log holds for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLog {
+    /// `PROCESSING` or `COMPLETED` when DSCO sends it.
+    pub status: Option<String>,
+    pub logs: Vec<ChangeLogEntry>,
+}
+
+impl RequestLog {
+    /// DSCO finished the request: `COMPLETED`, or (without a status) entries none of which
+    /// is pending.
+    pub fn completed(&self) -> bool {
+        match self.status.as_deref() {
+            Some(s) => s.eq_ignore_ascii_case("COMPLETED"),
+            None => {
+                !self.logs.is_empty()
+                    && self
+                        .logs
+                        .iter()
+                        .all(|l| !l.status.eq_ignore_ascii_case("pending"))
+            }
+        }
+    }
+}
+
+/// The asynchronous batch writes, each with its endpoint and the change log that reports on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncWrite {
+    /// `POST /order/shipment/batch/small` → `/order/log`.
+    Shipments,
+    /// `POST /inventory/batch/small` → `/inventory/log`.
+    Inventory,
+    /// `POST /invoice/batch/small` → `/invoice/log`.
+    Invoices,
+    /// `POST /order/item/cancel/batch/small` → `/order/log`.
+    ItemCancels,
+}
+
+impl AsyncWrite {
+    fn endpoint(self) -> (&'static str, &'static str) {
+        match self {
+            AsyncWrite::Shipments => (
+                "POST /order/shipment/batch/small",
+                "order/shipment/batch/small",
+            ),
+            AsyncWrite::Inventory => ("POST /inventory/batch/small", "inventory/batch/small"),
+            AsyncWrite::Invoices => ("POST /invoice/batch/small", "invoice/batch/small"),
+            AsyncWrite::ItemCancels => (
+                "POST /order/item/cancel/batch/small",
+                "order/item/cancel/batch/small",
+            ),
+        }
+    }
+
+    /// The change log that reports on this write.
+    pub fn log(self) -> ChangeLog {
+        match self {
+            AsyncWrite::Shipments | AsyncWrite::ItemCancels => ChangeLog::Order,
+            AsyncWrite::Inventory => ChangeLog::Inventory,
+            AsyncWrite::Invoices => ChangeLog::Invoice,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct CachedToken {
     token: Secret<String>,
@@ -494,6 +558,77 @@ impl Client {
             scroll = next.scroll_id;
         }
         Ok((status, logs))
+    }
+
+    /// One page-complete read of a change log by `requestId`: the request's status
+    /// (`PROCESSING` / `COMPLETED`, when DSCO sends it) and every entry, all scroll pages.
+    pub async fn change_log_of(
+        &self,
+        log: ChangeLog,
+        request_id: &RequestId,
+    ) -> Result<RequestLog, Error> {
+        let (status, logs) = self.read_change_log(log, request_id).await?;
+        Ok(RequestLog { status, logs })
+    }
+
+    /// Every entry of a change log processed in `[start, end)` (dsco-api.md §1.8: both dates
+    /// are required without `requestId`; `startDate` inclusive, `endDate` exclusive), all pages.
+    pub async fn change_log_between(
+        &self,
+        log: ChangeLog,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<ChangeLogEntry>, Error> {
+        let first = vec![
+            ("startDate".to_owned(), rfc3339(&start)),
+            ("endDate".to_owned(), rfc3339(&end)),
+        ];
+        let page: ChangeLogResponse = self
+            .fetch(Call::get(log.endpoint(), log.path(), first))
+            .await?;
+        let mut logs = page.logs;
+        let mut scroll = page.scroll_id.filter(|_| !logs.is_empty());
+        while let Some(scroll_id) = scroll {
+            let query = vec![("scrollId".to_owned(), scroll_id)];
+            let next: ChangeLogResponse = match self
+                .fetch(Call::get(log.endpoint(), log.path(), query))
+                .await
+            {
+                Err(Error::NotFound { endpoint }) => {
+                    return Err(Error::ScrollExpired { endpoint });
+                }
+                other => other?,
+            };
+            if next.logs.is_empty() {
+                break;
+            }
+            logs.extend(next.logs);
+            scroll = next.scroll_id;
+        }
+        Ok(logs)
+    }
+
+    /// Submit an asynchronous batch and return DSCO's `requestId` at once, without polling:
+    /// the caller stores the id before it reads the outcome (`sync::dsco_once`).
+    pub async fn submit<T: Serialize>(
+        &self,
+        write: AsyncWrite,
+        objects: &[T],
+    ) -> Result<RequestId, Error> {
+        let (endpoint, path) = write.endpoint();
+        let call = Call::post(endpoint, path, objects)?;
+        let (status, body) = self.execute(call).await?;
+        let accepted: UpdateResponse = decode(endpoint, status, &body)?;
+        if accepted.status.eq_ignore_ascii_case("failure") {
+            return Err(Error::Rejected {
+                endpoint: endpoint.to_owned(),
+                status,
+                messages: accepted.messages,
+                body: excerpt(&body),
+            });
+        }
+        tracing::debug!(endpoint, request_id = %accepted.request_id, objects = objects.len(), "dsco batch accepted");
+        Ok(accepted.request_id)
     }
 
     // -----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod contacts;
+pub mod dsco_once;
 pub mod exactly_once;
 pub mod money;
 pub mod order_link;
@@ -169,6 +170,11 @@ impl FlowCtx {
     /// How long after an unanswered Brightpearl create it is searched for.
     pub fn brightpearl_create_grace(&self) -> Result<std::time::Duration, FlowError> {
         Ok(self.connections()?.brightpearl_create_grace())
+    }
+
+    /// `[dsco] settle_grace` (see `sync::dsco_once`).
+    pub fn dsco_settle_grace(&self) -> Result<std::time::Duration, FlowError> {
+        Ok(self.connections()?.dsco_settle_grace())
     }
 
     fn connections(&self) -> Result<&Arc<Connections>, FlowError> {
