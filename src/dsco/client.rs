@@ -257,6 +257,11 @@ impl Client {
     }
 
     /// Replace how change logs are polled after a batch.
+    /// How the change log is polled after a batch was accepted.
+    pub fn polling(&self) -> &ChangeLogPolling {
+        &self.polling
+    }
+
     pub fn with_change_log_polling(mut self, polling: ChangeLogPolling) -> Self {
         self.polling = polling;
         self
