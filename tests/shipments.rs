@@ -205,3 +205,74 @@ async fn pre_flight_failures_and_a_dsco_rejection_need_attention_with_their_reas
     assert_eq!(view["state"], "needs_attention", "{view}");
     assert!(view["reason"].as_str().unwrap().contains("shipment:"), "{view}");
 }
+
+/// Delete a goods-out note through Brightpearl's API, as a warehouse user would.
+async fn delete_note(w: &World, order: u32, note: u32) {
+    let config = w.sims.brightpearl.config();
+    let r = reqwest::Client::new()
+        .delete(format!(
+            "{}/public-api/{}/warehouse-service/order/{order}/goods-note/goods-out/{note}",
+            w.sims.brightpearl_url(),
+            config.account
+        ))
+        .header("brightpearl-app-ref", &config.app_ref)
+        .header("brightpearl-account-token", &config.account_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_note_deleted_before_it_was_sent_sends_nothing() {
+    let w = world(json!({})).await;
+    let (id, bp, rows) = imported(&w, "PO-S5", json!([{"sku": "SKU-0106", "quantity": 1}])).await;
+    let note = w.sims.brightpearl.create_goods_out_note(bp, &[(rows[0], 1)]).unwrap();
+    w.run_flow("shipments").await;
+    assert_eq!(
+        w.record_of("shipments", "shipment", &note.to_string()).await["status"],
+        "pending"
+    );
+    delete_note(&w, bp, note).await;
+    w.run_flow("shipments").await;
+    let r = w.record_of("shipments", "shipment", &note.to_string()).await;
+    assert_eq!(r["status"], "skipped", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("deleted in Brightpearl before it was sent"));
+    assert!(packages(&w, &id).is_empty());
+    assert_eq!(w.view(&id).await["state"], "acknowledged");
+}
+
+#[tokio::test]
+async fn the_status_trigger_ships_each_note_and_an_order_without_one_only_when_untracked_is_allowed()
+{
+    let w = world(json!({"shipments": {"trigger": "order_status", "order_status_id": 6}})).await;
+    let (a, bp_a, rows_a) =
+        imported(&w, "PO-S6", json!([{"sku": "SKU-0107", "quantity": 2}])).await;
+    let (b, bp_b, _) = imported(&w, "PO-S7", json!([{"sku": "SKU-0108", "quantity": 1}])).await;
+    let note = w.sims.brightpearl.create_goods_out_note(bp_a, &[(rows_a[0], 2)]).unwrap();
+    w.sims.brightpearl.ship_goods_out_note(note, Some("1ZS6"), None).unwrap();
+    // Not at the ship status yet: nothing goes.
+    w.run_flow("shipments").await;
+    assert!(packages(&w, &a).is_empty());
+    w.sims.brightpearl.set_order_status(bp_a, 6).unwrap();
+    w.sims.brightpearl.set_order_status(bp_b, 6).unwrap();
+    w.run_flow("shipments").await;
+    let got = packages(&w, &a);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["trackingNumber"], "1ZS6");
+    assert_eq!(w.view(&a).await["state"], "shipped");
+    let source = format!("order:{bp_b}");
+    let r = w.record_of("shipments", "shipment", &source).await;
+    assert_eq!(r["status"], "pending", "{r}");
+    assert_eq!(
+        r["reason"],
+        format!("order {bp_b} reached the ship status but has no goods-out note with a tracking number")
+    );
+    w.patch_settings(json!({"shipments": {"allow_untracked": true}})).await;
+    w.run_flow("shipments").await;
+    let got = packages(&w, &b);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["untracked"], true);
+    assert_eq!(w.record_of("shipments", "shipment", &source).await["status"], "synced");
+    assert_eq!(w.view(&b).await["state"], "shipped");
+}
