@@ -276,3 +276,72 @@ async fn the_status_trigger_ships_each_note_and_an_order_without_one_only_when_u
     assert_eq!(w.record_of("shipments", "shipment", &source).await["status"], "synced");
     assert_eq!(w.view(&b).await["state"], "shipped");
 }
+
+fn fault_on_shipments(kind: dsco_brightpearl::sandbox::common::FaultKind) -> dsco_brightpearl::sandbox::common::FaultRule {
+    dsco_brightpearl::sandbox::common::FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/order/shipment/batch/small".into(),
+        query_contains: None,
+        kind,
+        mode: dsco_brightpearl::sandbox::common::FaultMode::Next(1),
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_settled_by_the_change_log_and_a_lost_request_is_sent_again_only_after_two_empty_searches()
+{
+    use dsco_brightpearl::sandbox::common::FaultKind;
+    use std::time::Duration;
+    let w = world(json!({})).await;
+    let (a, bp_a, rows_a) = imported(&w, "PO-S8", json!([{"sku": "SKU-0109", "quantity": 1}])).await;
+    let (b, bp_b, rows_b) = imported(&w, "PO-S9", json!([{"sku": "SKU-0110", "quantity": 1}])).await;
+    // A: DSCO takes the batch but the answer is slower than the 2 s timeout.
+    let na = w.sims.brightpearl.create_goods_out_note(bp_a, &[(rows_a[0], 1)]).unwrap();
+    w.sims.brightpearl.ship_goods_out_note(na, Some("1ZS8"), None).unwrap();
+    w.sims.dsco.faults().add(fault_on_shipments(FaultKind::Slow { ms: 2_500 }));
+    w.run_flow("shipments").await;
+    let r = w.record_of("shipments", "shipment", &na.to_string()).await;
+    assert_eq!(r["status"], "failed", "{r}");
+    w.advance(Duration::from_secs(10));
+    w.run_flow("shipments").await;
+    let r = w.record_of("shipments", "shipment", &na.to_string()).await;
+    assert_eq!(
+        r["status"],
+        "synced",
+        "settled by the change log: {r}\nDSCO: {}",
+        w.sims.dsco.dump_state()
+    );
+    assert_eq!(packages(&w, &a).len(), 1);
+    // B: the batch never reaches DSCO (500 before handling it).
+    let nb = w.sims.brightpearl.create_goods_out_note(bp_b, &[(rows_b[0], 1)]).unwrap();
+    w.sims.brightpearl.ship_goods_out_note(nb, Some("1ZS9"), None).unwrap();
+    w.sims.dsco.faults().add(fault_on_shipments(FaultKind::ServerError));
+    w.run_flow("shipments").await;
+    let submits = || {
+        w.sims
+            .dsco
+            .requests()
+            .count("POST", "/order/shipment/batch/small")
+    };
+    let before = submits();
+    // An empty search right after proves nothing: nothing is sent again within the grace.
+    for _ in 0..2 {
+        w.advance(Duration::from_secs(10));
+        w.run_flow("shipments").await;
+        let r = w.record_of("shipments", "shipment", &nb.to_string()).await;
+        assert_ne!(r["status"], "synced", "{r}");
+        assert_eq!(submits(), before, "re-sent before the settle grace: {r}");
+    }
+    assert!(packages(&w, &b).is_empty());
+    // After `[dsco] settle_grace` (15 minutes) the second empty search lets it go again.
+    w.advance(Duration::from_secs(15 * 60));
+    let mut runs = 0;
+    while w.record_of("shipments", "shipment", &nb.to_string()).await["status"] != "synced" {
+        runs += 1;
+        assert!(runs <= 3, "not synced within 3 runs after the grace");
+        w.advance(Duration::from_secs(10));
+        w.run_flow("shipments").await;
+    }
+    assert_eq!(packages(&w, &b).len(), 1);
+    assert_eq!(packages(&w, &a).len(), 1);
+}

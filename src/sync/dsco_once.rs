@@ -404,7 +404,10 @@ pub async fn settle(
         .unwrap_or(now)
         - SEARCH_LEAD;
     let grace = chrono::Duration::from_std(rules.grace).unwrap_or_default();
-    match client.change_log_between(rules.log, start, now).await {
+    // `endDate` is exclusive: a second past now keeps an entry DSCO processes while it answers
+    // this very search inside the window (guess: a slightly future `endDate` is accepted).
+    let end = now + chrono::Duration::seconds(1);
+    match client.change_log_between(rules.log, start, end).await {
         Ok(entries) => {
             let mut first_empty = Vec::new();
             for (intent, data) in by_date {
