@@ -64,9 +64,11 @@ async fn ship_elsewhere(w: &World, id: &str, tracking: &str, sku: &str) {
     let r = http
         .post(format!("{}/order/singleShipment", w.sims.dsco_url()))
         .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&json!({"dscoOrderId": id, "shipments": [{"trackingNumber": tracking,
+        .json(
+            &json!({"dscoOrderId": id, "shipments": [{"trackingNumber": tracking,
             "shippingServiceLevelCode": "UPCG",
-            "lineItems": [{"lineNumber": 1, "sku": sku, "quantity": 1}]}]}))
+            "lineItems": [{"lineNumber": 1, "sku": sku, "quantity": 1}]}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -140,12 +142,20 @@ async fn partial_notes_become_packages_confirmed_by_the_change_log_and_the_order
         .collect();
     tracking.sort();
     assert_eq!(tracking, vec!["1ZS1-A", "1ZS1-B", "1ZS1-C"], "{got:?}");
-    let b = got.iter().find(|p| p["trackingNumber"] == "1ZS1-B").unwrap();
+    let b = got
+        .iter()
+        .find(|p| p["trackingNumber"] == "1ZS1-B")
+        .unwrap();
     let lines: Vec<(u64, u64)> = b["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["lineNumber"].as_u64().unwrap(), i["quantity"].as_u64().unwrap()))
+        .map(|i| {
+            (
+                i["lineNumber"].as_u64().unwrap(),
+                i["quantity"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(lines, vec![(1, 1), (2, 1)]);
     assert_eq!(b["shipCarrier"], "UPS");
@@ -176,34 +186,70 @@ async fn pre_flight_failures_and_a_dsco_rejection_need_attention_with_their_reas
     let (c, bp_c, rows_c) =
         imported(&w, "PO-S4", json!([{"sku": "SKU-0105", "quantity": 2}])).await;
     // A: its method sends a code DSCO does not know: the change log rejects it.
-    let na = w.sims.brightpearl.create_goods_out_note(bp_a, &[(rows_a[0], 1)]).unwrap();
-    w.sims.brightpearl.ship_goods_out_note(na, Some("1ZS2"), Some(2)).unwrap();
+    let na = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp_a, &[(rows_a[0], 1)])
+        .unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(na, Some("1ZS2"), Some(2))
+        .unwrap();
     // B: its method has no mapping.
-    let nb = w.sims.brightpearl.create_goods_out_note(bp_b, &[(rows_b[0], 1)]).unwrap();
-    w.sims.brightpearl.ship_goods_out_note(nb, Some("1ZS3"), Some(3)).unwrap();
+    let nb = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp_b, &[(rows_b[0], 1)])
+        .unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(nb, Some("1ZS3"), Some(3))
+        .unwrap();
     // C: shipped elsewhere first, so more than is unshipped remains on the note.
-    let nc = w.sims.brightpearl.create_goods_out_note(bp_c, &[(rows_c[0], 2)]).unwrap();
+    let nc = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp_c, &[(rows_c[0], 2)])
+        .unwrap();
     ship_elsewhere(&w, &c, "OTHER-TOOL", "SKU-0105").await;
-    w.sims.brightpearl.ship_goods_out_note(nc, Some("1ZS4"), None).unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(nc, Some("1ZS4"), None)
+        .unwrap();
     w.run_flow("shipments").await;
     let ra = w.record_of("shipments", "shipment", &na.to_string()).await;
     assert_eq!(ra["status"], "needs_attention", "{ra}");
     let reason = ra["reason"].as_str().unwrap();
-    assert!(reason.starts_with("DSCO rejected the shipment:") && reason.contains("ZZZZ"), "{ra}");
+    assert!(
+        reason.starts_with("DSCO rejected the shipment:") && reason.contains("ZZZZ"),
+        "{ra}"
+    );
     assert!(ra["error_code"].is_string(), "{ra}");
     let rb = w.record_of("shipments", "shipment", &nb.to_string()).await;
     assert_eq!(rb["status"], "needs_attention");
-    assert!(rb["reason"].as_str().unwrap().contains("no shipping-method mapping"), "{rb}");
+    assert!(
+        rb["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no shipping-method mapping"),
+        "{rb}"
+    );
     let rc = w.record_of("shipments", "shipment", &nc.to_string()).await;
     assert_eq!(rc["status"], "needs_attention");
     assert!(
-        rc["reason"].as_str().unwrap().contains("but only 1 are unshipped"),
+        rc["reason"]
+            .as_str()
+            .unwrap()
+            .contains("but only 1 are unshipped"),
         "{rc}"
     );
     assert!(packages(&w, &a).is_empty() && packages(&w, &b).is_empty());
     let view = w.view(&b).await;
     assert_eq!(view["state"], "needs_attention", "{view}");
-    assert!(view["reason"].as_str().unwrap().contains("shipment:"), "{view}");
+    assert!(
+        view["reason"].as_str().unwrap().contains("shipment:"),
+        "{view}"
+    );
 }
 
 /// Delete a goods-out note through Brightpearl's API, as a warehouse user would.
@@ -227,30 +273,49 @@ async fn delete_note(w: &World, order: u32, note: u32) {
 async fn a_note_deleted_before_it_was_sent_sends_nothing() {
     let w = world(json!({})).await;
     let (id, bp, rows) = imported(&w, "PO-S5", json!([{"sku": "SKU-0106", "quantity": 1}])).await;
-    let note = w.sims.brightpearl.create_goods_out_note(bp, &[(rows[0], 1)]).unwrap();
+    let note = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp, &[(rows[0], 1)])
+        .unwrap();
     w.run_flow("shipments").await;
     assert_eq!(
-        w.record_of("shipments", "shipment", &note.to_string()).await["status"],
+        w.record_of("shipments", "shipment", &note.to_string())
+            .await["status"],
         "pending"
     );
     delete_note(&w, bp, note).await;
     w.run_flow("shipments").await;
-    let r = w.record_of("shipments", "shipment", &note.to_string()).await;
+    let r = w
+        .record_of("shipments", "shipment", &note.to_string())
+        .await;
     assert_eq!(r["status"], "skipped", "{r}");
-    assert!(r["reason"].as_str().unwrap().contains("deleted in Brightpearl before it was sent"));
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("deleted in Brightpearl before it was sent")
+    );
     assert!(packages(&w, &id).is_empty());
     assert_eq!(w.view(&id).await["state"], "acknowledged");
 }
 
 #[tokio::test]
 async fn the_status_trigger_ships_each_note_and_an_order_without_one_only_when_untracked_is_allowed()
-{
+ {
     let w = world(json!({"shipments": {"trigger": "order_status", "order_status_id": 6}})).await;
     let (a, bp_a, rows_a) =
         imported(&w, "PO-S6", json!([{"sku": "SKU-0107", "quantity": 2}])).await;
     let (b, bp_b, _) = imported(&w, "PO-S7", json!([{"sku": "SKU-0108", "quantity": 1}])).await;
-    let note = w.sims.brightpearl.create_goods_out_note(bp_a, &[(rows_a[0], 2)]).unwrap();
-    w.sims.brightpearl.ship_goods_out_note(note, Some("1ZS6"), None).unwrap();
+    let note = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp_a, &[(rows_a[0], 2)])
+        .unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(note, Some("1ZS6"), None)
+        .unwrap();
     // Not at the ship status yet: nothing goes.
     w.run_flow("shipments").await;
     assert!(packages(&w, &a).is_empty());
@@ -266,18 +331,26 @@ async fn the_status_trigger_ships_each_note_and_an_order_without_one_only_when_u
     assert_eq!(r["status"], "pending", "{r}");
     assert_eq!(
         r["reason"],
-        format!("order {bp_b} reached the ship status but has no goods-out note with a tracking number")
+        format!(
+            "order {bp_b} reached the ship status but has no goods-out note with a tracking number"
+        )
     );
-    w.patch_settings(json!({"shipments": {"allow_untracked": true}})).await;
+    w.patch_settings(json!({"shipments": {"allow_untracked": true}}))
+        .await;
     w.run_flow("shipments").await;
     let got = packages(&w, &b);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["untracked"], true);
-    assert_eq!(w.record_of("shipments", "shipment", &source).await["status"], "synced");
+    assert_eq!(
+        w.record_of("shipments", "shipment", &source).await["status"],
+        "synced"
+    );
     assert_eq!(w.view(&b).await["state"], "shipped");
 }
 
-fn fault_on_shipments(kind: dsco_brightpearl::sandbox::common::FaultKind) -> dsco_brightpearl::sandbox::common::FaultRule {
+fn fault_on_shipments(
+    kind: dsco_brightpearl::sandbox::common::FaultKind,
+) -> dsco_brightpearl::sandbox::common::FaultRule {
     dsco_brightpearl::sandbox::common::FaultRule {
         method: Some("POST".into()),
         path_contains: "/order/shipment/batch/small".into(),
@@ -289,16 +362,28 @@ fn fault_on_shipments(kind: dsco_brightpearl::sandbox::common::FaultKind) -> dsc
 
 #[tokio::test]
 async fn a_lost_answer_is_settled_by_the_change_log_and_a_lost_request_is_sent_again_only_after_two_empty_searches()
-{
+ {
     use dsco_brightpearl::sandbox::common::FaultKind;
     use std::time::Duration;
     let w = world(json!({})).await;
-    let (a, bp_a, rows_a) = imported(&w, "PO-S8", json!([{"sku": "SKU-0109", "quantity": 1}])).await;
-    let (b, bp_b, rows_b) = imported(&w, "PO-S9", json!([{"sku": "SKU-0110", "quantity": 1}])).await;
+    let (a, bp_a, rows_a) =
+        imported(&w, "PO-S8", json!([{"sku": "SKU-0109", "quantity": 1}])).await;
+    let (b, bp_b, rows_b) =
+        imported(&w, "PO-S9", json!([{"sku": "SKU-0110", "quantity": 1}])).await;
     // A: DSCO takes the batch but the answer is slower than the 2 s timeout.
-    let na = w.sims.brightpearl.create_goods_out_note(bp_a, &[(rows_a[0], 1)]).unwrap();
-    w.sims.brightpearl.ship_goods_out_note(na, Some("1ZS8"), None).unwrap();
-    w.sims.dsco.faults().add(fault_on_shipments(FaultKind::Slow { ms: 2_500 }));
+    let na = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp_a, &[(rows_a[0], 1)])
+        .unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(na, Some("1ZS8"), None)
+        .unwrap();
+    w.sims
+        .dsco
+        .faults()
+        .add(fault_on_shipments(FaultKind::Slow { ms: 2_500 }));
     w.run_flow("shipments").await;
     let r = w.record_of("shipments", "shipment", &na.to_string()).await;
     assert_eq!(r["status"], "failed", "{r}");
@@ -313,9 +398,19 @@ async fn a_lost_answer_is_settled_by_the_change_log_and_a_lost_request_is_sent_a
     );
     assert_eq!(packages(&w, &a).len(), 1);
     // B: the batch never reaches DSCO (500 before handling it).
-    let nb = w.sims.brightpearl.create_goods_out_note(bp_b, &[(rows_b[0], 1)]).unwrap();
-    w.sims.brightpearl.ship_goods_out_note(nb, Some("1ZS9"), None).unwrap();
-    w.sims.dsco.faults().add(fault_on_shipments(FaultKind::ServerError));
+    let nb = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp_b, &[(rows_b[0], 1)])
+        .unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(nb, Some("1ZS9"), None)
+        .unwrap();
+    w.sims
+        .dsco
+        .faults()
+        .add(fault_on_shipments(FaultKind::ServerError));
     w.run_flow("shipments").await;
     let submits = || {
         w.sims

@@ -31,7 +31,12 @@ pub fn validate(
     if settings.inventory.safety_buffer < 0 {
         problems.push(Problem::new("inventory.safety_buffer", "must be 0 or more"));
     }
-    for (i, code) in settings.shipments.order_only_service_levels.iter().enumerate() {
+    for (i, code) in settings
+        .shipments
+        .order_only_service_levels
+        .iter()
+        .enumerate()
+    {
         if code.trim().is_empty() {
             problems.push(Problem::new(
                 format!("shipments.order_only_service_levels[{i}]"),

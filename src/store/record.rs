@@ -111,10 +111,7 @@ pub enum Outcome {
     Pending(String),
     /// Waiting, to be looked at again at this time (an asynchronous result still being
     /// processed, a grace period): a follow-up run is timed for it like a retry.
-    PendingUntil {
-        reason: String,
-        at: DateTime<Utc>,
-    },
+    PendingUntil { reason: String, at: DateTime<Utc> },
     /// Deliberately not synced (e.g. a test order, already handled elsewhere).
     Skipped(String),
     /// May succeed later by itself: timeouts, 429, 5xx, an unreadable answer. `error` is the

@@ -214,16 +214,10 @@ pub enum Submitted {
         code: Option<String>,
     },
     /// The request certainly did not take effect (429, refused connection): intents closed.
-    NotApplied {
-        reason: String,
-        error: ErrorSummary,
-    },
+    NotApplied { reason: String, error: ErrorSummary },
     /// The outcome is unknown (timeout, reset, 5xx): the intents stay open without a request id
     /// and are settled by a date search.
-    Unknown {
-        reason: String,
-        error: ErrorSummary,
-    },
+    Unknown { reason: String, error: ErrorSummary },
 }
 
 /// Submit `objects` (their intents already [`open`]ed under `keys`) and store the request id.
@@ -291,17 +285,18 @@ pub enum Settled {
     /// log: a person must look.
     Lost(String),
     /// The change log could not be read now.
-    Unreadable {
-        reason: String,
-        error: ErrorSummary,
-    },
+    Unreadable { reason: String, error: ErrorSummary },
 }
 
 /// The words of DSCO's messages: `CODE description; ...`.
 pub fn describe(messages: &[ApiResponseMessage]) -> String {
     let text = messages
         .iter()
-        .map(|m| format!("{} {}", m.code, m.description_text()).trim().to_owned())
+        .map(|m| {
+            format!("{} {}", m.code, m.description_text())
+                .trim()
+                .to_owned()
+        })
         .filter(|m| !m.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
@@ -386,7 +381,9 @@ pub async fn settle(
                     out.insert(
                         intent.key,
                         Settled::Unreadable {
-                            reason: format!("reading DSCO's change log for {request_id} failed: {e}"),
+                            reason: format!(
+                                "reading DSCO's change log for {request_id} failed: {e}"
+                            ),
                             error: e.summary(),
                         },
                     );

@@ -207,7 +207,13 @@ impl OrderView {
     }
 
     /// Note what a record of the order other than its `order` record now says.
-    pub fn note_record(&mut self, kind: &str, source_id: &str, status: RecordStatus, reason: Option<String>) {
+    pub fn note_record(
+        &mut self,
+        kind: &str,
+        source_id: &str,
+        status: RecordStatus,
+        reason: Option<String>,
+    ) {
         let key = format!("{kind}:{source_id}");
         match status {
             RecordStatus::NeedsAttention | RecordStatus::Failed => {
@@ -270,7 +276,11 @@ impl OrderView {
         if let Some(p) = progress {
             self.progress = furthest(self.progress, p);
         }
-        self.push_timeline(event, reason.map(|r| format!("{kind} {source_id}: {r}")), now);
+        self.push_timeline(
+            event,
+            reason.map(|r| format!("{kind} {source_id}: {r}")),
+            now,
+        );
         self.settle_state();
     }
 

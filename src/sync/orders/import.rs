@@ -407,6 +407,12 @@ fn sales_order_lines(sales_order: &crate::brightpearl::SalesOrder) -> Vec<u32> {
     sales_order
         .rows
         .iter()
-        .filter_map(|r| r.external_ref.as_deref()?.strip_prefix("dsco:line:")?.parse().ok())
+        .filter_map(|r| {
+            r.external_ref
+                .as_deref()?
+                .strip_prefix("dsco:line:")?
+                .parse()
+                .ok()
+        })
         .collect()
 }

@@ -79,7 +79,9 @@ impl Run<'_> {
                     .bp
                     .search_all(Lane::Shipments, "order-service/order-search", &query)
                     .await
-                    .map_err(|e| FlowError::brightpearl("searching orders at the ship status", e))?;
+                    .map_err(|e| {
+                        FlowError::brightpearl("searching orders at the ship status", e)
+                    })?;
                 let rows: Vec<OrderSearchRow> = page
                     .into_iter()
                     .filter_map(|r| serde_json::from_value(serde_json::Value::Object(r)).ok())
@@ -116,7 +118,8 @@ impl Run<'_> {
         if intents.is_empty() {
             return Ok(());
         }
-        self.notes.push(format!("{} open shipments settled", intents.len()));
+        self.notes
+            .push(format!("{} open shipments settled", intents.len()));
         self.settle_intents(intents).await
     }
 
@@ -149,9 +152,7 @@ impl Run<'_> {
             }
             let outcome = match record.status {
                 RecordStatus::Synced => Outcome::Permanent {
-                    reason: format!(
-                        "goods-out note {note_id} deleted after it was sent to DSCO"
-                    ),
+                    reason: format!("goods-out note {note_id} deleted after it was sent to DSCO"),
                     code: None,
                 },
                 RecordStatus::NeedsAttention
@@ -191,8 +192,15 @@ impl Run<'_> {
                         event: "note_deleted",
                         state: None,
                     };
-                    order_view::record_other_step(self.ctx, &order, &source, step, None, |_| Ok(()))
-                        .await?;
+                    order_view::record_other_step(
+                        self.ctx,
+                        &order,
+                        &source,
+                        step,
+                        None,
+                        |_| Ok(()),
+                    )
+                    .await?;
                 }
                 _ => {
                     self.ctx

@@ -240,7 +240,11 @@ impl<'a> Run<'a> {
                         if status_trigger && !status_orders.contains(&order_id) {
                             // The status trigger ships when the order reaches the status.
                             let open = tx
-                                .record_for(FlowName::Shipments, SHIPMENT_KIND, &note_id.to_string())?
+                                .record_for(
+                                    FlowName::Shipments,
+                                    SHIPMENT_KIND,
+                                    &note_id.to_string(),
+                                )?
                                 .is_some_and(|r| r.status != RecordStatus::Synced);
                             if !open {
                                 continue;
@@ -378,11 +382,17 @@ impl<'a> Run<'a> {
             Ok(Some(order)) => order,
             Ok(None) => {
                 for c in &work.candidates {
-                    let outcome = Outcome::retry(format!(
-                        "DSCO order {dsco_id} is not visible on DSCO yet"
-                    ));
-                    self.record(&work.order_ref, bp_order_id, c, outcome, "ship_waiting", None)
-                        .await?;
+                    let outcome =
+                        Outcome::retry(format!("DSCO order {dsco_id} is not visible on DSCO yet"));
+                    self.record(
+                        &work.order_ref,
+                        bp_order_id,
+                        c,
+                        outcome,
+                        "ship_waiting",
+                        None,
+                    )
+                    .await?;
                 }
                 return Ok(());
             }
@@ -399,10 +409,9 @@ impl<'a> Run<'a> {
         // The Brightpearl order: for the row map, a note without a shipping method, the
         // status trigger's whole-order package.
         let needs_bp = work.link.rows.is_empty()
-            || work
-                .candidates
-                .iter()
-                .any(|c| c.note.shipping_method_id.is_none_or(|m| m == 0) || c.note.note_id.is_none());
+            || work.candidates.iter().any(|c| {
+                c.note.shipping_method_id.is_none_or(|m| m == 0) || c.note.note_id.is_none()
+            });
         let mut external_refs = BTreeMap::new();
         let mut order_method = None;
         let mut order_warehouse = None;
@@ -418,7 +427,11 @@ impl<'a> Run<'a> {
                             .order_rows
                             .iter()
                             .filter_map(|(id, r)| {
-                                Some((id.parse().ok()?, r.external_ref.clone(), r.product_id.is_some()))
+                                Some((
+                                    id.parse().ok()?,
+                                    r.external_ref.clone(),
+                                    r.product_id.is_some(),
+                                ))
                             })
                             .collect();
                         for (id, external_ref, _) in &rows {
@@ -591,11 +604,15 @@ impl<'a> Run<'a> {
             event,
             state,
         };
-        let record =
-            order_view::record_other_step(self.ctx, order, &c.source_id, step, Some(shipment), |_| {
-                Ok(())
-            })
-            .await?;
+        let record = order_view::record_other_step(
+            self.ctx,
+            order,
+            &c.source_id,
+            step,
+            Some(shipment),
+            |_| Ok(()),
+        )
+        .await?;
         tracing::info!(flow = "shipments", goods_out_note_id = %c.source_id, dsco_order_id = %order.dsco_order_id, tracking = c.note.tracking.as_deref().unwrap_or(""), status = record.status.as_str(), reason = record.reason.as_deref().unwrap_or(""), "shipment recorded");
         Ok(())
     }
@@ -609,7 +626,10 @@ fn order_ref_of(
     let view = order_view::load(tx, &link.dsco_order_id)?;
     Ok(Some(OrderRef {
         dsco_order_id: link.dsco_order_id.clone(),
-        po_number: view.as_ref().map(|v| v.po_number.clone()).unwrap_or_default(),
+        po_number: view
+            .as_ref()
+            .map(|v| v.po_number.clone())
+            .unwrap_or_default(),
         retailer: view.and_then(|v| v.dsco_retailer_id),
     }))
 }
@@ -713,7 +733,13 @@ fn shipping_rules(
 }
 
 /// The view of a built package.
-fn shipment_view(source_id: &str, built: &Built, state: RecordStatus, request_id: Option<String>, shipped_at: Option<DateTime<Utc>>) -> ShipmentView {
+fn shipment_view(
+    source_id: &str,
+    built: &Built,
+    state: RecordStatus,
+    request_id: Option<String>,
+    shipped_at: Option<DateTime<Utc>>,
+) -> ShipmentView {
     let s = &built.shipment;
     ShipmentView {
         source_id: source_id.to_owned(),

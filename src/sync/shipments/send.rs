@@ -46,7 +46,12 @@ impl Run<'_> {
             let packages: Vec<&Built> = batch.iter().flat_map(|(_, p)| p.iter()).collect();
             let intents: Vec<(String, WriteIntent)> = packages
                 .iter()
-                .map(|b| (b.source_id.clone(), WriteIntent::new(matcher(b), &b.shipment)))
+                .map(|b| {
+                    (
+                        b.source_id.clone(),
+                        WriteIntent::new(matcher(b), &b.shipment),
+                    )
+                })
                 .collect();
             let keys: Vec<String> = intents.iter().map(|(k, _)| k.clone()).collect();
             dsco_once::open(&self.ctx.store, kind(), intents).await?;
@@ -94,8 +99,15 @@ impl Run<'_> {
                         .as_deref()
                         .and_then(super::parse_bp_date),
                 );
-                self.record_sent(order, *bp_order_id, built, view, outcome.clone(), request_id.clone())
-                    .await?;
+                self.record_sent(
+                    order,
+                    *bp_order_id,
+                    built,
+                    view,
+                    outcome.clone(),
+                    request_id.clone(),
+                )
+                .await?;
             }
             if request_id.is_some() {
                 self.await_batch(&keys).await?;
@@ -228,8 +240,17 @@ impl Run<'_> {
             };
             let mut view = view;
             view.state = RecordStatus::Synced;
-            self.record_settled(&order, bp_order_id, &source, view, outcome, clear, event, state)
-                .await?;
+            self.record_settled(
+                &order,
+                bp_order_id,
+                &source,
+                view,
+                outcome,
+                clear,
+                event,
+                state,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -317,7 +338,12 @@ impl Run<'_> {
         event: &'static str,
         state: Option<OrderState>,
     ) -> Result<(), FlowError> {
-        let detail = related(order, bp_order_id, view.tracking.as_deref(), view.dsco_request_id.as_deref());
+        let detail = related(
+            order,
+            bp_order_id,
+            view.tracking.as_deref(),
+            view.dsco_request_id.as_deref(),
+        );
         let key = source.to_owned();
         let step = Step {
             kind: SHIPMENT_KIND,
@@ -326,12 +352,19 @@ impl Run<'_> {
             event,
             state,
         };
-        let record = order_view::record_other_step(self.ctx, order, source, step, Some(view.clone()), move |tx| {
-            if clear {
-                tx.clear_intent(SHIPMENT_KIND, &key)?;
-            }
-            Ok(())
-        })
+        let record = order_view::record_other_step(
+            self.ctx,
+            order,
+            source,
+            step,
+            Some(view.clone()),
+            move |tx| {
+                if clear {
+                    tx.clear_intent(SHIPMENT_KIND, &key)?;
+                }
+                Ok(())
+            },
+        )
         .await?;
         tracing::info!(flow = "shipments", goods_out_note_id = %source, dsco_order_id = %order.dsco_order_id, tracking = view.tracking.as_deref().unwrap_or(""), status = record.status.as_str(), reason = record.reason.as_deref().unwrap_or(""), "shipment settled");
         Ok(())
@@ -355,8 +388,10 @@ impl Run<'_> {
             event: "shipment_sent",
             state: None,
         };
-        order_view::record_other_step(self.ctx, order, &built.source_id, step, Some(view), |_| Ok(()))
-            .await?;
+        order_view::record_other_step(self.ctx, order, &built.source_id, step, Some(view), |_| {
+            Ok(())
+        })
+        .await?;
         tracing::info!(flow = "shipments", goods_out_note_id = %built.source_id, dsco_order_id = %order.dsco_order_id, tracking = built.tracking().unwrap_or(""), dsco_request_id = request_id.as_deref().unwrap_or(""), "shipment sent to DSCO");
         Ok(())
     }

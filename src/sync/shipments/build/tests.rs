@@ -24,9 +24,8 @@ fn with_package(mut o: dsco::Order, tracking: &str, items: &[(u32, i64)]) -> dsc
         .iter()
         .map(|(n, q)| json!({"lineNumber": n, "quantity": q}))
         .collect();
-    o.packages.push(
-        serde_json::from_value(json!({"trackingNumber": tracking, "items": items})).unwrap(),
-    );
+    o.packages
+        .push(serde_json::from_value(json!({"trackingNumber": tracking, "items": items})).unwrap());
     o
 }
 
@@ -51,8 +50,11 @@ fn note(rows: &[(u64, u64, i64)]) -> NoteFacts {
 fn facts() -> OrderFacts {
     OrderFacts {
         bp_order_id: 900,
-        row_external_refs: [(11, "dsco:line:1".to_owned()), (12, "dsco:line:2".to_owned())]
-            .into(),
+        row_external_refs: [
+            (11, "dsco:line:1".to_owned()),
+            (12, "dsco:line:2".to_owned()),
+        ]
+        .into(),
         row_map: BTreeMap::new(),
         line_products: [(1, 101), (2, 102)].into(),
         acknowledged: true,
@@ -64,7 +66,11 @@ fn rules() -> Rules {
     Rules {
         allow_untracked: false,
         order_only_service_levels: vec!["GCG".into(), "GCP".into(), "GCE".into()],
-        shipping: [(5, ("UPCG".to_owned(), "UPS".to_owned(), "Ground".to_owned()))].into(),
+        shipping: [(
+            5,
+            ("UPCG".to_owned(), "UPS".to_owned(), "Ground".to_owned()),
+        )]
+        .into(),
         warehouses: [(2, "MAIN".to_owned())].into(),
     }
 }
@@ -72,7 +78,14 @@ fn rules() -> Rules {
 #[test]
 fn a_note_becomes_one_package_with_exactly_its_rows() {
     let o = order(&[(1, "A", 2), (2, "B", 3)]);
-    let built = build(&note(&[(11, 101, 2), (12, 102, 1)]), &o, &facts(), &rules(), now()).unwrap();
+    let built = build(
+        &note(&[(11, 101, 2), (12, 102, 1)]),
+        &o,
+        &facts(),
+        &rules(),
+        now(),
+    )
+    .unwrap();
     assert_eq!(built.dsco_order_id, "D1");
     let wire = serde_json::to_value(&built.shipment).unwrap();
     assert_eq!(
@@ -104,7 +117,11 @@ fn rows_map_by_external_ref_then_the_link_row_map_then_the_product_in_line_order
         now(),
     )
     .unwrap();
-    let lines: Vec<(u32, i64)> = built.lines.iter().map(|l| (l.line_number, l.quantity)).collect();
+    let lines: Vec<(u32, i64)> = built
+        .lines
+        .iter()
+        .map(|l| (l.line_number, l.quantity))
+        .collect();
     assert_eq!(lines, vec![(1, 1), (2, 2), (3, 1)]);
 }
 
@@ -129,11 +146,17 @@ fn every_pre_flight_failure_names_its_reason_and_sends_nothing() {
     };
     // A row with no DSCO line.
     let reason = attention(build(&note(&[(19, 555, 1)]), &o, &facts(), &rules(), now()));
-    assert!(reason.contains("row 19 (product 555)") && reason.contains("matches no line"), "{reason}");
+    assert!(
+        reason.contains("row 19 (product 555)") && reason.contains("matches no line"),
+        "{reason}"
+    );
     // More than is unshipped.
     let shipped = with_package(o.clone(), "T0", &[(1, 1)]);
     let reason = attention(build(&n, &shipped, &facts(), &rules(), now()));
-    assert!(reason.contains("ships 2 of DSCO line 1 but only 1 are unshipped"), "{reason}");
+    assert!(
+        reason.contains("ships 2 of DSCO line 1 but only 1 are unshipped"),
+        "{reason}"
+    );
     // Cancelled on DSCO.
     let mut cancelled = o.clone();
     cancelled.dsco_lifecycle = Some("cancelled".into());
@@ -143,17 +166,27 @@ fn every_pre_flight_failure_names_its_reason_and_sends_nothing() {
     let mut r = rules();
     r.shipping.clear();
     let reason = attention(build(&n, &o, &facts(), &r, now()));
-    assert!(reason.contains("no shipping-method mapping") && reason.contains("method 5"), "{reason}");
+    assert!(
+        reason.contains("no shipping-method mapping") && reason.contains("method 5"),
+        "{reason}"
+    );
     // No warehouse mapping.
     let mut r = rules();
     r.warehouses.clear();
     let reason = attention(build(&n, &o, &facts(), &r, now()));
-    assert!(reason.contains("no warehouse mapping for Brightpearl warehouse 2"), "{reason}");
+    assert!(
+        reason.contains("no warehouse mapping for Brightpearl warehouse 2"),
+        "{reason}"
+    );
     // An order-only service level.
     let mut r = rules();
-    r.shipping.insert(5, ("GCG".into(), String::new(), String::new()));
+    r.shipping
+        .insert(5, ("GCG".into(), String::new(), String::new()));
     let reason = attention(build(&n, &o, &facts(), &r, now()));
-    assert!(reason.contains("GCG") && reason.contains("order_only_service_levels"), "{reason}");
+    assert!(
+        reason.contains("GCG") && reason.contains("order_only_service_levels"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -164,7 +197,9 @@ fn an_unacknowledged_order_and_a_note_without_tracking_wait_as_pending() {
     f.acknowledged = false;
     assert_eq!(
         build(&note(&[(11, 101, 1)]), &o, &f, &rules(), now()),
-        Err(Hold::Pending("waiting for DSCO to confirm the acknowledgement".into()))
+        Err(Hold::Pending(
+            "waiting for DSCO to confirm the acknowledgement".into()
+        ))
     );
     // Once our acknowledgement is confirmed, DSCO's lagging lifecycle does not hold it.
     f.acknowledged = true;
@@ -173,7 +208,9 @@ fn an_unacknowledged_order_and_a_note_without_tracking_wait_as_pending() {
     n.tracking = Some("  ".into());
     assert_eq!(
         build(&n, &o, &facts(), &rules(), now()),
-        Err(Hold::Pending("no tracking number yet on goods-out note 77".into()))
+        Err(Hold::Pending(
+            "no tracking number yet on goods-out note 77".into()
+        ))
     );
 }
 
@@ -189,7 +226,11 @@ fn untracked_packages_go_only_when_allowed_and_carry_untracked_true() {
     let wire = serde_json::to_value(&built.shipment).unwrap();
     assert_eq!(wire["untracked"], json!(true));
     assert!(wire.get("trackingNumber").is_none(), "{wire}");
-    assert_eq!(wire["shipDate"], json!("2026-05-01T12:00:00Z"), "no shipped date: now");
+    assert_eq!(
+        wire["shipDate"],
+        json!("2026-05-01T12:00:00Z"),
+        "no shipped date: now"
+    );
 }
 
 #[test]
@@ -213,7 +254,11 @@ fn the_whole_order_ships_what_is_not_yet_shipped_when_there_is_no_note() {
     let mut r = rules();
     r.allow_untracked = true;
     let built = build(&whole, &o, &facts(), &r, now()).unwrap();
-    let lines: Vec<(u32, i64)> = built.lines.iter().map(|l| (l.line_number, l.quantity)).collect();
+    let lines: Vec<(u32, i64)> = built
+        .lines
+        .iter()
+        .map(|l| (l.line_number, l.quantity))
+        .collect();
     assert_eq!(lines, vec![(1, 1), (2, 1)]);
 }
 
@@ -268,7 +313,9 @@ fn batches_hold_one_entry_per_order_and_never_two_untracked_packages_of_one_orde
     }
     assert_eq!(out[0].iter().map(|(_, p)| p.len()).sum::<usize>(), 4);
     // A small byte limit splits a round into several batches, never an entry.
-    let many: Vec<Built> = (0..10).map(|i| built(&format!("D{i}"), Some("T"))).collect();
+    let many: Vec<Built> = (0..10)
+        .map(|i| built(&format!("D{i}"), Some("T")))
+        .collect();
     let one = entry_bytes("D0", &[built("D0", Some("T"))]);
     let out = batches(many, one * 3 + 4);
     assert!(out.len() >= 4, "{}", out.len());
