@@ -110,6 +110,7 @@ pub fn registry(
     let mut registry = Registry::default()
         .with_connections(connections.clone())
         .with(crate::sync::orders::OrdersFlow::new())
+        .with(crate::sync::shipments::ShipmentsFlow::new())
         .with(crate::sync::reference::ReferenceFlow::new());
     for flow in extra {
         registry = registry.with(flow);

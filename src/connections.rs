@@ -538,6 +538,12 @@ impl Connections {
         crate::sync::exactly_once::brightpearl_grace(self.config.brightpearl.request_timeout)
     }
 
+    /// `[dsco] settle_grace`: how long after a first empty change-log search an unanswered
+    /// DSCO write is searched again before it may be re-sent.
+    pub fn dsco_settle_grace(&self) -> Duration {
+        self.config.dsco.settle_grace
+    }
+
     pub fn view(&self, name: Name) -> ConnectionView {
         match name {
             Name::Brightpearl => self

@@ -12,5 +12,6 @@ mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
+mod shipments;
 mod store_fixtures;
 mod transient;

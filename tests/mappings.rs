@@ -497,20 +497,32 @@ async fn a_bad_upload_applies_nothing_and_lists_every_bad_row() {
     assert_eq!(fields(&body), vec!["line 3", "line 4", "line 5"], "{body}");
     app.put_csv(
         "/v1/dsco/ship-methods",
-        "carrier,method,service_level_code,description\nGeneric,Ground,GCG,\n",
+        "carrier,method,service_level_code,description\nGeneric,Ground,GCG,\nUPS,Ground,UPCG,\n",
     )
     .send()
     .await
     .unwrap();
     let (status, body) = status_and_json(app.put_csv(
         "/v1/mappings/shipping-methods",
-        "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\nshipments,GCG,,,7\nshipments,XYZ,,,8\norders,XYZ,,,8\nsometimes,GCG,,,7\nboth,,UPS,,7\nboth,GCG,,,99\n",
+        "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\nshipments,UPCG,,,7\nshipments,XYZ,,,8\norders,XYZ,,,8\nsometimes,UPCG,,,7\nboth,,UPS,,7\nboth,UPCG,,,99\n",
     ))
     .await;
     assert_eq!(status, 400);
     assert_eq!(
         fields(&body),
         vec!["line 3", "line 5", "line 6", "line 7"],
+        "{body}"
+    );
+    // An order-only code (shipments.order_only_service_levels) cannot be sent on a package.
+    let (status, body) = status_and_json(app.put_csv(
+        "/v1/mappings/shipping-methods",
+        "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\norders,GCG,,,7\nshipments,GCG,,,8\n",
+    ))
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(fields(&body), vec!["line 3"], "{body}");
+    assert!(
+        body.to_string().contains("order_only_service_levels"),
         "{body}"
     );
     app.stop().await;

@@ -243,6 +243,7 @@ fn dsco(raw: RawDsco, problems: &mut Problems) -> Option<DscoConfig> {
     let api_key = secret("dsco.api_key", raw.api_key, raw.api_key_file, problems);
     let connect_timeout = problems.check("dsco.connect_timeout", duration(&raw.connect_timeout));
     let request_timeout = problems.check("dsco.request_timeout", duration(&raw.request_timeout));
+    let settle_grace = problems.check("dsco.settle_grace", duration(&raw.settle_grace));
     Some(DscoConfig {
         base_url: base_url?,
         client_id: non_empty(raw.client_id.as_deref()),
@@ -250,6 +251,7 @@ fn dsco(raw: RawDsco, problems: &mut Problems) -> Option<DscoConfig> {
         api_key: api_key?,
         connect_timeout: connect_timeout?,
         request_timeout: request_timeout?,
+        settle_grace: settle_grace?,
     })
 }
 

@@ -111,6 +111,10 @@ pub struct DscoConfig {
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde_str")]
     pub request_timeout: Duration,
+    /// How long after a first empty change-log search an unanswered write is searched again
+    /// before it may be sent again (`[dsco] settle_grace`).
+    #[serde(with = "humantime_serde_str")]
+    pub settle_grace: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -135,6 +135,9 @@ pub struct RawDsco {
     pub api_key_file: Option<String>,
     pub connect_timeout: String,
     pub request_timeout: String,
+    /// An unanswered batch write found nowhere in the change log is sent again only when a
+    /// second search this long after the first still finds nothing.
+    pub settle_grace: String,
 }
 
 impl Default for RawDsco {
@@ -148,6 +151,7 @@ impl Default for RawDsco {
             api_key_file: None,
             connect_timeout: CONNECT_TIMEOUT.into(),
             request_timeout: REQUEST_TIMEOUT.into(),
+            settle_grace: "15m".into(),
         }
     }
 }

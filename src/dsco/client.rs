@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use super::batch::{
-    ChangeLog, ChangeLogPolling, ObjectOutcome, is_complete, keys_of, match_outcomes,
-};
+mod changelog;
+
+use super::batch::{ChangeLog, ChangeLogPolling, ObjectOutcome, keys_of};
 use super::error::{Error, classify_status, messages_in};
 use super::model::*;
 use crate::backoff::RetryPolicy;
@@ -91,6 +91,70 @@ pub struct BatchResult {
 impl BatchResult {
     pub fn all_succeeded(&self) -> bool {
         self.outcomes.iter().all(ObjectOutcome::is_success)
+    }
+}
+
+/// What a change log holds for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLog {
+    /// `PROCESSING` or `COMPLETED` when DSCO sends it.
+    pub status: Option<String>,
+    pub logs: Vec<ChangeLogEntry>,
+}
+
+impl RequestLog {
+    /// DSCO finished the request: `COMPLETED`, or (without a status) entries none of which
+    /// is pending.
+    pub fn completed(&self) -> bool {
+        match self.status.as_deref() {
+            Some(s) => s.eq_ignore_ascii_case("COMPLETED"),
+            None => {
+                !self.logs.is_empty()
+                    && self
+                        .logs
+                        .iter()
+                        .all(|l| !l.status.eq_ignore_ascii_case("pending"))
+            }
+        }
+    }
+}
+
+/// The asynchronous batch writes, each with its endpoint and the change log that reports on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncWrite {
+    /// `POST /order/shipment/batch/small` → `/order/log`.
+    Shipments,
+    /// `POST /inventory/batch/small` → `/inventory/log`.
+    Inventory,
+    /// `POST /invoice/batch/small` → `/invoice/log`.
+    Invoices,
+    /// `POST /order/item/cancel/batch/small` → `/order/log`.
+    ItemCancels,
+}
+
+impl AsyncWrite {
+    fn endpoint(self) -> (&'static str, &'static str) {
+        match self {
+            AsyncWrite::Shipments => (
+                "POST /order/shipment/batch/small",
+                "order/shipment/batch/small",
+            ),
+            AsyncWrite::Inventory => ("POST /inventory/batch/small", "inventory/batch/small"),
+            AsyncWrite::Invoices => ("POST /invoice/batch/small", "invoice/batch/small"),
+            AsyncWrite::ItemCancels => (
+                "POST /order/item/cancel/batch/small",
+                "order/item/cancel/batch/small",
+            ),
+        }
+    }
+
+    /// The change log that reports on this write.
+    pub fn log(self) -> ChangeLog {
+        match self {
+            AsyncWrite::Shipments | AsyncWrite::ItemCancels => ChangeLog::Order,
+            AsyncWrite::Inventory => ChangeLog::Inventory,
+            AsyncWrite::Invoices => ChangeLog::Invoice,
+        }
     }
 }
 
@@ -193,6 +257,11 @@ impl Client {
     }
 
     /// Replace how change logs are polled after a batch.
+    /// How the change log is polled after a batch was accepted.
+    pub fn polling(&self) -> &ChangeLogPolling {
+        &self.polling
+    }
+
     pub fn with_change_log_polling(mut self, polling: ChangeLogPolling) -> Self {
         self.polling = polling;
         self
@@ -430,70 +499,6 @@ impl Client {
             Vec::new(),
         ))
         .await
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Change logs
-
-    /// Poll a change log for `request_id` until COMPLETED (bounded backoff and deadline) and
-    /// match its entries to `keys` (the submitted objects' keys, in order). Public so a caller
-    /// holding the request id of an earlier [`Error::ChangeLogTimeout`] can resume.
-    pub async fn poll_change_log(
-        &self,
-        log: ChangeLog,
-        request_id: &RequestId,
-        keys: &[String],
-    ) -> Result<Vec<ObjectOutcome>, Error> {
-        let deadline = Instant::now() + self.polling.deadline;
-        let mut look = 0u32;
-        loop {
-            tokio::time::sleep(self.polling.delay(look)).await;
-            look += 1;
-            let (status, logs) = self.read_change_log(log, request_id).await?;
-            if is_complete(status.as_deref(), &logs, keys.len()) {
-                return Ok(match_outcomes(keys, logs));
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::ChangeLogTimeout {
-                    endpoint: log.endpoint().to_owned(),
-                    request_id: request_id.clone(),
-                });
-            }
-            tracing::debug!(request_id = %request_id, look, "dsco batch still processing");
-        }
-    }
-
-    /// Every entry for `request_id` (all scroll pages) and the request's status.
-    async fn read_change_log(
-        &self,
-        log: ChangeLog,
-        request_id: &RequestId,
-    ) -> Result<(Option<String>, Vec<ChangeLogEntry>), Error> {
-        let first = vec![("requestId".to_owned(), request_id.0.clone())];
-        let page: ChangeLogResponse = self
-            .fetch(Call::get(log.endpoint(), log.path(), first))
-            .await?;
-        let status = page.status.clone();
-        let mut logs = page.logs;
-        let mut scroll = page.scroll_id.filter(|_| !logs.is_empty());
-        while let Some(scroll_id) = scroll {
-            let query = vec![("scrollId".to_owned(), scroll_id)];
-            let next: ChangeLogResponse = match self
-                .fetch(Call::get(log.endpoint(), log.path(), query))
-                .await
-            {
-                Err(Error::NotFound { endpoint }) => {
-                    return Err(Error::ScrollExpired { endpoint });
-                }
-                other => other?,
-            };
-            if next.logs.is_empty() {
-                break;
-            }
-            logs.extend(next.logs);
-            scroll = next.scroll_id;
-        }
-        Ok((status, logs))
     }
 
     // -----------------------------------------------------------------------------------------

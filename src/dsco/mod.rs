@@ -13,8 +13,8 @@ pub mod model;
 pub use crate::backoff::RetryPolicy;
 pub use batch::{ChangeLog, ChangeLogPolling, ObjectOutcome, ObjectStatus};
 pub use client::{
-    Auth, BatchResult, Client, ClientConfig, OrderPageRequest, OrderPager, OrderQuery,
-    OrderWindowStart,
+    AsyncWrite, Auth, BatchResult, Client, ClientConfig, OrderPageRequest, OrderPager, OrderQuery,
+    OrderWindowStart, RequestLog,
 };
 pub use error::Error;
 pub use model::*;

@@ -388,6 +388,12 @@ pub struct OrderLineItem {
     pub cancelled_quantity: Option<i64>,
     #[serde(default)]
     pub rejected_quantity: Option<i64>,
+    /// Stream-only in the OpenAPI; used only when present.
+    #[serde(default)]
+    pub shipped_quantity: Option<i64>,
+    /// Stream-only in the OpenAPI; used only when present.
+    #[serde(default)]
+    pub remaining_quantity: Option<i64>,
     #[serde(default)]
     pub cancel_code: Option<String>,
     #[serde(default)]
@@ -414,8 +420,24 @@ pub struct Package {
     pub ship_date: Option<String>,
     #[serde(default)]
     pub dsco_package_id: Option<i64>,
+    #[serde(default)]
+    pub untracked: Option<bool>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub items: Vec<Value>,
+}
+
+impl Package {
+    /// `(lineNumber, quantity)` of each item that names both.
+    pub fn line_quantities(&self) -> Vec<(u32, i64)> {
+        self.items
+            .iter()
+            .filter_map(|item| {
+                let line = item.get("lineNumber")?.as_u64()?;
+                let quantity = item.get("quantity")?.as_i64()?;
+                Some((u32::try_from(line).ok()?, quantity))
+            })
+            .collect()
+    }
 }
 
 /// Which identifier `GET /order/` looks an order up by (`orderKey`).
@@ -511,7 +533,9 @@ pub struct ShipmentsForUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShipmentForUpdate {
-    pub tracking_number: String,
+    /// Required unless `untracked` is true (dsco-api.md §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
     pub line_items: Vec<ShipmentLineItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ship_date: Option<String>,

@@ -326,7 +326,7 @@ fn shipment(order_id: &str) -> ShipmentsForUpdate {
     ShipmentsForUpdate {
         dsco_order_id: Some(OrderId(order_id.into())),
         shipments: vec![ShipmentForUpdate {
-            tracking_number: format!("1Z{order_id}"),
+            tracking_number: Some(format!("1Z{order_id}")),
             shipping_service_level_code: Some("UPCG".into()),
             line_items: vec![ShipmentLineItem {
                 quantity: 1,

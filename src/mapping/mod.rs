@@ -150,6 +150,8 @@ pub struct CheckContext {
     pub dsco_service_level_codes: HashSet<String>,
     /// DSCO (carrier, method) pairs, lower-cased.
     pub dsco_carrier_methods: HashSet<(String, String)>,
+    /// `shipments.order_only_service_levels`, lower-cased: codes a shipment cannot carry.
+    pub order_only_service_levels: HashSet<String>,
 }
 
 impl CheckContext {
@@ -172,6 +174,12 @@ impl CheckContext {
                     .collect();
             }
             MappingKind::ShippingMethods => {
+                ctx.order_only_service_levels = crate::settings::Settings::load(tx)?
+                    .shipments
+                    .order_only_service_levels
+                    .iter()
+                    .map(|c| normalize(c))
+                    .collect();
                 for m in tx.dsco_ship_methods()? {
                     if !m.service_level_code.trim().is_empty() {
                         ctx.dsco_service_level_codes

@@ -160,6 +160,19 @@ impl MappingRow for ShippingMethodMapping {
                 self.brightpearl_shipping_method_id
             ));
         }
+        if self.use_for.for_shipments()
+            && !self.dsco_service_level_code.is_empty()
+            && ctx
+                .order_only_service_levels
+                .contains(&normalize(&self.dsco_service_level_code))
+        {
+            problems.push(format!(
+                "DSCO service level code {:?} is order-only (shipments.order_only_service_levels): \
+                 DSCO refuses it on a package; map it with use \"orders\" and give shipments a \
+                 package-level code",
+                self.dsco_service_level_code
+            ));
+        }
         let list_known =
             !ctx.dsco_service_level_codes.is_empty() || !ctx.dsco_carrier_methods.is_empty();
         if self.use_for.for_shipments() && list_known {
@@ -325,6 +338,13 @@ impl ShippingMethodMap {
                     order.requested_method,
                 )
             })
+    }
+
+    /// Every Brightpearl method a shipment can be sent with, and its DSCO codes.
+    pub fn shipment_rows(&self) -> impl Iterator<Item = (u32, (&str, &str, &str))> {
+        self.for_shipment
+            .iter()
+            .map(|(id, (a, b, c))| (*id, (a.as_str(), b.as_str(), c.as_str())))
     }
 
     /// The DSCO `(service level code, carrier, method)` a shipment sent with this Brightpearl

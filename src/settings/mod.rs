@@ -264,6 +264,10 @@ pub struct ShipmentsSettings {
     /// Required when `trigger` is `order_status`.
     pub order_status_id: Option<u32>,
     pub allow_untracked: bool,
+    /// DSCO service level codes that name an order's generic level and are refused on a
+    /// package (a guess from dsco-api.md §3.3 and §8.4: `GCG`, `GCP`, `GCE`); a shipment whose
+    /// mapping sends one needs attention, and a mapping upload that would is refused.
+    pub order_only_service_levels: Vec<String>,
 }
 
 impl Default for ShipmentsSettings {
@@ -273,6 +277,7 @@ impl Default for ShipmentsSettings {
             goods_out_note_moment: GoodsOutNoteMoment::Created,
             order_status_id: None,
             allow_untracked: false,
+            order_only_service_levels: vec!["GCG".into(), "GCP".into(), "GCE".into()],
         }
     }
 }

@@ -54,7 +54,8 @@ fn the_default_document_is_the_documented_one() {
                  "shipping_charge_nominal_code": null, "per_retailer": {}},
       "inventory": {"enabled": false, "safety_buffer": 0},
       "shipments": {"trigger": "goods_out_note", "goods_out_note_moment": "created",
-                    "order_status_id": null, "allow_untracked": false},
+                    "order_status_id": null, "allow_untracked": false,
+                    "order_only_service_levels": ["GCG", "GCP", "GCE"]},
       "cancellations": {"dsco_cancelled_status_id": null}
     });
     assert_eq!(Settings::default().to_document(), expected);

@@ -31,6 +31,19 @@ pub fn validate(
     if settings.inventory.safety_buffer < 0 {
         problems.push(Problem::new("inventory.safety_buffer", "must be 0 or more"));
     }
+    for (i, code) in settings
+        .shipments
+        .order_only_service_levels
+        .iter()
+        .enumerate()
+    {
+        if code.trim().is_empty() {
+            problems.push(Problem::new(
+                format!("shipments.order_only_service_levels[{i}]"),
+                "must not be empty",
+            ));
+        }
+    }
     if settings.shipments.trigger == ShipmentTrigger::OrderStatus
         && settings.shipments.order_status_id.is_none()
     {

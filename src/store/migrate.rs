@@ -11,7 +11,7 @@ use super::error::Error;
 use super::tables::*;
 
 /// The schema version this binary writes.
-pub const LATEST: u64 = 4;
+pub const LATEST: u64 = 5;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
@@ -21,6 +21,7 @@ const STEPS: [Step; LATEST as usize] = [
     v2_status_index,
     v3_catalog_tables,
     v4_order_view_tables,
+    v5_webhook_tables,
 ];
 
 /// Version 1: the tables every flow needs.
@@ -103,6 +104,13 @@ fn v4_order_view_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     for name in &moved {
         documents.remove(name.as_str())?;
     }
+    Ok(())
+}
+
+/// Version 5: webhook deliveries waiting for their flow, and the last delivery per event.
+fn v5_webhook_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(INBOX_FLOW_EVENT_ID_TO_MILLIS)?;
+    tx.open_table(EVENT_TO_LAST_DELIVERY_MILLIS)?;
     Ok(())
 }
 

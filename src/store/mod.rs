@@ -17,6 +17,7 @@ mod cursors;
 mod db;
 mod documents;
 mod error;
+mod inbox;
 mod intents;
 mod kind;
 mod links;
@@ -37,6 +38,7 @@ pub use catalog::{DSCO_SHIP_METHODS_DOCUMENT, DSCO_WAREHOUSES_DOCUMENT, REFERENC
 pub use db::Store;
 pub use documents::SETTINGS_DOCUMENT;
 pub use error::Error;
+pub use inbox::{INSTALL_DOCUMENT, InboxEntry, Install};
 pub use intents::Intent;
 pub use kind::Kind;
 pub use links::Link;

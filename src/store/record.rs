@@ -109,6 +109,9 @@ pub enum Outcome {
     Synced,
     /// Waiting on something outside this attempt (e.g. an asynchronous upstream result).
     Pending(String),
+    /// Waiting, to be looked at again at this time (an asynchronous result still being
+    /// processed, a grace period): a follow-up run is timed for it like a retry.
+    PendingUntil { reason: String, at: DateTime<Utc> },
     /// Deliberately not synced (e.g. a test order, already handled elsewhere).
     Skipped(String),
     /// May succeed later by itself: timeouts, 429, 5xx, an unreadable answer. `error` is the
@@ -262,6 +265,11 @@ impl SyncRecord {
             Outcome::Pending(reason) => {
                 self.status = RecordStatus::Pending;
                 self.reason = Some(reason);
+            }
+            Outcome::PendingUntil { reason, at } => {
+                self.status = RecordStatus::Pending;
+                self.reason = Some(reason);
+                self.next_retry_at = Some(at);
             }
             Outcome::Skipped(reason) => {
                 self.first_failed_at = None;

@@ -53,3 +53,10 @@ pub const DSCO_ORDER_ID_TO_ORDER_VIEW: TableDefinition<&str, &[u8]> =
 /// Added by schema version 4.
 pub const STATE_DSCO_ORDER_ID_TO_UNIT: TableDefinition<(&str, &str), ()> =
     TableDefinition::new("order_views_by_state");
+/// Webhook deliveries waiting for their flow: (flow, event, resource id) → unix ms of the
+/// latest delivery. Added by schema version 5.
+pub const INBOX_FLOW_EVENT_ID_TO_MILLIS: TableDefinition<(&str, &str, u64), i64> =
+    TableDefinition::new("webhook_inbox");
+/// Event → unix ms of its latest delivery. Added by schema version 5.
+pub const EVENT_TO_LAST_DELIVERY_MILLIS: TableDefinition<&str, i64> =
+    TableDefinition::new("webhook_deliveries");

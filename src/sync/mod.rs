@@ -8,12 +8,14 @@
 
 pub mod address;
 pub mod contacts;
+pub mod dsco_once;
 pub mod exactly_once;
 pub mod money;
 pub mod order_link;
 pub mod order_view;
 pub mod orders;
 pub mod reference;
+pub mod shipments;
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -169,6 +171,11 @@ impl FlowCtx {
     /// How long after an unanswered Brightpearl create it is searched for.
     pub fn brightpearl_create_grace(&self) -> Result<std::time::Duration, FlowError> {
         Ok(self.connections()?.brightpearl_create_grace())
+    }
+
+    /// `[dsco] settle_grace` (see `sync::dsco_once`).
+    pub fn dsco_settle_grace(&self) -> Result<std::time::Duration, FlowError> {
+        Ok(self.connections()?.dsco_settle_grace())
     }
 
     fn connections(&self) -> Result<&Arc<Connections>, FlowError> {

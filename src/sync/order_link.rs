@@ -71,6 +71,12 @@ pub struct OrderLink {
     pub cancelled: bool,
     /// DSCO reported the acknowledgement (or showed it on the order).
     pub acknowledged: bool,
+    /// The DSCO line numbers of the create body's rows, in row order (empty for orders taken
+    /// over from another connector or created before this was kept).
+    pub create_lines: Vec<u32>,
+    /// Brightpearl order row id → DSCO line number, filled from the first Order GET after the
+    /// create (by the row's `externalRef`, else by the create body's row order).
+    pub rows: std::collections::BTreeMap<u64, u32>,
 }
 
 /// The link's `data` as stored: existing stores hold these names and shapes, so they stay.
@@ -82,6 +88,10 @@ struct LinkData {
     cancelled: bool,
     #[serde(default)]
     acknowledged: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    create_lines: Vec<u32>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    rows: std::collections::BTreeMap<u64, u32>,
 }
 
 impl OrderLink {
@@ -94,7 +104,43 @@ impl OrderLink {
             pending_note: None,
             cancelled: false,
             acknowledged: false,
+            create_lines: Vec::new(),
+            rows: Default::default(),
         }
+    }
+
+    /// Fill the row map from an Order GET's rows (`id → (externalRef, has a product)`): by the
+    /// row's `dsco:line:N` reference, else by the create body's row order. Whether it changed.
+    pub fn fill_rows(&mut self, order_rows: &[(u64, Option<String>, bool)]) -> bool {
+        if !self.rows.is_empty() {
+            return false;
+        }
+        let mut rows = std::collections::BTreeMap::new();
+        for (id, external_ref, _) in order_rows {
+            if let Some(n) = external_ref
+                .as_deref()
+                .and_then(|r| r.strip_prefix("dsco:line:"))
+                .and_then(|n| n.parse::<u32>().ok())
+            {
+                rows.insert(*id, n);
+            }
+        }
+        if rows.is_empty() && !self.create_lines.is_empty() {
+            let mut product_rows: Vec<u64> = order_rows
+                .iter()
+                .filter(|(_, _, product)| *product)
+                .map(|(id, _, _)| *id)
+                .collect();
+            product_rows.sort_unstable();
+            for (id, n) in product_rows.into_iter().zip(self.create_lines.iter()) {
+                rows.insert(id, *n);
+            }
+        }
+        if rows.is_empty() {
+            return false;
+        }
+        self.rows = rows;
+        true
     }
 
     /// Read a stored link. Its data is read leniently, as before it was typed: a missing or
@@ -116,6 +162,8 @@ impl OrderLink {
             pending_note: data.pending_note,
             cancelled: data.cancelled,
             acknowledged: data.acknowledged,
+            create_lines: data.create_lines,
+            rows: data.rows,
         })
     }
 
@@ -124,6 +172,8 @@ impl OrderLink {
             pending_note: self.pending_note.clone(),
             cancelled: self.cancelled,
             acknowledged: self.acknowledged,
+            create_lines: self.create_lines.clone(),
+            rows: self.rows.clone(),
         };
         Link {
             dsco_id: self.dsco_order_id.clone(),

@@ -24,9 +24,59 @@ pub enum OrderState {
     NeedsAttention,
     Failed,
     Cancelled,
+    PartiallyShipped,
     Shipped,
     Invoiced,
     Skipped,
+}
+
+impl OrderState {
+    /// How far along the lifecycle a progress state is (`imported` → `acknowledged` →
+    /// `partially_shipped` → `shipped` → `invoiced`); `None` for the other states.
+    fn rank(self) -> Option<u8> {
+        match self {
+            OrderState::Imported => Some(1),
+            OrderState::Acknowledged => Some(2),
+            OrderState::PartiallyShipped => Some(3),
+            OrderState::Shipped => Some(4),
+            OrderState::Invoiced => Some(5),
+            OrderState::Cancelled => Some(6),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a step of the order's lifecycle rather than a problem or a wait.
+    pub fn is_progress(self) -> bool {
+        self.rank().is_some()
+    }
+}
+
+/// The furthest of two lifecycle steps; `cancelled` (every unit cancelled, none shipped) is set
+/// only by the step that says so and replaces any other.
+pub fn furthest(current: Option<OrderState>, next: OrderState) -> Option<OrderState> {
+    match (current, next.rank()) {
+        (_, None) => current,
+        (_, Some(_)) if next == OrderState::Cancelled => Some(next),
+        (Some(OrderState::Cancelled), _) => current,
+        (Some(c), Some(n)) if c.rank().unwrap_or(0) >= n => Some(c),
+        _ => Some(next),
+    }
+}
+
+/// The order's state by precedence: first its own `order` record (`needs_attention`,
+/// `failed`, `skipped`, and `pending` before anything was made); then a `shipment`, `invoice`,
+/// `supplier_cancel` or `cancel_request` record that needs attention or failed; otherwise the
+/// furthest lifecycle step reached.
+pub fn precedence(
+    own: OrderState,
+    progress: Option<OrderState>,
+    worst_problem: Option<OrderState>,
+) -> OrderState {
+    match own {
+        OrderState::NeedsAttention | OrderState::Failed | OrderState::Skipped => own,
+        OrderState::Pending if progress.is_none() => own,
+        _ => worst_problem.unwrap_or(progress.unwrap_or(own)),
+    }
 }
 
 impl std::str::FromStr for OrderState {
@@ -35,7 +85,7 @@ impl std::str::FromStr for OrderState {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
             format!(
-                "unknown state {s:?}; states are pending, imported, acknowledged, needs_attention, failed, cancelled, shipped, invoiced, skipped"
+                "unknown state {s:?}; states are pending, imported, acknowledged, needs_attention, failed, cancelled, partially_shipped, shipped, invoiced, skipped"
             )
         })
     }
@@ -61,6 +111,51 @@ pub struct OrderView {
     pub reason: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub timeline: Vec<TimelineEntry>,
+    /// The packages sent (or to be sent) to DSCO, one per goods-out note.
+    #[serde(default)]
+    pub shipments: Vec<ShipmentView>,
+    /// The furthest lifecycle step reached (`imported` ... `invoiced`, or `cancelled`).
+    #[serde(default)]
+    pub progress: Option<OrderState>,
+    /// The state the order's own `order` record gives (`state` is that, the problems of the
+    /// order's other records and `progress`, by precedence).
+    #[serde(default)]
+    pub own_state: Option<OrderState>,
+    /// The order's other records that need attention or failed, by `kind:source_id`.
+    #[serde(default)]
+    pub problems: std::collections::BTreeMap<String, ProblemNote>,
+}
+
+/// A record of the order (other than its `order` record) that needs attention or failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProblemNote {
+    pub status: RecordStatus,
+    pub reason: Option<String>,
+}
+
+/// One package of an order as DSCO is sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShipmentView {
+    /// The record's source id: the goods-out note id, or `order:{bp_order_id}`.
+    pub source_id: String,
+    pub goods_out_note_id: Option<u64>,
+    pub tracking: Option<String>,
+    pub carrier: Option<String>,
+    pub method: Option<String>,
+    pub service_level_code: Option<String>,
+    pub warehouse_code: Option<String>,
+    pub lines: Vec<ShipmentLineView>,
+    /// The shipment record's status (`pending`, `synced`, `needs_attention`, `failed`).
+    pub state: RecordStatus,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub dsco_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShipmentLineView {
+    pub line_number: u32,
+    pub sku: Option<String>,
+    pub quantity: i64,
 }
 
 impl OrderView {
@@ -79,6 +174,137 @@ impl OrderView {
             reason: None,
             updated_at: now,
             timeline: Vec::new(),
+            shipments: Vec::new(),
+            progress: None,
+            own_state: None,
+            problems: Default::default(),
+        }
+    }
+
+    /// The state the order's own record gives (views written before it was kept: `state`).
+    pub fn own(&self) -> OrderState {
+        self.own_state.unwrap_or(self.state)
+    }
+
+    /// The furthest step reached (views written before it was kept: `state`, if a step).
+    pub fn reached(&self) -> Option<OrderState> {
+        self.progress
+            .or_else(|| self.state.is_progress().then_some(self.state))
+    }
+
+    /// Needs attention over failed, among the order's other records.
+    fn worst_problem(&self) -> Option<OrderState> {
+        let statuses = self.problems.values().map(|p| p.status);
+        let mut worst = None;
+        for status in statuses {
+            match status {
+                RecordStatus::NeedsAttention => return Some(OrderState::NeedsAttention),
+                RecordStatus::Failed => worst = Some(OrderState::Failed),
+                _ => {}
+            }
+        }
+        worst
+    }
+
+    /// Note what a record of the order other than its `order` record now says.
+    pub fn note_record(
+        &mut self,
+        kind: &str,
+        source_id: &str,
+        status: RecordStatus,
+        reason: Option<String>,
+    ) {
+        let key = format!("{kind}:{source_id}");
+        match status {
+            RecordStatus::NeedsAttention | RecordStatus::Failed => {
+                self.problems.insert(key, ProblemNote { status, reason });
+            }
+            _ => {
+                self.problems.remove(&key);
+            }
+        }
+    }
+
+    /// Keep `own_state` and `progress` explicit (views written before they were kept).
+    fn normalize(&mut self) {
+        self.progress = self.reached();
+        self.own_state = Some(self.own());
+    }
+
+    /// Put the state together again by precedence; the reason follows what decided it.
+    fn settle_state(&mut self) {
+        let own = self.own();
+        let worst = self.worst_problem();
+        let state = precedence(own, self.progress, worst);
+        let from_problem = worst == Some(state) && own != state;
+        if from_problem {
+            let wanted = if state == OrderState::NeedsAttention {
+                RecordStatus::NeedsAttention
+            } else {
+                RecordStatus::Failed
+            };
+            self.reason = self
+                .problems
+                .iter()
+                .find(|(_, p)| p.status == wanted)
+                .map(|(k, p)| match &p.reason {
+                    Some(r) => format!("{k}: {r}"),
+                    None => k.clone(),
+                });
+        } else if state.is_progress() {
+            self.reason = None;
+        }
+        self.state = state;
+    }
+
+    /// A step of one of the order's other records (`shipment`, `invoice`, ...): its status
+    /// counts only when it needs attention or failed; `progress` advances the lifecycle.
+    #[allow(clippy::too_many_arguments)]
+    pub fn other_step(
+        &mut self,
+        kind: &str,
+        source_id: &str,
+        status: RecordStatus,
+        reason: Option<String>,
+        event: &str,
+        progress: Option<OrderState>,
+        now: DateTime<Utc>,
+    ) {
+        self.normalize();
+        self.updated_at = now;
+        self.note_record(kind, source_id, status, reason.clone());
+        if let Some(p) = progress {
+            self.progress = furthest(self.progress, p);
+        }
+        self.push_timeline(
+            event,
+            reason.map(|r| format!("{kind} {source_id}: {r}")),
+            now,
+        );
+        self.settle_state();
+    }
+
+    fn push_timeline(&mut self, event: &str, detail: Option<String>, now: DateTime<Utc>) {
+        self.timeline.push(TimelineEntry {
+            at: now,
+            event: event.to_owned(),
+            detail,
+        });
+        if self.timeline.len() > TIMELINE_CAP {
+            let excess = self.timeline.len() - TIMELINE_CAP;
+            self.timeline.drain(..excess);
+        }
+    }
+
+    /// Add or replace the view of one package.
+    pub fn put_shipment(&mut self, shipment: ShipmentView) {
+        match self
+            .shipments
+            .iter_mut()
+            .find(|s| s.source_id == shipment.source_id)
+        {
+            Some(existing) => *existing = shipment,
+            None => self.shipments.push(shipment),
         }
     }
 
@@ -90,9 +316,11 @@ impl OrderView {
         state: Option<OrderState>,
         now: DateTime<Utc>,
     ) {
+        self.normalize();
         self.updated_at = now;
         if let Some(state) = state {
-            self.state = state;
+            self.own_state = Some(state);
+            self.progress = furthest(self.progress, state);
             self.reason = match state {
                 OrderState::NeedsAttention
                 | OrderState::Failed
@@ -101,15 +329,8 @@ impl OrderView {
                 _ => None,
             };
         }
-        self.timeline.push(TimelineEntry {
-            at: now,
-            event: event.to_owned(),
-            detail,
-        });
-        if self.timeline.len() > TIMELINE_CAP {
-            let excess = self.timeline.len() - TIMELINE_CAP;
-            self.timeline.drain(..excess);
-        }
+        self.push_timeline(event, detail, now);
+        self.settle_state();
     }
 }
 
@@ -183,7 +404,9 @@ pub async fn record_step_with(
     } = order.clone();
     let view_detail = match &outcome {
         Outcome::Synced => None,
-        Outcome::Pending(r) | Outcome::Skipped(r) => Some(r.clone()),
+        Outcome::Pending(r) | Outcome::Skipped(r) | Outcome::PendingUntil { reason: r, .. } => {
+            Some(r.clone())
+        }
         Outcome::Retryable { reason, .. } | Outcome::Permanent { reason, .. } => {
             Some(reason.clone())
         }
@@ -212,4 +435,54 @@ pub async fn record_step_with(
     })
     .await?;
     Ok(())
+}
+
+/// One step of an order's other record (a `shipment` by goods-out note, an `invoice`, ...):
+/// the record under its own source id, and the order's view — the record counts toward the
+/// order's state only when it needs attention or failed; `step.state` advances its lifecycle;
+/// `shipment` (its `state` set from the record) replaces that package's view. One transaction
+/// with `extra`.
+pub async fn record_other_step(
+    ctx: &FlowCtx,
+    order: &OrderRef,
+    source_id: &str,
+    step: Step,
+    shipment: Option<ShipmentView>,
+    extra: impl FnOnce(&WriteTx) -> Result<(), store::Error> + Send + 'static,
+) -> Result<store::SyncRecord, FlowError> {
+    let Step {
+        kind,
+        outcome,
+        detail,
+        event,
+        state,
+    } = step;
+    let OrderRef {
+        dsco_order_id: id,
+        po_number: po,
+        retailer,
+    } = order.clone();
+    let source = source_id.to_owned();
+    let record = ctx
+        .record_with(kind, source_id, outcome, detail, move |tx, record| {
+            let mut view = load_in(tx, &id)?
+                .unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref(), tx.now()));
+            if let Some(mut shipment) = shipment {
+                shipment.state = record.status;
+                view.put_shipment(shipment);
+            }
+            view.other_step(
+                kind,
+                &source,
+                record.status,
+                record.reason.clone(),
+                event,
+                state,
+                tx.now(),
+            );
+            save(tx, &view)?;
+            extra(tx)
+        })
+        .await?;
+    Ok(record)
 }

@@ -164,6 +164,56 @@ impl World {
         }
     }
 
+    /// One run of `flow`, started by the test, after any run the daemon started by itself.
+    pub async fn run_flow(&self, flow: &str) -> Value {
+        let id = loop {
+            let r = self
+                .app
+                .post(&format!("/v1/sync/{flow}/run"))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 409 {
+                self.idle_flow(flow).await;
+                continue;
+            }
+            assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+            break r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap();
+        };
+        let run = self.app.wait_run(id).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        run
+    }
+
+    /// Wait until no run of `flow` is going.
+    pub async fn idle_flow(&self, flow: &str) {
+        wait_for(Duration::from_secs(180), || async {
+            let status = self.app.json("/v1/status").await;
+            let busy = status["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["flow"] == flow && !f["running_run_id"].is_null());
+            (!busy).then_some(())
+        })
+        .await;
+    }
+
+    /// The record of `kind` and `source_id` in `flow`.
+    pub async fn record_of(&self, flow: &str, kind: &str, source_id: &str) -> Value {
+        let page = self
+            .app
+            .json(&format!("/v1/records?flow={flow}&source_id={source_id}"))
+            .await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == kind)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
     /// Wait until no run of the orders flow is going.
     pub async fn idle(&self) {
         wait_for(Duration::from_secs(180), || async {

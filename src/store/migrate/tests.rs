@@ -237,7 +237,7 @@ fn the_version_3_fixture_moves_order_views_to_their_table_listed_by_state() {
     let copy = dir.path().join("v3.redb");
     std::fs::copy(FIXTURE_V3, &copy).unwrap();
     let store = Store::open(&copy).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), LATEST);
     let ids = |views: Vec<serde_json::Value>| -> Vec<String> {
         views
             .iter()

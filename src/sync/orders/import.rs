@@ -236,6 +236,7 @@ impl Run<'_> {
         let id = order_ref.dsco_order_id.clone();
         let sales_order = prepared.with_customer(contact_id);
         let request = serde_json::to_string(&sales_order).ok();
+        let create_lines = sales_order_lines(&sales_order);
         let bp = self.bp;
         let search_id = id.clone();
         let settled = self.settled_for(&id).await;
@@ -274,6 +275,7 @@ impl Run<'_> {
                 };
                 let mut link = OrderLink {
                     pending_note: prepared.note.clone(),
+                    create_lines: create_lines.clone(),
                     ..OrderLink::new(&id, bp_order_id, self.ctx.now())
                 };
                 let link_for_tx = link.clone();
@@ -398,4 +400,19 @@ impl Run<'_> {
         }
         Ok(())
     }
+}
+
+/// The DSCO line numbers of a create body's rows, in row order (rows carry `dsco:line:N`).
+fn sales_order_lines(sales_order: &crate::brightpearl::SalesOrder) -> Vec<u32> {
+    sales_order
+        .rows
+        .iter()
+        .filter_map(|r| {
+            r.external_ref
+                .as_deref()?
+                .strip_prefix("dsco:line:")?
+                .parse()
+                .ok()
+        })
+        .collect()
 }

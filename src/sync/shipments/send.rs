@@ -1,0 +1,443 @@
+//! Sending built packages to DSCO in batches through `sync::dsco_once`, and recording each
+//! package's outcome once DSCO's change log (or its order) shows it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::build::{self, Built};
+use super::{BATCH_BYTES, Run, SHIPMENT_KIND, kind, shipment_view};
+use crate::dsco::{self, AsyncWrite, ChangeLog};
+use crate::flow_name::FlowName;
+use crate::store::{Intent, Outcome, RecordDetail, RecordStatus};
+use crate::sync::FlowError;
+use crate::sync::dsco_once::{self, Match, SettleRules, Settled, Submitted, WriteIntent};
+use crate::sync::order_link::OrderRef;
+use crate::sync::order_view::{self, OrderState, ShipmentView, Step};
+
+/// How long a run waits for DSCO to process its own batch before leaving it to the next run.
+const IN_RUN_WAIT: Duration = Duration::from_secs(30);
+/// A request still processing is looked at again this soon (by a follow-up run).
+const PROCESSING_AGAIN: Duration = Duration::from_secs(5);
+
+impl Run<'_> {
+    /// Send what `prepare` built, batch by batch, and read each batch's outcome.
+    pub(super) async fn send_ready(&mut self) -> Result<(), FlowError> {
+        let ready = std::mem::take(&mut self.ready);
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let mut meta: BTreeMap<String, (OrderRef, u64)> = BTreeMap::new();
+        let mut packages = Vec::new();
+        for (order, bp_order_id, source, built) in ready {
+            meta.insert(source, (order, bp_order_id));
+            packages.push(built);
+        }
+        let batches = build::batches(packages, BATCH_BYTES);
+        self.notes.push(format!(
+            "{} packages in {} batches",
+            meta.len(),
+            batches.len()
+        ));
+        for batch in batches {
+            let entries: Vec<dsco::ShipmentsForUpdate> = batch
+                .iter()
+                .map(|(order, packages)| build::entry(order, packages))
+                .collect();
+            let packages: Vec<&Built> = batch.iter().flat_map(|(_, p)| p.iter()).collect();
+            let intents: Vec<(String, WriteIntent)> = packages
+                .iter()
+                .map(|b| {
+                    (
+                        b.source_id.clone(),
+                        WriteIntent::new(matcher(b), &b.shipment),
+                    )
+                })
+                .collect();
+            let keys: Vec<String> = intents.iter().map(|(k, _)| k.clone()).collect();
+            dsco_once::open(&self.ctx.store, kind(), intents).await?;
+            let submitted = dsco_once::submit(
+                self.dsco,
+                &self.ctx.store,
+                AsyncWrite::Shipments,
+                kind(),
+                keys.clone(),
+                &entries,
+            )
+            .await?;
+            let (outcome, request_id) = match submitted {
+                Submitted::Accepted(rid) => (
+                    Outcome::PendingUntil {
+                        reason: format!(
+                            "sent to DSCO in request {rid}; waiting for DSCO's change log"
+                        ),
+                        at: self.ctx.now()
+                            + chrono::Duration::from_std(PROCESSING_AGAIN).unwrap_or_default(),
+                    },
+                    Some(rid.0),
+                ),
+                Submitted::Rejected { reason, code } => (Outcome::Permanent { reason, code }, None),
+                Submitted::NotApplied { reason, error } | Submitted::Unknown { reason, error } => (
+                    Outcome::Retryable {
+                        reason,
+                        error: Some(error),
+                    },
+                    None,
+                ),
+            };
+            for built in &packages {
+                let Some((order, bp_order_id)) = meta.get(&built.source_id) else {
+                    continue;
+                };
+                let view = shipment_view(
+                    &built.source_id,
+                    built,
+                    RecordStatus::Pending,
+                    request_id.clone(),
+                    built
+                        .shipment
+                        .ship_date
+                        .as_deref()
+                        .and_then(super::parse_bp_date),
+                );
+                self.record_sent(
+                    order,
+                    *bp_order_id,
+                    built,
+                    view,
+                    outcome.clone(),
+                    request_id.clone(),
+                )
+                .await?;
+            }
+            if request_id.is_some() {
+                self.await_batch(&keys).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait (a bounded time) for DSCO to process a batch this run sent, settling it as soon as
+    /// the change log shows it.
+    async fn await_batch(&mut self, keys: &[String]) -> Result<(), FlowError> {
+        let polling = self.dsco.polling().clone();
+        let started = tokio::time::Instant::now();
+        let mut look = 0u32;
+        loop {
+            let delay = polling.delay(look);
+            if started.elapsed() + delay > IN_RUN_WAIT || self.ctx.stopping() {
+                return Ok(()); // the next run settles it
+            }
+            tokio::time::sleep(delay).await;
+            look += 1;
+            let wanted = keys.to_vec();
+            let intents: Vec<Intent> = self
+                .ctx
+                .store
+                .call(move |s| {
+                    s.read(|tx| {
+                        let mut out = Vec::new();
+                        for key in &wanted {
+                            if let Some(i) = tx.intent(SHIPMENT_KIND, key)? {
+                                out.push(i);
+                            }
+                        }
+                        Ok(out)
+                    })
+                })
+                .await?;
+            if intents.is_empty() {
+                return Ok(());
+            }
+            let settled = dsco_once::settle(
+                self.dsco,
+                &self.ctx.store,
+                self.settle_rules(),
+                kind(),
+                intents,
+            )
+            .await?;
+            let waiting = settled
+                .values()
+                .all(|s| matches!(s, Settled::Waiting { .. }));
+            if !waiting {
+                self.apply_settled(settled).await?;
+                return Ok(());
+            }
+        }
+    }
+
+    fn settle_rules(&self) -> SettleRules {
+        SettleRules {
+            log: ChangeLog::Order,
+            grace: self.grace,
+            processing_again: PROCESSING_AGAIN,
+        }
+    }
+
+    /// Settle open intents (an earlier run's, or this run's after its wait).
+    pub(super) async fn settle_intents(&mut self, intents: Vec<Intent>) -> Result<(), FlowError> {
+        let settled = dsco_once::settle(
+            self.dsco,
+            &self.ctx.store,
+            self.settle_rules(),
+            kind(),
+            intents,
+        )
+        .await?;
+        self.apply_settled(settled).await
+    }
+
+    /// Record each settled package; the intent is cleared with the record where settled.
+    async fn apply_settled(&mut self, settled: BTreeMap<String, Settled>) -> Result<(), FlowError> {
+        for (source, outcome) in settled {
+            let Some((order, bp_order_id, view)) = self.sent_package(&source).await? else {
+                // No record of the send (should not happen): keep the intent for a person.
+                continue;
+            };
+            let (outcome, clear, event) = match outcome {
+                Settled::Succeeded { .. } => (Outcome::Synced, true, "shipped"),
+                Settled::Failed { messages, .. } => (
+                    Outcome::Permanent {
+                        reason: format!(
+                            "DSCO rejected the shipment: {}",
+                            dsco_once::describe(&messages)
+                        ),
+                        code: messages.first().map(|m| m.code.clone()),
+                    },
+                    true,
+                    "shipment_rejected",
+                ),
+                Settled::Waiting { reason, again } => (
+                    Outcome::PendingUntil { reason, at: again },
+                    false,
+                    "shipment_waiting",
+                ),
+                Settled::Absent => (
+                    Outcome::retry(
+                        "DSCO's change log shows no trace of the unanswered submit after two searches; sending again",
+                    ),
+                    true,
+                    "shipment_resend",
+                ),
+                Settled::Lost(reason) => (
+                    Outcome::Permanent { reason, code: None },
+                    true,
+                    "shipment_lost",
+                ),
+                Settled::Unreadable { reason, error } => (
+                    Outcome::Retryable {
+                        reason,
+                        error: Some(error),
+                    },
+                    false,
+                    "shipment_retry",
+                ),
+            };
+            let state = if matches!(outcome, Outcome::Synced) {
+                self.progress_after(&order, &view).await
+            } else {
+                None
+            };
+            let mut view = view;
+            view.state = RecordStatus::Synced;
+            self.record_settled(
+                &order,
+                bp_order_id,
+                &source,
+                view,
+                outcome,
+                clear,
+                event,
+                state,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The order and package view of a sent package, from its record and the order's view.
+    async fn sent_package(
+        &self,
+        source: &str,
+    ) -> Result<Option<(OrderRef, u64, ShipmentView)>, FlowError> {
+        let source = source.to_owned();
+        Ok(self
+            .ctx
+            .store
+            .call(move |s| {
+                s.read(|tx| {
+                    let Some(record) =
+                        tx.record_for(FlowName::Shipments, SHIPMENT_KIND, &source)?
+                    else {
+                        return Ok(None);
+                    };
+                    let Some(dsco_order_id) = record.related.get("dsco_order_id").cloned() else {
+                        return Ok(None);
+                    };
+                    let bp_order_id = record
+                        .related
+                        .get("bp_order_id")
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                    let view = order_view::load(tx, &dsco_order_id)?;
+                    let shipment = view
+                        .as_ref()
+                        .and_then(|v| v.shipments.iter().find(|s| s.source_id == source).cloned());
+                    let Some(shipment) = shipment else {
+                        return Ok(None);
+                    };
+                    let order = OrderRef {
+                        dsco_order_id,
+                        po_number: record.related.get("po_number").cloned().unwrap_or_default(),
+                        retailer: record.related.get("dsco_retailer_id").cloned(),
+                    };
+                    Ok(Some((order, bp_order_id, shipment)))
+                })
+            })
+            .await?)
+    }
+
+    /// `shipped` when every unit is shipped or cancelled on DSCO counting this package and our
+    /// other confirmed ones, else `partially_shipped`.
+    async fn progress_after(&self, order: &OrderRef, package: &ShipmentView) -> Option<OrderState> {
+        let dsco_order = self
+            .dsco
+            .get_order(dsco::OrderKey::DscoOrderId, &order.dsco_order_id)
+            .await
+            .ok()
+            .flatten()?;
+        let id = order.dsco_order_id.clone();
+        let view = self
+            .ctx
+            .store
+            .call(move |s| s.read(|tx| order_view::load(tx, &id)))
+            .await
+            .ok()
+            .flatten();
+        let mut view = view?;
+        let mut confirmed = package.clone();
+        confirmed.state = RecordStatus::Synced;
+        view.put_shipment(confirmed);
+        let extra = super::in_flight(&dsco_order, Some(&view));
+        Some(if build::fully_shipped(&dsco_order, &extra) {
+            OrderState::Shipped
+        } else {
+            OrderState::PartiallyShipped
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_settled(
+        &self,
+        order: &OrderRef,
+        bp_order_id: u64,
+        source: &str,
+        view: ShipmentView,
+        outcome: Outcome,
+        clear: bool,
+        event: &'static str,
+        state: Option<OrderState>,
+    ) -> Result<(), FlowError> {
+        let detail = related(
+            order,
+            bp_order_id,
+            view.tracking.as_deref(),
+            view.dsco_request_id.as_deref(),
+        );
+        let key = source.to_owned();
+        let step = Step {
+            kind: SHIPMENT_KIND,
+            outcome,
+            detail,
+            event,
+            state,
+        };
+        let record = order_view::record_other_step(
+            self.ctx,
+            order,
+            source,
+            step,
+            Some(view.clone()),
+            move |tx| {
+                if clear {
+                    tx.clear_intent(SHIPMENT_KIND, &key)?;
+                }
+                Ok(())
+            },
+        )
+        .await?;
+        tracing::info!(flow = "shipments", goods_out_note_id = %source, dsco_order_id = %order.dsco_order_id, tracking = view.tracking.as_deref().unwrap_or(""), status = record.status.as_str(), reason = record.reason.as_deref().unwrap_or(""), "shipment settled");
+        Ok(())
+    }
+
+    async fn record_sent(
+        &self,
+        order: &OrderRef,
+        bp_order_id: u64,
+        built: &Built,
+        view: ShipmentView,
+        outcome: Outcome,
+        request_id: Option<String>,
+    ) -> Result<(), FlowError> {
+        let mut detail = related(order, bp_order_id, built.tracking(), request_id.as_deref());
+        detail.request = serde_json::to_string(&built::entry_of(built)).ok();
+        let step = Step {
+            kind: SHIPMENT_KIND,
+            outcome,
+            detail,
+            event: "shipment_sent",
+            state: None,
+        };
+        order_view::record_other_step(self.ctx, order, &built.source_id, step, Some(view), |_| {
+            Ok(())
+        })
+        .await?;
+        tracing::info!(flow = "shipments", goods_out_note_id = %built.source_id, dsco_order_id = %order.dsco_order_id, tracking = built.tracking().unwrap_or(""), dsco_request_id = request_id.as_deref().unwrap_or(""), "shipment sent to DSCO");
+        Ok(())
+    }
+}
+
+mod built {
+    use super::Built;
+
+    /// The wire entry of one package alone (what the record shows as its request).
+    pub(super) fn entry_of(built: &Built) -> crate::dsco::ShipmentsForUpdate {
+        super::build::entry(&built.dsco_order_id, std::slice::from_ref(built))
+    }
+}
+
+/// How a package's change-log entry is recognised: its order and tracking number (untracked:
+/// its lines).
+fn matcher(built: &Built) -> Match {
+    let mut lines: Vec<(u32, i64)> = built
+        .lines
+        .iter()
+        .map(|l| (l.line_number, l.quantity))
+        .collect();
+    lines.sort_unstable();
+    Match {
+        key: built.dsco_order_id.clone(),
+        tracking: built.tracking().map(str::to_owned),
+        lines,
+    }
+}
+
+fn related(
+    order: &OrderRef,
+    bp_order_id: u64,
+    tracking: Option<&str>,
+    request_id: Option<&str>,
+) -> RecordDetail {
+    let mut related = order.related(Some(bp_order_id));
+    related.push(("dsco_order_id".into(), order.dsco_order_id.clone()));
+    if let Some(t) = tracking {
+        related.push(("tracking".into(), t.to_owned()));
+    }
+    if let Some(r) = request_id {
+        related.push(("dsco_request_id".into(), r.to_owned()));
+    }
+    RecordDetail {
+        related,
+        ..Default::default()
+    }
+}
