@@ -7,6 +7,7 @@ mod connections;
 mod daemon;
 mod journal;
 mod mappings;
+mod modes;
 mod orders;
 mod reference;
 mod sandbox_brightpearl;
