@@ -13,5 +13,6 @@ mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
 mod sandbox_dsco;
+mod sandbox_fidelity;
 mod store_fixtures;
 mod transient;
