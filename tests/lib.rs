@@ -12,6 +12,7 @@ mod orders;
 mod reference;
 mod sandbox_brightpearl;
 mod sandbox_cmd;
+mod sandbox_demo;
 mod sandbox_dsco;
 mod sandbox_fidelity;
 mod store_fixtures;
