@@ -172,10 +172,7 @@ mod tests {
         assert_eq!(FlowName::Orders.default_mode().as_str(), "default");
         assert_eq!(FlowName::Inventory.default_mode().as_str(), "delta");
         let err = FlowName::Shipments.mode("full").unwrap_err();
-        assert!(
-            err.contains("flow shipments has modes: default"),
-            "{err}"
-        );
+        assert!(err.contains("flow shipments has modes: default"), "{err}");
         let err = FlowName::Inventory.mode("everything").unwrap_err();
         assert!(
             err.contains("flow inventory has modes: delta, full, reconcile"),

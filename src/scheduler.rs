@@ -660,10 +660,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         idle_of(&s, inventory).await;
-        let mut stored: Vec<String> = runs_of(&s, inventory)
-            .into_iter()
-            .map(|r| r.mode)
-            .collect();
+        let mut stored: Vec<String> = runs_of(&s, inventory).into_iter().map(|r| r.mode).collect();
         stored.reverse();
         let seen = lock(&modes_seen).clone();
         (seen, stored)

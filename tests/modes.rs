@@ -54,10 +54,16 @@ async fn a_mode_the_flow_lacks_or_an_unknown_field_is_a_400_naming_it() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("colour"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("colour"),
+        "{body}"
+    );
     let (status, body) = post_run(&app, "/v1/sync/inventory/run?queue=maybe", None).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("queue"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("queue"),
+        "{body}"
+    );
     assert_eq!(app.json("/v1/runs").await["items"], json!([]));
 
     // No body: the flow's first mode; a body picks another.

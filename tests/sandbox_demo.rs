@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use dsco_brightpearl::sandbox::brightpearl::{BrightpearlSim, BrightpearlSimConfig, DemoFulfilment};
+use dsco_brightpearl::sandbox::brightpearl::{
+    BrightpearlSim, BrightpearlSimConfig, DemoFulfilment,
+};
 use dsco_brightpearl::sandbox::common::SimServer;
 use serde_json::{Value, json};
 
@@ -36,7 +38,10 @@ impl Bp {
     async fn call(&self, request: reqwest::RequestBuilder) -> Value {
         let response = request
             .header("brightpearl-app-ref", &self.sim.config().app_ref)
-            .header("brightpearl-account-token", &self.sim.config().account_token)
+            .header(
+                "brightpearl-account-token",
+                &self.sim.config().account_token,
+            )
             .send()
             .await
             .unwrap();
@@ -62,7 +67,11 @@ impl Bp {
             ]
         });
         let created = self
-            .call(self.http.post(self.url("/order-service/sales-order")).json(&body))
+            .call(
+                self.http
+                    .post(self.url("/order-service/sales-order"))
+                    .json(&body),
+            )
             .await;
         created["response"].as_u64().unwrap() as u32
     }
@@ -119,12 +128,16 @@ async fn the_demo_warehouse_makes_partial_untracked_and_unmapped_notes_and_ships
     };
     let bp = Bp::start(Some(demo)).await;
     let (events, hook_server) = receiver().await;
-    bp.call(bp.http.post(bp.url("/integration-service/webhook")).json(&json!({
-        "subscribeTo": "goods-out-note", "httpMethod": "POST",
-        "uriTemplate": format!("{}/hook", hook_server.url()),
-        "bodyTemplate": "{\"id\":\"${resource-id}\",\"fullEvent\":\"${full-event}\"}",
-        "contentType": "application/json", "idSetAccepted": false, "qualityOfService": 1,
-    })))
+    bp.call(
+        bp.http
+            .post(bp.url("/integration-service/webhook"))
+            .json(&json!({
+                "subscribeTo": "goods-out-note", "httpMethod": "POST",
+                "uriTemplate": format!("{}/hook", hook_server.url()),
+                "bodyTemplate": "{\"id\":\"${resource-id}\",\"fullEvent\":\"${full-event}\"}",
+                "contentType": "application/json", "idSetAccepted": false, "qualityOfService": 1,
+            })),
+    )
     .await;
     let mut orders = Vec::new();
     for k in 1..=8 {
@@ -135,7 +148,10 @@ async fn the_demo_warehouse_makes_partial_untracked_and_unmapped_notes_and_ships
 
     bp.advance(14);
     for order in &orders {
-        assert!(bp.notes(*order).await.is_empty(), "no note before note_after");
+        assert!(
+            bp.notes(*order).await.is_empty(),
+            "no note before note_after"
+        );
     }
     bp.advance(2);
     let mut first_notes = Vec::new();
@@ -199,9 +215,12 @@ async fn the_demo_warehouse_makes_partial_untracked_and_unmapped_notes_and_ships
     for partial in [orders[1], orders[5]] {
         let notes = bp.notes(partial).await;
         assert!(notes.values().all(shipped), "{notes:?}");
-        let references: std::collections::BTreeSet<&str> =
-            notes.values().map(tracking).collect();
-        assert_eq!(references.len(), 2, "each partial note has its own tracking");
+        let references: std::collections::BTreeSet<&str> = notes.values().map(tracking).collect();
+        assert_eq!(
+            references.len(),
+            2,
+            "each partial note has its own tracking"
+        );
     }
     for order in &orders[..7] {
         assert_eq!(bp.sim.order(*order).unwrap()["shippingStatusCode"], "ASS");
@@ -244,5 +263,9 @@ async fn without_the_demo_orders_wait_for_the_test_to_ship_them() {
         .iter()
         .map(|m| m["id"].as_u64().unwrap())
         .collect();
-    assert_eq!(ids, [1, 2, 3, 4], "the demo's extra method is seeded only with the demo on");
+    assert_eq!(
+        ids,
+        [1, 2, 3, 4],
+        "the demo's extra method is seeded only with the demo on"
+    );
 }

@@ -73,11 +73,8 @@ async fn order_get_parties_send_every_key_with_empty_strings() {
     .await;
     assert_eq!(status, 200, "{created}");
     let id = created["response"].as_u64().unwrap();
-    let (status, orders) = bp_call(
-        &sim,
-        http.get(url(&format!("/order-service/order/{id}"))),
-    )
-    .await;
+    let (status, orders) =
+        bp_call(&sim, http.get(url(&format!("/order-service/order/{id}")))).await;
     assert_eq!(status, 200, "{orders}");
     let order = &orders["response"][0];
     for party in ["customer", "delivery", "billing"] {
@@ -151,11 +148,8 @@ impl Dsco {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(
-            self.http
-                .get(format!("{}/api/v3{path}", self.server.url())),
-        )
-        .await
+        self.send(self.http.get(format!("{}/api/v3{path}", self.server.url())))
+            .await
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {

@@ -157,7 +157,14 @@ mod tests {
         let s = Store::open(&dir.path().join("s.redb")).unwrap();
         let now = Utc::now();
         let a = s
-            .write(|tx| tx.start_run(FlowName::Orders, Trigger::Manual, FlowName::Orders.default_mode(), now))
+            .write(|tx| {
+                tx.start_run(
+                    FlowName::Orders,
+                    Trigger::Manual,
+                    FlowName::Orders.default_mode(),
+                    now,
+                )
+            })
             .unwrap();
         let b = s
             .write(|tx| {

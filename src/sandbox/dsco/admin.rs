@@ -172,7 +172,10 @@ struct ProcessingChange {
     delay_seconds: Option<f64>,
 }
 
-async fn set_processing(State(sim): State<DscoSim>, Json(body): Json<ProcessingChange>) -> Response {
+async fn set_processing(
+    State(sim): State<DscoSim>,
+    Json(body): Json<ProcessingChange>,
+) -> Response {
     if let Some(seconds) = body.delay_seconds {
         match std::time::Duration::try_from_secs_f64(seconds) {
             Ok(delay) => sim.set_processing_delay(delay),

@@ -49,9 +49,13 @@ pub fn run_due(state: &mut State, demo: &DemoFulfilment, now: DateTime<Utc>) -> 
                     .filter(|s| !s.shipped && s.ship_at <= now)
                 {
                     // A note deleted or shipped by someone else meanwhile is simply not shipped.
-                    if let Ok(raised) =
-                        ship_in(state, now, shipment.note_id, shipment.tracking.as_deref(), None)
-                    {
+                    if let Ok(raised) = ship_in(
+                        state,
+                        now,
+                        shipment.note_id,
+                        shipment.tracking.as_deref(),
+                        None,
+                    ) {
                         events.extend(raised);
                     }
                     shipment.shipped = true;
@@ -106,7 +110,11 @@ fn make_notes(
     if state.cancelled_status_id == Some(order.status_id) {
         return DemoStage::Skipped("the order is cancelled".into());
     }
-    if state.goods_out.values().any(|note| note.order_id == order_id) {
+    if state
+        .goods_out
+        .values()
+        .any(|note| note.order_id == order_id)
+    {
         return DemoStage::Skipped("the order already has goods-out notes".into());
     }
     let left: Vec<(u32, u32)> = unallocated(state, order_id)
@@ -122,8 +130,8 @@ fn make_notes(
         Variant::TwoPartialNotes if units < 2 => Variant::Whole,
         other => other,
     };
-    let method = (variant == Variant::UnmappedMethod)
-        .then_some(DemoFulfilment::UNMAPPED_SHIPPING_METHOD_ID);
+    let method =
+        (variant == Variant::UnmappedMethod).then_some(DemoFulfilment::UNMAPPED_SHIPPING_METHOD_ID);
     let first_rows = match variant {
         Variant::TwoPartialNotes => first_half(&left, units / 2),
         _ => Vec::new(),

@@ -106,7 +106,9 @@ pub(super) fn create_in(
     let warehouse_id = order.warehouse_id;
     let shipping_method_id = shipping_method_id.unwrap_or(order.shipping_method_id);
     if shipping_method_id != 0 && !state.shipping_methods.contains_key(&shipping_method_id) {
-        return Err(format!("Shipping method {shipping_method_id} does not exist"));
+        return Err(format!(
+            "Shipping method {shipping_method_id} does not exist"
+        ));
     }
     let wanted: Vec<RowRequest> = if rows.is_empty() {
         unallocated(state, order_id)
