@@ -5,7 +5,7 @@
 //! Runs execute on a [`TaskTracker`], so shutdown can wait for them; they get a cancellation token
 //! that asks them to stop at the next record boundary.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::parse_cron;
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 use crate::store::{self, Run, RunId, RunStatus, Store, Trigger, lock};
 use crate::sync::{FlowCtx, Registry};
 
@@ -29,6 +29,13 @@ pub enum TriggerError {
     NotAvailable(FlowName),
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    /// A mode of another flow was asked for (a caller's mistake; modes are parsed per flow).
+    #[error("mode {mode} is a mode of flow {mode_flow}, not of flow {flow}")]
+    WrongFlowMode {
+        flow: FlowName,
+        mode: &'static str,
+        mode_flow: FlowName,
+    },
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -65,8 +72,9 @@ struct Inner {
     accepting: AtomicBool,
     cron: tokio::sync::Mutex<Option<JobScheduler>>,
     progress: crate::sync::Progress,
-    /// Flows with a follow-up run waiting for the current one to end (several collapse into one).
-    pending: Mutex<HashSet<FlowName>>,
+    /// Flows with a follow-up run waiting for the current one to end → the mode it runs in
+    /// (several collapse into one, in the later of their modes in the flow's list).
+    pending: Mutex<HashMap<FlowName, Mode>>,
     /// Flows with a delayed follow-up timer armed → when it fires (the earliest wins).
     timers: Mutex<HashMap<FlowName, tokio::time::Instant>>,
 }
@@ -76,8 +84,9 @@ struct Inner {
 pub enum Queued {
     /// The flow was idle: this run started.
     Started(RunId),
-    /// The flow is running: one follow-up run starts when it ends.
-    Pending,
+    /// The flow is running: one follow-up run starts when it ends, in this mode (the later in
+    /// the flow's list of the modes asked for while it ran).
+    Pending(Mode),
 }
 
 /// The scheduler; cheap to clone.
@@ -125,7 +134,7 @@ impl Scheduler {
                 Box::pin(async move {
                     match scheduler.request(flow, Trigger::Schedule).await {
                         Ok(Queued::Started(_)) => {}
-                        Ok(Queued::Pending) => tracing::info!(
+                        Ok(Queued::Pending(_)) => tracing::info!(
                             flow = %flow,
                             "scheduled tick while the previous run is going: one follow-up run queued"
                         ),
@@ -150,30 +159,55 @@ impl Scheduler {
         self.inner.cron.lock().await.is_some()
     }
 
-    /// Start a run of `flow` now, unless one is going. Returns at once with the run id.
+    /// Start a run of `flow` in its first mode now, unless one is going. Returns at once with
+    /// the run id.
     pub async fn trigger(&self, flow: FlowName, trigger: Trigger) -> Result<RunId, TriggerError> {
-        let (run, task_flow) = self.begin(flow, trigger).await?;
+        self.trigger_mode(flow, trigger, flow.default_mode()).await
+    }
+
+    /// Start a run of `flow` in `mode` now, unless one is going. Returns at once with the run id.
+    pub async fn trigger_mode(
+        &self,
+        flow: FlowName,
+        trigger: Trigger,
+        mode: Mode,
+    ) -> Result<RunId, TriggerError> {
+        let (run, task_flow, mode) = self.begin(flow, trigger, mode).await?;
         let run_id = RunId(run.id);
         let scheduler = self.clone();
         self.inner.tracker.spawn(async move {
-            scheduler.execute(task_flow, run).await;
+            scheduler.execute(task_flow, run, mode).await;
         });
         Ok(run_id)
     }
 
-    /// The queued form: start a run of `flow` now, or, while one is going, make sure one
-    /// follow-up run starts when it ends. Several requests during one run collapse into one
-    /// follow-up; a flow never runs twice at once.
+    /// [`Scheduler::request_mode`] in the flow's first mode (cron ticks, webhooks).
     pub async fn request(&self, flow: FlowName, trigger: Trigger) -> Result<Queued, TriggerError> {
+        self.request_mode(flow, trigger, flow.default_mode()).await
+    }
+
+    /// The queued form: start a run of `flow` in `mode` now, or, while one is going, make sure
+    /// one follow-up run starts when it ends. Several requests during one run collapse into one
+    /// follow-up, in the later of their modes in the flow's list (a pending `full` and a request
+    /// for `delta` stay one `full`); a flow never runs twice at once.
+    pub async fn request_mode(
+        &self,
+        flow: FlowName,
+        trigger: Trigger,
+        mode: Mode,
+    ) -> Result<Queued, TriggerError> {
         loop {
-            match self.trigger(flow, trigger).await {
+            match self.trigger_mode(flow, trigger, mode).await {
                 Ok(run_id) => return Ok(Queued::Started(run_id)),
                 Err(TriggerError::AlreadyRunning { .. }) => {
                     let mut pending = lock(&self.inner.pending);
                     // The run may have ended between the two looks: then start it now.
                     if lock(&self.inner.running).contains_key(&flow) {
-                        pending.insert(flow);
-                        return Ok(Queued::Pending);
+                        let collapsed = pending
+                            .get(&flow)
+                            .map_or(mode, |waiting| waiting.wider(mode));
+                        pending.insert(flow, collapsed);
+                        return Ok(Queued::Pending(collapsed));
                     }
                 }
                 Err(e) => return Err(e),
@@ -218,21 +252,37 @@ impl Scheduler {
 
     /// Whether a follow-up run of `flow` waits for the current run to end.
     pub fn follow_up_pending(&self, flow: FlowName) -> bool {
-        lock(&self.inner.pending).contains(&flow)
+        self.pending_mode(flow).is_some()
     }
 
-    /// Run `flow` now and wait for it (the `run-once` command).
+    /// The mode of the follow-up run of `flow` waiting for the current run to end, if any.
+    pub fn pending_mode(&self, flow: FlowName) -> Option<Mode> {
+        lock(&self.inner.pending).get(&flow).copied()
+    }
+
+    /// Run `flow` in its first mode now and wait for it.
     pub async fn run_to_completion(
         &self,
         flow: FlowName,
         trigger: Trigger,
     ) -> Result<Run, TriggerError> {
-        let (run, task_flow) = self.begin(flow, trigger).await?;
+        self.run_to_completion_mode(flow, trigger, flow.default_mode())
+            .await
+    }
+
+    /// Run `flow` in `mode` now and wait for it (the `run-once` command).
+    pub async fn run_to_completion_mode(
+        &self,
+        flow: FlowName,
+        trigger: Trigger,
+        mode: Mode,
+    ) -> Result<Run, TriggerError> {
+        let (run, task_flow, mode) = self.begin(flow, trigger, mode).await?;
         let id = run.id;
         let scheduler = self.clone();
         self.inner
             .tracker
-            .spawn(async move { scheduler.execute(task_flow, run).await })
+            .spawn(async move { scheduler.execute(task_flow, run, mode).await })
             .await
             .map_err(|e| TriggerError::Store(store::Error::Task(e.to_string())))?;
         self.inner
@@ -249,7 +299,15 @@ impl Scheduler {
         &self,
         flow: FlowName,
         trigger: Trigger,
-    ) -> Result<(Run, Arc<dyn crate::sync::Flow>), TriggerError> {
+        mode: Mode,
+    ) -> Result<(Run, Arc<dyn crate::sync::Flow>, Mode), TriggerError> {
+        if mode.flow() != flow {
+            return Err(TriggerError::WrongFlowMode {
+                flow,
+                mode: mode.as_str(),
+                mode_flow: mode.flow(),
+            });
+        }
         if !self.inner.accepting.load(Ordering::SeqCst) {
             return Err(TriggerError::ShuttingDown);
         }
@@ -271,12 +329,12 @@ impl Scheduler {
         let started = self
             .inner
             .store
-            .call(move |s| s.write(|tx| tx.start_run(flow, trigger, tx.now())))
+            .call(move |s| s.write(|tx| tx.start_run(flow, trigger, mode, tx.now())))
             .await;
         match started {
             Ok(run) => {
                 lock(&self.inner.running).insert(flow, run.id);
-                Ok((run, task_flow))
+                Ok((run, task_flow, mode))
             }
             Err(e) => {
                 lock(&self.inner.running).remove(&flow);
@@ -285,16 +343,17 @@ impl Scheduler {
         }
     }
 
-    async fn execute(&self, task_flow: Arc<dyn crate::sync::Flow>, mut run: Run) {
+    async fn execute(&self, task_flow: Arc<dyn crate::sync::Flow>, mut run: Run, mode: Mode) {
         let flow = run.flow;
         let span = tracing::info_span!("run", flow = %flow, run_id = run.id);
-        tracing::info!(flow = %flow, run_id = run.id, trigger = ?run.trigger, "run started");
+        tracing::info!(flow = %flow, run_id = run.id, trigger = ?run.trigger, mode = %mode, "run started");
         let ctx = FlowCtx::new(
             flow,
             RunId(run.id),
             self.inner.store.clone(),
             self.inner.stop_runs.child_token(),
         )
+        .with_mode(mode)
         .with_progress(self.inner.progress.clone())
         .with_contacts(self.inner.registry.contacts())
         .with_connections(self.inner.registry.connections());
@@ -355,8 +414,8 @@ impl Scheduler {
             lock(&self.inner.running).remove(&flow);
             pending.remove(&flow)
         };
-        if follow_up {
-            self.start_follow_up(flow).await;
+        if let Some(mode) = follow_up {
+            self.start_follow_up(flow, mode).await;
         } else {
             self.follow_up_due_records(flow).await;
         }
@@ -391,12 +450,16 @@ impl Scheduler {
     }
 
     /// Boxed, so that a run starting its follow-up is not a future that contains itself.
-    fn start_follow_up(&self, flow: FlowName) -> futures_util::future::BoxFuture<'static, ()> {
+    fn start_follow_up(
+        &self,
+        flow: FlowName,
+        mode: Mode,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
         let scheduler = self.clone();
         Box::pin(async move {
-            match scheduler.trigger(flow, Trigger::FollowUp).await {
+            match scheduler.trigger_mode(flow, Trigger::FollowUp, mode).await {
                 Ok(run_id) => {
-                    tracing::info!(flow = %flow, run_id = run_id.0, "follow-up run started")
+                    tracing::info!(flow = %flow, run_id = run_id.0, mode = %mode, "follow-up run started")
                 }
                 Err(TriggerError::ShuttingDown) => {}
                 Err(e) => tracing::warn!(flow = %flow, error = %e, "follow-up run did not start"),
@@ -456,43 +519,75 @@ mod tests {
     use futures_util::future::BoxFuture;
     use tokio::sync::Semaphore;
 
-    /// A flow whose every run takes one permit from `gate`.
-    struct Gated(Arc<Semaphore>);
+    /// A flow whose every run takes one permit from `gate` and notes the mode its context got.
+    struct Gated {
+        name: FlowName,
+        gate: Arc<Semaphore>,
+        modes_seen: Arc<Mutex<Vec<&'static str>>>,
+    }
 
     impl Flow for Gated {
         fn name(&self) -> FlowName {
-            FlowName::Orders
+            self.name
         }
 
-        fn run<'a>(&'a self, _ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
             Box::pin(async move {
-                self.0.acquire().await.unwrap().forget();
+                lock(&self.modes_seen).push(ctx.mode.as_str());
+                self.gate.acquire().await.unwrap().forget();
                 Ok(RunReport::default())
             })
         }
     }
 
     fn scheduler() -> (Scheduler, Arc<Semaphore>, tempfile::TempDir) {
+        let (s, gate, _, dir) = scheduler_of(FlowName::Orders);
+        (s, gate, dir)
+    }
+
+    /// A scheduler with one gated flow named `name`, and the modes its runs saw.
+    fn scheduler_of(
+        name: FlowName,
+    ) -> (
+        Scheduler,
+        Arc<Semaphore>,
+        Arc<Mutex<Vec<&'static str>>>,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("state.redb")).unwrap();
         let gate = Arc::new(Semaphore::new(0));
-        let registry = Registry::default().with(Arc::new(Gated(gate.clone())));
+        let modes_seen = Arc::new(Mutex::new(Vec::new()));
+        let registry = Registry::default().with(Arc::new(Gated {
+            name,
+            gate: gate.clone(),
+            modes_seen: modes_seen.clone(),
+        }));
         (
             Scheduler::new(store, registry, Schedules::default()),
             gate,
+            modes_seen,
             dir,
         )
     }
 
     fn runs(s: &Scheduler) -> Vec<Run> {
+        runs_of(s, FlowName::Orders)
+    }
+
+    fn runs_of(s: &Scheduler, flow: FlowName) -> Vec<Run> {
         s.inner
             .store
-            .read(|tx| tx.runs(Some(FlowName::Orders), None, 100))
+            .read(|tx| tx.runs(Some(flow), None, 100))
             .unwrap()
     }
 
     async fn idle(s: &Scheduler) {
-        while s.running(FlowName::Orders).is_some() {
+        idle_of(s, FlowName::Orders).await
+    }
+
+    async fn idle_of(s: &Scheduler, flow: FlowName) {
+        while s.running(flow).is_some() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -505,13 +600,13 @@ mod tests {
         // A request and a tick while it runs: one follow-up, not two, and no overlap.
         assert_eq!(
             s.request(FlowName::Orders, Trigger::Manual).await.unwrap(),
-            Queued::Pending
+            Queued::Pending(FlowName::Orders.default_mode())
         );
         assert_eq!(
             s.request(FlowName::Orders, Trigger::Schedule)
                 .await
                 .unwrap(),
-            Queued::Pending
+            Queued::Pending(FlowName::Orders.default_mode())
         );
         assert!(s.follow_up_pending(FlowName::Orders));
         gate.add_permits(1);
@@ -534,6 +629,84 @@ mod tests {
         ));
         idle(&s).await;
         assert_eq!(runs(&s).len(), 3);
+    }
+
+    /// Runs `requests` (modes of the inventory flow) while a first run in `first` is going and
+    /// returns the modes of every run, oldest first.
+    async fn modes_after(first: &str, requests: &[&str]) -> (Vec<&'static str>, Vec<String>) {
+        let inventory = FlowName::Inventory;
+        let (s, gate, modes_seen, _dir) = scheduler_of(inventory);
+        let mode = |m| inventory.mode(m).unwrap();
+        assert!(matches!(
+            s.request_mode(inventory, Trigger::Manual, mode(first))
+                .await
+                .unwrap(),
+            Queued::Started(_)
+        ));
+        let mut last = None;
+        for m in requests {
+            match s
+                .request_mode(inventory, Trigger::Manual, mode(m))
+                .await
+                .unwrap()
+            {
+                Queued::Pending(collapsed) => last = Some(collapsed),
+                Queued::Started(_) => panic!("a request while running started a run"),
+            }
+        }
+        assert_eq!(s.pending_mode(inventory), last);
+        gate.add_permits(10);
+        while runs_of(&s, inventory).len() < 1 + usize::from(!requests.is_empty()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        idle_of(&s, inventory).await;
+        let mut stored: Vec<String> = runs_of(&s, inventory).into_iter().map(|r| r.mode).collect();
+        stored.reverse();
+        let seen = lock(&modes_seen).clone();
+        (seen, stored)
+    }
+
+    #[tokio::test]
+    async fn pending_follow_ups_collapse_to_the_later_mode_in_the_flows_list() {
+        // A pending `full` and a request for `delta` → one pending `full`.
+        let (seen, stored) = modes_after("delta", &["full", "delta"]).await;
+        assert_eq!(seen, ["delta", "full"]);
+        assert_eq!(stored, ["delta", "full"]);
+        // A pending `delta` and a request for `reconcile` → `reconcile`.
+        let (seen, _) = modes_after("full", &["delta", "reconcile", "delta"]).await;
+        assert_eq!(seen, ["full", "reconcile"]);
+        // Only narrow requests: the follow-up stays narrow, whatever the running run's mode.
+        let (seen, _) = modes_after("reconcile", &["delta", "delta"]).await;
+        assert_eq!(seen, ["reconcile", "delta"]);
+    }
+
+    #[tokio::test]
+    async fn unqualified_runs_use_the_flows_first_mode_and_a_foreign_mode_is_refused() {
+        let (s, gate, modes_seen, _dir) = scheduler_of(FlowName::Inventory);
+        gate.add_permits(10);
+        s.trigger(FlowName::Inventory, Trigger::Manual)
+            .await
+            .unwrap();
+        idle_of(&s, FlowName::Inventory).await;
+        let run = s
+            .run_to_completion_mode(
+                FlowName::Inventory,
+                Trigger::Cli,
+                FlowName::Inventory.mode("reconcile").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(run.mode, "reconcile");
+        assert_eq!(*lock(&modes_seen), ["delta", "reconcile"]);
+        let err = s
+            .trigger_mode(
+                FlowName::Inventory,
+                Trigger::Manual,
+                FlowName::Orders.default_mode(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, TriggerError::WrongFlowMode { .. }), "{err}");
     }
 
     #[tokio::test]

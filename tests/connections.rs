@@ -216,6 +216,7 @@ async fn run_once_works_with_and_without_a_running_daemon() {
     );
     let config = dir.path().join("config.toml");
     std::fs::write(&config, &toml).unwrap();
+    // `--mode default` names the flow's one mode, in-process and through the control API.
     let run_once = |config: std::path::PathBuf| async move {
         tokio::task::spawn_blocking(move || {
             std::process::Command::new(crate::support::binary())
@@ -224,6 +225,8 @@ async fn run_once_works_with_and_without_a_running_daemon() {
                     config.to_str().unwrap(),
                     "run-once",
                     "reference",
+                    "--mode",
+                    "default",
                 ])
                 .env_remove("RUST_LOG")
                 .output()
@@ -242,6 +245,7 @@ async fn run_once_works_with_and_without_a_running_daemon() {
     let run: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(run["status"], "succeeded");
     assert_eq!(run["trigger"], "cli");
+    assert_eq!(run["mode"], "default");
     assert!(run["note"].as_str().unwrap().contains("products"), "{run}");
 
     let daemon = crate::support::Daemon::start(dir.path(), &toml, &[]).await;

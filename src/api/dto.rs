@@ -80,9 +80,28 @@ pub struct FlowStatus {
     pub counts: StatusCounts,
 }
 
+/// The answer to `POST /v1/sync/{flow}/run`: the run that started, or (with `?queue=true`
+/// while the flow runs) the follow-up run that was queued.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunStarted {
-    pub run_id: u64,
+    /// The run that started; null when a follow-up run was queued instead.
+    pub run_id: Option<u64>,
+    /// True when the flow was running and one follow-up run will start when it ends (several
+    /// queued requests collapse into one).
+    pub queued: bool,
+    /// The mode of the started run, or of the queued follow-up (the later in the flow's list of
+    /// the modes asked for while the flow ran).
+    #[schema(example = "default")]
+    pub mode: String,
+}
+
+/// The optional body of `POST /v1/sync/{flow}/run`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// One of the flow's modes (inventory: delta, full, reconcile; the others: default);
+    /// the flow's first mode when absent.
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -90,6 +109,8 @@ pub struct RunDto {
     pub id: u64,
     pub flow: FlowName,
     pub trigger: Trigger,
+    /// The run's mode, one of the flow's modes.
+    pub mode: String,
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -104,6 +125,7 @@ impl From<Run> for RunDto {
             id: r.id,
             flow: r.flow,
             trigger: r.trigger,
+            mode: r.mode,
             status: r.status,
             started_at: r.started_at,
             finished_at: r.finished_at,

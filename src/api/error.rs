@@ -132,6 +132,7 @@ impl From<crate::scheduler::TriggerError> for ApiError {
             T::AlreadyRunning { .. } => ApiError::Conflict(e.to_string()),
             T::NotAvailable(_) => ApiError::NotImplemented(e.to_string()),
             T::ShuttingDown => ApiError::Unavailable(e.to_string()),
+            T::WrongFlowMode { .. } => ApiError::BadRequest(e.to_string()),
             T::Store(s) => s.into(),
         }
     }

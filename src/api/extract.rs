@@ -14,25 +14,65 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
-                "expected a JSON body with Content-Type: application/json".into(),
-            )),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::BadRequest(format!(
-                "invalid JSON body: {}",
-                std::error::Error::source(&e)
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| e.body_text())
-            ))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
-                "malformed JSON body: {}",
-                std::error::Error::source(&e)
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| e.body_text())
-            ))),
-            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| Json(v))
+            .map_err(json_rejection)
+    }
+}
+
+/// An optional JSON body: no body (or only whitespace) is `T::default()`; anything else is read
+/// as [`Json`] reads it, with the same 400s naming the field at fault.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| {
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
         }
+        if !is_json {
+            return Err(ApiError::BadRequest(MISSING_JSON_CONTENT_TYPE.into()));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(v)| OptionalJson(v))
+            .map_err(json_rejection)
+    }
+}
+
+const MISSING_JSON_CONTENT_TYPE: &str = "expected a JSON body with Content-Type: application/json";
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::BadRequest(MISSING_JSON_CONTENT_TYPE.into())
+        }
+        JsonRejection::JsonDataError(e) => ApiError::BadRequest(format!(
+            "invalid JSON body: {}",
+            std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| e.body_text())
+        )),
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!(
+            "malformed JSON body: {}",
+            std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| e.body_text())
+        )),
+        other => ApiError::BadRequest(other.body_text()),
     }
 }
 

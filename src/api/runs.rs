@@ -6,10 +6,11 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::dto::{Page, RunDto, RunStarted, cursor_id, limit};
-use super::extract::{Path, Query};
+use super::dto::{Page, RunDto, RunRequest, RunStarted, cursor_id, limit};
+use super::extract::{OptionalJson, Path, Query};
 use super::{ApiError, AppState};
 use crate::flow_name::FlowName;
+use crate::scheduler::Queued;
 use crate::store::Trigger;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -19,22 +20,68 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run))
 }
 
-/// Start a run of a flow now, through the same overlap guard as scheduled ticks.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct RunQuery {
+    /// While the flow runs, queue one follow-up run (202 with `queued: true`, `run_id` null)
+    /// instead of answering 409; queued requests collapse into one, in the later mode.
+    queue: Option<bool>,
+}
+
+/// Start a run of a flow now, through the same overlap guard as scheduled ticks. The optional
+/// body `{"mode": "..."}` picks one of the flow's modes (its first when absent; an empty body is
+/// allowed).
 #[utoipa::path(post, path = "/v1/sync/{flow}/run", tag = "runs",
-    params(("flow" = String, Path, description = "orders | shipments | inventory | invoices | cancellations | reference")),
-    responses((status = 202, body = RunStarted), (status = 404, body = super::ErrorBody),
-              (status = 409, body = super::ErrorBody, description = "the flow is running"),
+    params(("flow" = String, Path, description = "orders | shipments | inventory | invoices | cancellations | reference"),
+           RunQuery),
+    request_body(content = Option<RunRequest>, content_type = "application/json",
+        description = "optional; `mode` is one of the flow's modes (inventory: delta, full, reconcile; others: default)"),
+    responses((status = 202, body = RunStarted,
+                description = "the run started (`run_id` set), or with `?queue=true` while the flow runs a follow-up run was queued (`queued: true`, `run_id` null)"),
+              (status = 400, body = super::ErrorBody, description = "a mode the flow lacks (the message names its modes) or an unknown body field"),
+              (status = 404, body = super::ErrorBody),
+              (status = 409, body = super::ErrorBody, description = "the flow is running (without `?queue=true`)"),
               (status = 501, body = super::ErrorBody, description = "the flow is not in this version")))]
 async fn trigger_run(
     State(state): State<AppState>,
     Path(flow): Path<String>,
+    Query(query): Query<RunQuery>,
+    OptionalJson(body): OptionalJson<RunRequest>,
 ) -> Result<(StatusCode, axum::Json<RunStarted>), ApiError> {
     let flow: FlowName = flow.parse().map_err(ApiError::NotFound)?;
-    let run_id = state.scheduler.trigger(flow, Trigger::Manual).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(RunStarted { run_id: run_id.0 }),
-    ))
+    let mode = match body.mode.as_deref() {
+        Some(name) => flow.mode(name).map_err(ApiError::BadRequest)?,
+        None => flow.default_mode(),
+    };
+    let answer = if query.queue.unwrap_or(false) {
+        match state
+            .scheduler
+            .request_mode(flow, Trigger::Manual, mode)
+            .await?
+        {
+            Queued::Started(run_id) => RunStarted {
+                run_id: Some(run_id.0),
+                queued: false,
+                mode: mode.to_string(),
+            },
+            Queued::Pending(follow_up) => RunStarted {
+                run_id: None,
+                queued: true,
+                mode: follow_up.to_string(),
+            },
+        }
+    } else {
+        let run_id = state
+            .scheduler
+            .trigger_mode(flow, Trigger::Manual, mode)
+            .await?;
+        RunStarted {
+            run_id: Some(run_id.0),
+            queued: false,
+            mode: mode.to_string(),
+        }
+    };
+    Ok((StatusCode::ACCEPTED, axum::Json(answer)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

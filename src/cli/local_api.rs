@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 use crate::mapping::MappingKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,68 +50,79 @@ fn local_client(base: &str, timeout: Duration) -> anyhow::Result<reqwest::Client
         .build()?)
 }
 
-/// Run a flow through the daemon's control API and wait for it to finish (or for the run
-/// already in progress).
+/// Run a flow through the daemon's control API and wait for it to finish. While the flow is
+/// already running, wait for that run when it is in the mode asked for, else for it to end and
+/// then start ours.
 pub(super) async fn run_through_api(
     config: &Config,
     flow: FlowName,
+    mode: Mode,
 ) -> anyhow::Result<serde_json::Value> {
     let (base, token) = local_api(config)?;
     let http = local_client(&base, Duration::from_secs(30))?;
-    let started = http
-        .post(format!("{base}/v1/sync/{flow}/run"))
-        .bearer_auth(&token)
-        .send()
-        .await?;
-    let status = started.status();
-    let body: serde_json::Value = started.json().await.unwrap_or_default();
-    let run_id = if status == reqwest::StatusCode::CONFLICT {
-        // Already running (a schedule or another user started it): wait for that run instead.
-        let flows: serde_json::Value = http
-            .get(format!("{base}/v1/status"))
+    let get = |path: String| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(&token);
+        async move { anyhow::Ok(request.send().await?.json::<serde_json::Value>().await?) }
+    };
+    let wait = |run_id: u64| {
+        let get = &get;
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let run = get(format!("/v1/runs/{run_id}")).await?;
+                if run.get("status").and_then(|s| s.as_str()) != Some("running") {
+                    return anyhow::Ok(run);
+                }
+            }
+        }
+    };
+    loop {
+        let started = http
+            .post(format!("{base}/v1/sync/{flow}/run"))
             .bearer_auth(&token)
+            .json(&serde_json::json!({ "mode": mode.as_str() }))
             .send()
-            .await?
-            .json()
             .await?;
+        let status = started.status();
+        let body: serde_json::Value = started.json().await.unwrap_or_default();
+        let refused = || {
+            anyhow::anyhow!(
+                "the daemon refused the run ({status}): {}",
+                body.get("message").and_then(|m| m.as_str()).unwrap_or("")
+            )
+        };
+        if status.is_success() {
+            let run_id = body
+                .get("run_id")
+                .and_then(|v| v.as_u64())
+                .context("the daemon's answer has no run_id")?;
+            return wait(run_id).await;
+        }
+        if status != reqwest::StatusCode::CONFLICT {
+            return Err(refused());
+        }
+        // Already running (a schedule or another user started it).
+        let flows = get("/v1/status".into()).await?;
         let running = flows["flows"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|f| f["flow"] == flow.as_str())
             .and_then(|f| f["running_run_id"].as_u64());
-        match running {
-            Some(id) => {
-                eprintln!("{flow} is already running (run {id}); waiting for that run");
-                id
-            }
-            None => anyhow::bail!(
-                "the daemon refused the run ({status}): {}",
-                body.get("message").and_then(|m| m.as_str()).unwrap_or("")
-            ),
+        let Some(id) = running else {
+            // It ended between the two looks: ask again.
+            continue;
+        };
+        let run = get(format!("/v1/runs/{id}")).await?;
+        if run["mode"] == mode.as_str() {
+            eprintln!("{flow} is already running (run {id}, mode {mode}); waiting for that run");
+            return wait(id).await;
         }
-    } else if !status.is_success() {
-        anyhow::bail!(
-            "the daemon refused the run ({status}): {}",
-            body.get("message").and_then(|m| m.as_str()).unwrap_or("")
+        eprintln!(
+            "{flow} is already running (run {id}, mode {}); the {mode} run starts after it",
+            run["mode"].as_str().unwrap_or("?")
         );
-    } else {
-        body.get("run_id")
-            .and_then(|v| v.as_u64())
-            .context("the daemon's answer has no run_id")?
-    };
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let run: serde_json::Value = http
-            .get(format!("{base}/v1/runs/{run_id}"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if run.get("status").and_then(|s| s.as_str()) != Some("running") {
-            return Ok(run);
-        }
+        wait(id).await?;
     }
 }
 

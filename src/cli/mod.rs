@@ -18,7 +18,7 @@ pub use self::sandbox::SandboxArgs;
 
 use self::local_api::{LocalApi, run_through_api};
 use crate::config::Config;
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 use crate::mapping::MappingKind;
 use crate::store::{RunStatus, Trigger};
 
@@ -52,6 +52,10 @@ pub enum Command {
     RunOnce {
         /// The flow to run.
         flow: FlowName,
+        /// One of the flow's modes (inventory: delta, full, reconcile; the others: default);
+        /// the flow's first mode when absent.
+        #[arg(long, value_name = "MODE")]
+        mode: Option<String>,
     },
     /// Start simulators of Brightpearl and DSCO on loopback, seed a demo account, and run the
     /// daemon against them. No credentials needed.
@@ -144,10 +148,17 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::RunOnce { flow } => {
+        Command::RunOnce { flow, mode } => {
+            let mode = match mode.as_deref().map(|m| flow.mode(m)).transpose() {
+                Ok(mode) => mode.unwrap_or_else(|| flow.default_mode()),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
             let config = load(cli.config.as_deref())?;
             crate::logging::init(&config.log.filter);
-            run_once(config, flow).await
+            run_once(config, flow, mode).await
         }
         Command::Mappings { action } => {
             let config = load(cli.config.as_deref())?;
@@ -195,7 +206,7 @@ fn check_config(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 }
 
 /// Run a flow in this process; if the daemon holds the store, ask it through the control API.
-async fn run_once(config: Config, flow: FlowName) -> anyhow::Result<ExitCode> {
+async fn run_once(config: Config, flow: FlowName, mode: Mode) -> anyhow::Result<ExitCode> {
     crate::tls::ensure_crypto_provider();
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
@@ -213,7 +224,9 @@ async fn run_once(config: Config, flow: FlowName) -> anyhow::Result<ExitCode> {
             };
             let registry = crate::app::registry(&config, &connections, Vec::new());
             let scheduler = crate::scheduler::Scheduler::new(store, registry, Default::default());
-            let run = scheduler.run_to_completion(flow, Trigger::Cli).await?;
+            let run = scheduler
+                .run_to_completion_mode(flow, Trigger::Cli, mode)
+                .await?;
             serde_json::to_value(crate::api::RunView::from(run))?
         }
         Err(e)
@@ -221,7 +234,7 @@ async fn run_once(config: Config, flow: FlowName) -> anyhow::Result<ExitCode> {
                 .is_some_and(|e| matches!(e, crate::store::Error::Locked { .. })) =>
         {
             eprintln!("the daemon holds the store; running {flow} through its control API");
-            run_through_api(&config, flow).await?
+            run_through_api(&config, flow, mode).await?
         }
         Err(e) => return Err(e),
     };

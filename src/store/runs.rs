@@ -8,7 +8,7 @@ use super::error::{Error, decode, encode};
 use super::records::StatusCounts;
 use super::tables::RUN_ID_TO_RUN;
 use super::tx::{Reads, Tx, WriteTx};
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -35,6 +35,10 @@ pub struct Run {
     pub id: u64,
     pub flow: FlowName,
     pub trigger: Trigger,
+    /// The run's mode, one of the flow's `FlowName::modes` (runs stored before modes existed
+    /// read as `default`).
+    #[serde(default = "default_mode")]
+    pub mode: String,
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -42,6 +46,10 @@ pub struct Run {
     pub note: Option<String>,
     /// Why a failed run failed.
     pub error: Option<String>,
+}
+
+fn default_mode() -> String {
+    "default".into()
 }
 
 impl<T: Reads> Tx<T> {
@@ -89,12 +97,14 @@ impl WriteTx<'_> {
         &self,
         flow: FlowName,
         trigger: Trigger,
+        mode: Mode,
         now: DateTime<Utc>,
     ) -> Result<Run, Error> {
         let run = Run {
             id: self.next_id("next_run_id")?,
             flow,
             trigger,
+            mode: mode.as_str().to_owned(),
             status: RunStatus::Running,
             started_at: now,
             finished_at: None,
@@ -147,11 +157,26 @@ mod tests {
         let s = Store::open(&dir.path().join("s.redb")).unwrap();
         let now = Utc::now();
         let a = s
-            .write(|tx| tx.start_run(FlowName::Orders, Trigger::Manual, now))
+            .write(|tx| {
+                tx.start_run(
+                    FlowName::Orders,
+                    Trigger::Manual,
+                    FlowName::Orders.default_mode(),
+                    now,
+                )
+            })
             .unwrap();
         let b = s
-            .write(|tx| tx.start_run(FlowName::Reference, Trigger::Schedule, now))
+            .write(|tx| {
+                tx.start_run(
+                    FlowName::Inventory,
+                    Trigger::Schedule,
+                    FlowName::Inventory.mode("full").unwrap(),
+                    now,
+                )
+            })
             .unwrap();
+        assert_eq!(b.mode, "full");
         assert!(b.id > a.id);
         assert_eq!(
             s.read(|tx| tx.last_run(FlowName::Orders))
@@ -164,5 +189,16 @@ mod tests {
         let a = s.read(|tx| tx.run(a.id)).unwrap().unwrap();
         assert_eq!(a.status, RunStatus::Failed);
         assert!(a.error.unwrap().contains("interrupted"));
+        assert_eq!(a.mode, "default");
+    }
+
+    #[test]
+    fn a_run_stored_before_modes_reads_as_the_default_mode() {
+        let stored = r#"{"id":7,"flow":"orders","trigger":"manual","status":"succeeded",
+            "started_at":"2024-01-01T00:00:00Z","finished_at":null,
+            "counts":{"synced":0,"failed":0,"needs_attention":0,"skipped":0,"pending":0},
+            "note":null,"error":null}"#;
+        let run: Run = decode("runs", stored.as_bytes()).unwrap();
+        assert_eq!(run.mode, "default");
     }
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
 use crate::connections::Connections;
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 use crate::store::{self, Outcome, RecordDetail, RunId, StatusCounts, Store, SyncRecord};
 use crate::sync::contacts::ContactsLock;
 
@@ -111,6 +111,8 @@ pub struct RunReport {
 pub struct FlowCtx {
     pub flow: FlowName,
     pub run_id: RunId,
+    /// The run's mode, one of `flow.modes()` (the flow's first unless the run asked for another).
+    pub mode: Mode,
     pub store: Store,
     /// Cancelled when the daemon stops: check between records, never mid-record.
     pub cancel: CancellationToken,
@@ -134,6 +136,7 @@ impl FlowCtx {
         FlowCtx {
             flow,
             run_id,
+            mode: flow.default_mode(),
             clock: store.clock().clone(),
             store,
             cancel,
@@ -142,6 +145,12 @@ impl FlowCtx {
             touched: Arc::default(),
             progress: Arc::default(),
         }
+    }
+
+    /// Run in `mode` (a mode of this flow).
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// Share the scheduler's progress board.

@@ -1,5 +1,6 @@
 //! How the Brightpearl simulator behaves ([`BrightpearlSimConfig`]): the sandbox account's
-//! credentials, throttling, token lifetimes, date offset and webhook delivery settings.
+//! credentials, throttling, token lifetimes, date offset, webhook delivery settings and the demo
+//! account's warehouse ([`DemoFulfilment`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,38 @@ pub struct BrightpearlSimConfig {
     pub webhook_batch_window: Duration,
     /// Attempts per webhook call before giving up (QoS retry, §4.16).
     pub webhook_max_attempts: u32,
+    /// The demo account's warehouse: when set, sales orders created through the API are
+    /// fulfilled by themselves (goods-out notes, then shipped). Off by default, so tests see only
+    /// what they do.
+    pub demo: Option<DemoFulfilment>,
+}
+
+/// How the demo warehouse fulfils sales orders created through the API, on the simulator's
+/// clock: `note_after` the order's creation its goods-out notes appear (without tracking), and
+/// `ship_after` a note's creation it gets its tracking reference and is shipped. A few orders are
+/// planted, by the order in which they were created (the k-th, 1-based):
+/// - k % 4 == 2: two partial notes, the second shipped `ship_after` after the first;
+/// - k % 12 == 3: one note shipped without tracking (no `shipping.reference`);
+/// - k % 12 == 7: one note on [`DemoFulfilment::UNMAPPED_SHIPPING_METHOD_ID`], a shipping method
+///   the sandbox does not map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoFulfilment {
+    pub note_after: Duration,
+    pub ship_after: Duration,
+}
+
+impl DemoFulfilment {
+    /// The demo's extra shipping method ("DHL Express Worldwide"), seeded only with the demo on.
+    pub const UNMAPPED_SHIPPING_METHOD_ID: u32 = 5;
+}
+
+impl Default for DemoFulfilment {
+    fn default() -> Self {
+        DemoFulfilment {
+            note_after: Duration::from_secs(15),
+            ship_after: Duration::from_secs(15),
+        }
+    }
 }
 
 impl Default for BrightpearlSimConfig {
@@ -61,6 +94,7 @@ impl Default for BrightpearlSimConfig {
             access_token_ttl: Duration::from_secs(604_800),
             webhook_batch_window: Duration::from_millis(50),
             webhook_max_attempts: 3,
+            demo: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Owns a stateful fake of the Brightpearl public REST API: routing on
 //! `/public-api/{account}/{service}-service/...` on any host, both auth styles, the OAuth token
 //! endpoint, throttling, ID sets, orders, products, stock, contacts, goods-out and drop-ship notes,
-//! webhooks and lookups, plus `/_sandbox/...` scenario routes (see `admin.rs`).
+//! webhooks and lookups, plus `/_sandbox/...` scenario routes (see `admin.rs`). With
+//! `BrightpearlSimConfig::demo` on, a demo warehouse fulfils orders created through the API by
+//! itself (`goods_notes/demo.rs`).
 //!
 //! It is written from the reference, never from our client: it imports nothing from the crate
 //! outside `crate::sandbox`, so it catches the client's misreadings. Behaviour the reference leaves
@@ -52,7 +54,7 @@ use request::{Req, percent_decode};
 use sim::Inner;
 use wire::Dates;
 
-pub use config::BrightpearlSimConfig;
+pub use config::{BrightpearlSimConfig, DemoFulfilment};
 pub use hooks::WebhookDelivery;
 pub use seed::NewProduct;
 pub use sim::BrightpearlSim;
@@ -177,6 +179,22 @@ impl BrightpearlSim {
         Ok(())
     }
 
+    /// Let the demo warehouse (`BrightpearlSimConfig::demo`) do what has come due on the clock:
+    /// goods-out notes for orders created long enough ago, shipping for notes whose time has
+    /// come, with their webhook events. Runs before every API request as well; a no-op with the
+    /// demo off.
+    pub fn run_demo_due(&self) {
+        let Some(demo) = &self.inner().config.demo else {
+            return;
+        };
+        let now = self.inner().now();
+        let events = {
+            let mut state = lock(&self.inner().state);
+            goods_notes::run_demo_due(&mut state, demo, now)
+        };
+        self.raise(events);
+    }
+
     /// Change an order's status with the same rules as the status PUT.
     pub fn set_order_status(&self, order_id: u32, status_id: u32) -> Result<(), String> {
         let events = orders::change_status(self.inner(), order_id, status_id, None)
@@ -250,6 +268,7 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    sim.run_demo_due();
     let inner = sim.inner().clone();
     let path = uri.path().to_owned();
     let rest = path.trim_start_matches("/public-api/");

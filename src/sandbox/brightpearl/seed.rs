@@ -90,6 +90,21 @@ pub fn seed_demo(inner: &Inner, products: u32) -> Vec<Event> {
         seed_lookups(&mut lock(&inner.state));
         seed_contacts(inner);
     }
+    if inner.config.demo.is_some() {
+        // The demo warehouse ships some notes on a method the sandbox leaves unmapped.
+        let id = crate::sandbox::brightpearl::DemoFulfilment::UNMAPPED_SHIPPING_METHOD_ID;
+        lock(&inner.state)
+            .shipping_methods
+            .entry(id)
+            .or_insert_with(|| {
+                json!({
+                    "id": id, "name": "DHL Express Worldwide", "code": "DHLEXP",
+                    "breaks": "10,100,250,1000,100000", "methodType": 1,
+                    "additionalInformationRequired": false, "carrier": "DHL", "countries": "US",
+                    "channelBrandTemplates": {},
+                })
+            });
+    }
     let mut events = Vec::new();
     let mut state = lock(&inner.state);
     let warehouse_ids: Vec<u32> = state.warehouses.keys().copied().collect();

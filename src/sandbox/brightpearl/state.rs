@@ -36,6 +36,38 @@ pub struct State {
     pub default_status_id: u32,
     pub cancelled_status_id: Option<u32>,
     pub invoiced_status_id: Option<u32>,
+    /// The demo warehouse's work: sales orders created through the API, by id (only with the
+    /// demo on).
+    pub demo_orders: BTreeMap<u32, DemoOrder>,
+}
+
+/// One sales order the demo warehouse fulfils (`goods_notes/demo.rs`).
+#[derive(Debug, Clone)]
+pub struct DemoOrder {
+    /// 1-based, in creation order: picks the planted variants.
+    pub ordinal: u32,
+    pub created: DateTime<Utc>,
+    pub stage: DemoStage,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoStage {
+    /// No note yet; notes appear at `created + note_after`.
+    Waiting,
+    /// Notes made; each is shipped at its time, with its tracking reference (none = untracked).
+    Noted(Vec<DemoShipment>),
+    /// Every note shipped (or gone).
+    Done,
+    /// Not fulfilled, and why (cancelled, no product rows, notes made by someone else).
+    Skipped(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoShipment {
+    pub note_id: u32,
+    pub ship_at: DateTime<Utc>,
+    pub tracking: Option<String>,
+    pub shipped: bool,
 }
 
 /// Next-id counters; each starts at 1 (or a realistic base where the reference shows one).

@@ -13,6 +13,8 @@
 //! | `POST /_sandbox/orders/{id}/lines/{line}/cancel` | `{"quantity": n}` | retailer cancels units of a line; 204 / 409 |
 //! | `POST /_sandbox/orders/{id}/cancel-request` | `{"cancelCode": "CXRR", "lineNumbers": [1]}` | retailer cancel request; 204 / 409 |
 //! | `POST /_sandbox/process` | – | run due async work now; 204 |
+//! | `GET /_sandbox/processing` | – | `{"held": false, "delaySeconds": 0.0}` |
+//! | `POST /_sandbox/processing` | `{"held": true, "delaySeconds": 2}` (each optional) | hold or release async work, set the delay of work submitted from now; 200 with the switches |
 //! | `GET /_sandbox/state` | – | the state dump |
 //! | `POST /_sandbox/reset` | – | drop all data (tokens stay valid); 204 |
 
@@ -39,6 +41,7 @@ pub(crate) fn routes() -> Router<DscoSim> {
         )
         .route("/_sandbox/orders/{id}/cancel-request", post(cancel_request))
         .route("/_sandbox/process", post(process))
+        .route("/_sandbox/processing", get(processing).post(set_processing))
         .route("/_sandbox/state", get(state))
         .route("/_sandbox/reset", post(reset))
 }
@@ -151,6 +154,44 @@ async fn cancel_request(
 async fn process(State(sim): State<DscoSim>) -> StatusCode {
     sim.process_pending();
     StatusCode::NO_CONTENT
+}
+
+fn processing_view(sim: &DscoSim) -> Json<Value> {
+    let now = sim.processing();
+    Json(json!({"held": now.held, "delaySeconds": now.delay.as_secs_f64()}))
+}
+
+async fn processing(State(sim): State<DscoSim>) -> Json<Value> {
+    processing_view(&sim)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProcessingChange {
+    held: Option<bool>,
+    delay_seconds: Option<f64>,
+}
+
+async fn set_processing(
+    State(sim): State<DscoSim>,
+    Json(body): Json<ProcessingChange>,
+) -> Response {
+    if let Some(seconds) = body.delay_seconds {
+        match std::time::Duration::try_from_secs_f64(seconds) {
+            Ok(delay) => sim.set_processing_delay(delay),
+            Err(_) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": format!("delaySeconds {seconds} is not a duration")})),
+                )
+                    .into_response();
+            }
+        }
+    }
+    if let Some(held) = body.held {
+        sim.hold_batches(held);
+    }
+    processing_view(&sim).into_response()
 }
 
 async fn state(State(sim): State<DscoSim>) -> Json<Value> {

@@ -48,8 +48,8 @@ impl Endpoint {
             Err(response) => return *response,
         };
         let now = sim.clock().now();
-        sim.with_state(|state, config| {
-            let id = submit(state, config, self.job, self.detail, items, now);
+        sim.with_state(|state, _| {
+            let id = submit(state, self.job, self.detail, items, now);
             accepted(&id, now)
         })
     }
@@ -89,10 +89,10 @@ impl Endpoint {
             Err(response) => return *response,
         };
         let now = sim.clock().now();
-        sim.with_state(|state, config| {
+        sim.with_state(|state, _| {
             let problems = validate(state, &object);
             if problems.is_empty() {
-                submit(state, config, self.job, self.detail, vec![object], now);
+                submit(state, self.job, self.detail, vec![object], now);
                 created_success()
             } else {
                 let outcome: Outcome = Err(problems.clone());
@@ -194,8 +194,17 @@ fn search(sim: &DscoSim, kind: LogKind, query: Option<&str>) -> Response {
 }
 
 fn render(entry: &LogEntry) -> Value {
+    let mut payload = entry.payload.clone();
+    // The log carries the payload's `id` as a string even when a number was sent (an
+    // acknowledgement or cancel `{"id": 1022000001, "type": "DSCO_ORDER_ID"}` reads back with
+    // `"id": "1022000001"`).
+    if let Some(id) = payload.get_mut("id")
+        && let Value::Number(number) = id
+    {
+        *id = Value::String(number.to_string());
+    }
     json!({
-        "payload": entry.payload,
+        "payload": payload,
         // guess: `dateProcessed` is required by the schema, so a pending entry carries the
         // date its request was received (dsco-api.md §1.8).
         "dateProcessed": fmt_date(entry.date()),
@@ -203,7 +212,8 @@ fn render(entry: &LogEntry) -> Value {
         "requestMethod": "api",
         "requestMethodDetail": entry.detail,
         "requestId": entry.request_id,
-        "processId": null,
+        // No `processId`: it is set only for file-process changes, and every entry here is
+        // API-made (dsco-api.md §1.8).
         "results": entry.results,
     })
 }

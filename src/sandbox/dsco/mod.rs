@@ -51,6 +51,7 @@ pub use config::{API_PREFIX, DscoSimConfig, MAX_BODY_BYTES};
 use jobs::{Job, Outcome};
 pub use limits::EndpointLimit;
 pub use sim::DscoSim;
+pub use state::Processing;
 use state::State;
 
 impl DscoSim {

@@ -1,7 +1,8 @@
 //! The queue of asynchronous work (dsco-api.md §1.6): a small-batch call stores one `pending`
-//! entry per submitted object, due `processing_delay` after submission on the [`SimClock`]; due
-//! entries are processed in submission order, becoming `success` or `failure` with `results[]`
-//! messages. Which module applies which job is not known here: the caller passes an [`ApplyJob`].
+//! entry per submitted object, due the processing delay (`State::processing`, from
+//! `processing_delay` at start) after submission on the [`SimClock`]; due entries are processed
+//! in submission order, becoming `success` or `failure` with `results[]` messages. While
+//! processing is held nothing is processed. Which module applies which job is not known here: the caller passes an [`ApplyJob`].
 //!
 //! [`SimClock`]: crate::sandbox::common::SimClock
 
@@ -19,14 +20,14 @@ pub(crate) type ApplyJob = fn(&mut State, &DscoSimConfig, Job, &Value, DateTime<
 /// Queue a small batch: one pending entry per object. Returns the request id for the 202.
 pub(crate) fn submit(
     state: &mut State,
-    config: &DscoSimConfig,
     job: Job,
     detail: &'static str,
     payloads: Vec<Value>,
     now: DateTime<Utc>,
 ) -> String {
     let request_id = new_uuid();
-    let due = now + chrono::Duration::milliseconds(config.processing_delay.as_millis() as i64);
+    let delay = state.processing.delay;
+    let due = now + chrono::Duration::milliseconds(delay.as_millis() as i64);
     for payload in payloads {
         state.log.push(LogEntry {
             kind: job.log_kind(),
@@ -70,13 +71,16 @@ pub(crate) fn record(
     request_id
 }
 
-/// Process every pending entry whose due time has come.
+/// Process every pending entry whose due time has come (none while processing is held).
 pub(crate) fn process_due(
     state: &mut State,
     config: &DscoSimConfig,
     apply: ApplyJob,
     now: DateTime<Utc>,
 ) {
+    if state.processing.held {
+        return;
+    }
     for index in 0..state.log.len() {
         let entry = &state.log[index];
         if entry.status != "pending" || entry.due > now {

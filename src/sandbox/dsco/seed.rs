@@ -42,7 +42,8 @@ impl DscoSim {
                     "warehouseId": format!("{}", 5_000_001 + i),
                     "code": w.dsco_code,
                     "supplierId": supplier,
-                    "retailerCode": null,
+                    // No `retailerCode`: these are the supplier's own warehouses, not mapped to a
+                    // retailer's code; absent rather than null (dsco-api.md §6).
                     "status": "active",
                     "name": w.name,
                     "address": [format!("{} Industrial Way", 100 + i)],

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::config::DscoSimConfig;
 use super::queue::{self, ApplyJob};
-use super::state::State;
+use super::state::{Processing, State};
 use crate::sandbox::common::{self, Faults, RequestLog, SimClock};
 
 /// A running DSCO simulator; cheap to clone (an `Arc` inside).
@@ -27,10 +27,17 @@ struct Inner {
 impl DscoSim {
     /// A simulator whose queued jobs are applied by `apply`.
     pub(super) fn with_dispatch(config: DscoSimConfig, apply: ApplyJob) -> Self {
+        let state = State {
+            processing: Processing {
+                delay: config.processing_delay,
+                held: false,
+            },
+            ..State::default()
+        };
         Self {
             inner: Arc::new(Inner {
                 config,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
                 faults: Faults::new(),
                 requests: RequestLog::new(),
                 apply,
@@ -66,6 +73,24 @@ impl DscoSim {
         queue::process_due(&mut state, &self.inner.config, self.inner.apply, now);
     }
 
+    /// Hold (`true`) or release (`false`) asynchronous processing. While held, accepted batches
+    /// answer 202 as usual and their entries stay `pending` (a search by their `requestId` reads
+    /// `PROCESSING`); on release everything due is processed at the next request.
+    pub fn hold_batches(&self, held: bool) {
+        common::lock(&self.inner.state).processing.held = held;
+    }
+
+    /// Set how long after submission queued work is due, for work submitted from now on
+    /// (`processing_delay` of the config is the starting value).
+    pub fn set_processing_delay(&self, delay: std::time::Duration) {
+        common::lock(&self.inner.state).processing.delay = delay;
+    }
+
+    /// The processing switches now in force.
+    pub fn processing(&self) -> Processing {
+        common::lock(&self.inner.state).processing
+    }
+
     /// Run `f` on the state after processing due work: the one door to the data.
     pub(super) fn with_state<T>(&self, f: impl FnOnce(&mut State, &DscoSimConfig) -> T) -> T {
         let now = self.clock().now();
@@ -75,11 +100,13 @@ impl DscoSim {
     }
 
     /// Drop every order, item, inventory record, invoice, log entry and scroll; issued tokens stay
-    /// valid so connected clients keep working.
+    /// valid so connected clients keep working, and the processing switches stay as they are.
     pub fn reset(&self) {
         let mut state = common::lock(&self.inner.state);
         let tokens = std::mem::take(&mut state.tokens);
+        let processing = state.processing;
         *state = State::default();
         state.tokens = tokens;
+        state.processing = processing;
     }
 }

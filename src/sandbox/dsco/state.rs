@@ -34,6 +34,18 @@ pub(crate) struct State {
     pub log: Vec<LogEntry>,
     /// Rate-limit buckets by "METHOD /path".
     pub buckets: HashMap<String, Vec<Bucket>>,
+    /// How queued work is processed: the delay and the hold switch (kept across a reset).
+    pub processing: Processing,
+}
+
+/// The switches of asynchronous processing: a scenario changes them while the simulator runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Processing {
+    /// How long after submission queued work is due (measured on the clock).
+    pub delay: std::time::Duration,
+    /// While held, nothing queued is processed: entries stay `pending` (their request reads as
+    /// `PROCESSING`) until released, then everything due is processed.
+    pub held: bool,
 }
 
 /// A cached search: the result snapshot, how far the client has read, when it last read.

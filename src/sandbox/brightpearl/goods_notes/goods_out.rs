@@ -88,13 +88,30 @@ pub fn create_for_order(
 ) -> Result<(u32, Vec<Event>), String> {
     let now = inner.now();
     let mut state = lock(&inner.state);
+    create_in(&mut state, now, order_id, rows, None)
+}
+
+/// [`create_for_order`] on a locked state, with the note's shipping method (the order's when
+/// `None`).
+pub(super) fn create_in(
+    state: &mut State,
+    now: DateTime<Utc>,
+    order_id: u32,
+    rows: &[(u32, u32)],
+    shipping_method_id: Option<u32>,
+) -> Result<(u32, Vec<Event>), String> {
     let Some(order) = state.orders.get(&order_id) else {
         return Err(format!("Order {order_id} not found"));
     };
     let warehouse_id = order.warehouse_id;
-    let shipping_method_id = order.shipping_method_id;
+    let shipping_method_id = shipping_method_id.unwrap_or(order.shipping_method_id);
+    if shipping_method_id != 0 && !state.shipping_methods.contains_key(&shipping_method_id) {
+        return Err(format!(
+            "Shipping method {shipping_method_id} does not exist"
+        ));
+    }
     let wanted: Vec<RowRequest> = if rows.is_empty() {
-        unallocated(&state, order_id)
+        unallocated(state, order_id)
             .into_iter()
             .filter(|(_, (_, left))| *left > 0)
             .map(|(row, (_, left))| RowRequest::any_product(row, left))
@@ -104,10 +121,10 @@ pub fn create_for_order(
             .map(|(row, quantity)| RowRequest::any_product(*row, i64::from(*quantity)))
             .collect()
     };
-    let rows = check_rows(&state, order_id, &wanted).map_err(|refusal| refusal.2)?;
+    let rows = check_rows(state, order_id, &wanted).map_err(|refusal| refusal.2)?;
     let events = stock_events(&rows);
     let id = insert_note(
-        &mut state,
+        state,
         now,
         order_id,
         warehouse_id,
@@ -597,14 +614,25 @@ pub fn ship(
 ) -> Result<Vec<Event>, String> {
     let now = inner.now();
     let mut state = lock(&inner.state);
+    ship_in(&mut state, now, note_id, tracking, shipping_method_id)
+}
+
+/// [`ship`] on a locked state.
+pub(super) fn ship_in(
+    state: &mut State,
+    now: DateTime<Utc>,
+    note_id: u32,
+    tracking: Option<&str>,
+    shipping_method_id: Option<u32>,
+) -> Result<Vec<Event>, String> {
     let mut raised = Vec::new();
     if tracking.is_some() || shipping_method_id.is_some() {
-        update_shipping(&mut state, note_id, tracking, shipping_method_id, None)
+        update_shipping(state, note_id, tracking, shipping_method_id, None)
             .map_err(|refusal| refusal.2)?;
         raised.push(Event::new("goods-out-note.modified", note_id));
     }
     raised.extend(
-        apply_events(&mut state, note_id, &[("SHW".into(), now, 1)], None)
+        apply_events(state, note_id, &[("SHW".into(), now, 1)], None)
             .map_err(|refusal| refusal.2)?,
     );
     Ok(raised)

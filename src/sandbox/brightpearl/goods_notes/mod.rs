@@ -1,7 +1,8 @@
 //! Goods-out notes and drop-ship notes (brightpearl-api.md §4.14, §4.15): create (allocates
 //! stock), GET keyed by id, search, shipping PUT, events with SHW auto-filling PRI/PIC/PAC, nothing
 //! after shipped, `If-Match` against `lastEventVersion`. This file routes and dumps; `goods_out.rs`
-//! and `drop_ship.rs` hold the two note kinds, `rows.rs` what they share.
+//! and `drop_ship.rs` hold the two note kinds, `rows.rs` what they share, `demo.rs` the demo
+//! account's warehouse that fulfils orders by itself.
 //!
 //! Guessed error codes (`WHSC-`): 002 unknown warehouse, 003 row not on the order, 004 product does
 //! not match the row, 005 quantity over what is left to allocate, 006 no products, 010 already
@@ -10,6 +11,7 @@
 
 // guess: the WHSC codes above (brightpearl-api.md §1.6 names only the prefix)
 
+mod demo;
 mod drop_ship;
 mod goods_out;
 mod rows;
@@ -21,6 +23,7 @@ use crate::sandbox::brightpearl::request::{Outcome, Req, plain};
 use crate::sandbox::brightpearl::sim::Inner;
 use crate::sandbox::brightpearl::state::State;
 
+pub use demo::{enroll_demo_order, run_due as run_demo_due};
 pub use goods_out::{create_for_order, ship};
 
 /// Route a `warehouse-service` request whose path names a goods note.
@@ -67,6 +70,9 @@ pub fn dump(inner: &Inner, state: &State) -> Value {
         "dropShip": state.drop_ship.values().map(|note| json!({
             "id": note.id, "orderId": note.order_id, "supplierId": note.supplier_id,
             "shipped": note.shipped.is_some(), "trackingReference": note.tracking_reference,
+        })).collect::<Vec<_>>(),
+        "demo": state.demo_orders.iter().map(|(order_id, order)| json!({
+            "orderId": order_id, "ordinal": order.ordinal, "stage": format!("{:?}", order.stage),
         })).collect::<Vec<_>>(),
     })
 }

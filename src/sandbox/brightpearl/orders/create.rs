@@ -369,6 +369,9 @@ pub(super) fn create_sales_order(inner: &Inner, request: &Req) -> Outcome {
         order.rows.insert(row.id, row);
     }
     state.orders.insert(id, order);
+    if inner.config.demo.is_some() {
+        crate::sandbox::brightpearl::goods_notes::enroll_demo_order(&mut state, id, now);
+    }
     // guess: `order.modified` fires on creation as well (brightpearl-api.md §4.16, ryansmiller)
     (
         wire::ok(json!(id)),

@@ -112,13 +112,39 @@ pub fn payment_status(order: &Order) -> &'static str {
     }
 }
 
+/// The text keys of a party on Order GET, in the recorded order (brightpearl-api.md §4.3).
+const PARTY_TEXT_KEYS: &[&str] = &[
+    "addressFullName",
+    "companyName",
+    "addressLine1",
+    "addressLine2",
+    "addressLine3",
+    "addressLine4",
+    "postalCode",
+    "country",
+    "telephone",
+    "mobileTelephone",
+    "fax",
+    "email",
+    "countryIsoCode",
+    "countryIsoCode3",
+];
+
+/// A party as Order GET shows it: every text key present, `""` when empty, as in every recorded
+/// real order (brightpearl-api.md §4.3: `"mobileTelephone": ""`, `"fax": ""`).
 fn party(contact_id: Option<u32>, address: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     if let Some(id) = contact_id {
         out.insert("contactId".into(), json!(id));
     }
+    for key in PARTY_TEXT_KEYS {
+        let value = address.get(*key).cloned().unwrap_or_else(|| json!(""));
+        out.insert((*key).into(), value);
+    }
+    // guess: `countryId` (a number) is left out when the party has no country, rather than sent
+    // as 0 or "" (every recorded party has a country)
     for (key, value) in address {
-        out.insert(key.clone(), value.clone());
+        out.entry(key.clone()).or_insert_with(|| value.clone());
     }
     Value::Object(out)
 }
