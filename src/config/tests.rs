@@ -405,7 +405,11 @@ fn public_listener_is_off_by_default_and_needs_a_url_when_on() {
         "https://hooks.example.com/dsco"
     );
     // http:// is fine on loopback (the sandbox, a proxy on the same host).
-    for url in ["http://127.0.0.1:9000", "http://localhost:9000", "http://[::1]:9000"] {
+    for url in [
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+        "http://[::1]:9000",
+    ] {
         let toml = format!("[public]\nlisten = \"127.0.0.1:9000\"\nurl = \"{url}\"\n");
         assert!(load(&toml, &[]).is_ok(), "{url}");
     }

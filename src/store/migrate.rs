@@ -11,7 +11,7 @@ use super::error::Error;
 use super::tables::*;
 
 /// The schema version this binary writes.
-pub const LATEST: u64 = 4;
+pub const LATEST: u64 = 5;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
@@ -21,6 +21,7 @@ const STEPS: [Step; LATEST as usize] = [
     v2_status_index,
     v3_catalog_tables,
     v4_order_view_tables,
+    v5_webhook_inbox_tables,
 ];
 
 /// Version 1: the tables every flow needs.
@@ -103,6 +104,15 @@ fn v4_order_view_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     for name in &moved {
         documents.remove(name.as_str())?;
     }
+    Ok(())
+}
+
+/// Version 5: the webhook inbox, its (flow, event, id) index and the last delivery per event.
+/// The install's identity is a document in the existing `documents` table.
+fn v5_webhook_inbox_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(FLOW_SEQ_TO_INBOX_ENTRY)?;
+    tx.open_table(FLOW_EVENT_ID_TO_INBOX_SEQ)?;
+    tx.open_table(EVENT_TO_LAST_DELIVERY_MILLIS)?;
     Ok(())
 }
 

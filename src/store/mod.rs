@@ -9,7 +9,7 @@
 //! Both transaction kinds are one type, [`Tx`] (see `tx`): each read is written once and works
 //! in either, writes exist on [`WriteTx`] only. One file per concern: `documents`, `mappings`,
 //! `links`, `intents` (and idempotency keys), `cursors`, `catalog`, `views` (order views),
-//! `records`, `runs`; `tables` declares every table and `migrate` the schema steps. The store
+//! `records`, `runs`, `inbox` (webhook inbox, deliveries, the install's identity); `tables` declares every table and `migrate` the schema steps. The store
 //! imports neither `sync` nor `api`, nor the types of `settings` or `mapping`.
 
 mod catalog;
@@ -17,6 +17,7 @@ mod cursors;
 mod db;
 mod documents;
 mod error;
+mod inbox;
 mod intents;
 mod kind;
 mod links;
@@ -37,6 +38,7 @@ pub use catalog::{DSCO_SHIP_METHODS_DOCUMENT, DSCO_WAREHOUSES_DOCUMENT, REFERENC
 pub use db::Store;
 pub use documents::SETTINGS_DOCUMENT;
 pub use error::Error;
+pub use inbox::{INSTALL_DOCUMENT, InboxEntry, Install};
 pub use intents::Intent;
 pub use kind::Kind;
 pub use links::Link;
