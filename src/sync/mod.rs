@@ -14,6 +14,7 @@ pub mod order_link;
 pub mod order_view;
 pub mod orders;
 pub mod reference;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::Mutex;
