@@ -37,6 +37,16 @@ use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::store::{self, Install, Store, lock};
 
+/// The document noting whether this install may have hooks on Brightpearl: set before the first
+/// create, cleared by a reconcile that leaves none. While clear and none are wanted, a reconcile
+/// makes no call (a sweep-only install never lists webhooks).
+pub const STATE_DOCUMENT: &str = "webhooks.state";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+struct RegistryState {
+    may_have_hooks: bool,
+}
+
 /// A failed background reconcile is tried again after this long, doubling up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(30);
 const RETRY_MAX: Duration = Duration::from_secs(30 * 60);
@@ -193,11 +203,34 @@ impl WebhookRegistry {
 
     async fn reconcile_now(&self) -> Result<ReconcileReport, SyncError> {
         let desired = self.desired().await?;
+        let state: RegistryState = self
+            .store
+            .call(|s| s.read(|tx| tx.document(STATE_DOCUMENT)))
+            .await?
+            .unwrap_or_default();
+        if desired.is_empty() && !state.may_have_hooks {
+            return Ok(ReconcileReport::default());
+        }
         let client = self
             .connections
             .brightpearl()
             .map_err(SyncError::NotConnected)?;
-        Ok(reconcile(&client, &desired, &self.install.id).await?)
+        if !desired.is_empty() && !state.may_have_hooks {
+            self.set_may_have_hooks(true).await?;
+        }
+        let report = reconcile(&client, &desired, &self.install.id).await?;
+        if desired.is_empty() {
+            self.set_may_have_hooks(false).await?;
+        }
+        Ok(report)
+    }
+
+    async fn set_may_have_hooks(&self, may_have_hooks: bool) -> Result<(), store::Error> {
+        self.store
+            .call(move |s| {
+                s.write(|tx| tx.put_document(STATE_DOCUMENT, &RegistryState { may_have_hooks }))
+            })
+            .await
     }
 
     /// Reconcile on a tracked background task; a failure (other than not being connected, which
