@@ -179,13 +179,8 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .await
         .map_err(|e| anyhow::anyhow!("scheduler: {e}"))?;
 
-    // Enabled = scheduled and in this build: the flows webhooks are registered and stored for.
-    let enabled = config
-        .schedules
-        .keys()
-        .copied()
-        .filter(|flow| scheduler.registry().get(*flow).is_some())
-        .collect();
+    // Enabled = has a schedule: the flows webhooks are registered and stored for.
+    let enabled = config.schedules.keys().copied().collect();
     let webhooks = Arc::new(
         WebhookRegistry::open(
             store.clone(),
@@ -290,7 +285,9 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
             if let Some((_, public)) = public {
                 match public.await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "public listener stopped with an error"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "public listener stopped with an error")
+                    }
                     Err(e) => tracing::warn!(error = %e, "public listener task failed"),
                 }
             }

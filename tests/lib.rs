@@ -14,3 +14,4 @@ mod sandbox_cmd;
 mod sandbox_dsco;
 mod store_fixtures;
 mod transient;
+mod webhooks;

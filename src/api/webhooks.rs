@@ -80,7 +80,9 @@ impl From<SyncError> for ApiError {
 /// This install's Brightpearl webhooks, the last delivery per event and the last reconcile.
 #[utoipa::path(get, path = "/v1/brightpearl/webhooks", tag = "brightpearl",
     responses((status = 200, body = WebhooksView)))]
-async fn list_webhooks(State(state): State<AppState>) -> Result<axum::Json<WebhooksView>, ApiError> {
+async fn list_webhooks(
+    State(state): State<AppState>,
+) -> Result<axum::Json<WebhooksView>, ApiError> {
     let registry = &state.webhooks;
     let wanted = registry
         .desired()
@@ -89,7 +91,10 @@ async fn list_webhooks(State(state): State<AppState>) -> Result<axum::Json<Webho
         .map(|hook| hook.subscribe_to)
         .collect();
     let (webhooks, list_error) = match registry.registered().await {
-        Ok(hooks) => (Some(hooks.into_iter().map(WebhookDto::from).collect()), None),
+        Ok(hooks) => (
+            Some(hooks.into_iter().map(WebhookDto::from).collect()),
+            None,
+        ),
         Err(SyncError::Store(e)) => return Err(e.into()),
         Err(e) => (None, Some(state.connections.redact(e.to_string()))),
     };

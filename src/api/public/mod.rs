@@ -90,9 +90,8 @@ async fn brightpearl_hook(
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
     let install = state.webhooks.install();
-    let key_matches = query_param(&uri, "key").is_some_and(|key| {
-        constant_time_eq(key.as_bytes(), install.key.expose().as_bytes())
-    });
+    let key_matches = query_param(&uri, "key")
+        .is_some_and(|key| constant_time_eq(key.as_bytes(), install.key.expose().as_bytes()));
     if !key_matches {
         tracing::warn!("webhook delivery refused: wrong or missing key");
         return Err(ApiError::Refused("wrong or missing key".into()));

@@ -374,7 +374,12 @@ fn the_version_4_fixture_gains_an_empty_inbox_and_keeps_its_data() {
         id: 5,
         received_at: store.now(),
     };
-    assert_eq!(store.write(|tx| tx.inbox_add(&[entry.clone()])).unwrap(), 1);
+    assert_eq!(
+        store
+            .write(|tx| tx.inbox_add(std::slice::from_ref(&entry)))
+            .unwrap(),
+        1
+    );
     assert_eq!(
         store.read(|tx| tx.inbox(FlowName::Shipments, 10)).unwrap(),
         [entry]

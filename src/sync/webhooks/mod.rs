@@ -1,5 +1,5 @@
 //! The one Brightpearl webhook registry, computed from the enabled flows (a flow is enabled when
-//! it has a `[schedules]` entry and this build has it): `desired` is the pure desired set and
+//! it has a `[schedules]` entry): `desired` is the pure desired set and
 //! the event → flows map, `reconcile` the one procedure that makes Brightpearl's list match,
 //! `receive` what a delivery to the public listener stores.
 //!
