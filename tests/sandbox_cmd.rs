@@ -76,7 +76,11 @@ async fn sandbox_json_line_names_working_urls_and_credentials() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.get(format!("{public}/v1/status")).send().await.unwrap();
+    let r = http
+        .get(format!("{public}/v1/status"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     // The Brightpearl base URL is scheme + host, exactly what [brightpearl] base_url takes.
     let bp = info["brightpearl_base_url"].as_str().unwrap();

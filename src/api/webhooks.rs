@@ -96,7 +96,7 @@ async fn list_webhooks(
             None,
         ),
         Err(SyncError::Store(e)) => return Err(e.into()),
-        Err(e) => (None, Some(state.connections.redact(e.to_string()))),
+        Err(e) => (None, Some(registry.redact(e.to_string()))),
     };
     Ok(axum::Json(WebhooksView {
         public_url: registry.public_url().map(|url| url.to_string()),

@@ -192,11 +192,7 @@ impl WebhookRegistry {
             at: self.store.now(),
             reason: reason.to_owned(),
             report: result.as_ref().ok().cloned(),
-            error: result.as_ref().err().map(|e| {
-                self.connections
-                    .redact(e.to_string())
-                    .replace(self.install.key.expose().as_str(), "***")
-            }),
+            error: result.as_ref().err().map(|e| self.redact(e.to_string())),
         });
         result
     }
@@ -281,6 +277,13 @@ impl WebhookRegistry {
             .store
             .call(|s| s.read(|tx| tx.webhook_deliveries()))
             .await?)
+    }
+
+    /// `text` without any known secret: the connections' and our webhook key.
+    pub fn redact(&self, text: String) -> String {
+        self.connections
+            .redact(text)
+            .replace(self.install.key.expose().as_str(), "***")
     }
 
     pub fn last_sync(&self) -> Option<LastSync> {
