@@ -18,6 +18,7 @@ use crate::scheduler::{Scheduler, Schedules};
 use crate::secret::Secret;
 use crate::store::{RecordBackoff, Store};
 use crate::sync::contacts::ContactsLock;
+use crate::sync::webhooks::WebhookRegistry;
 use crate::sync::{Flow, Registry};
 use crate::systemd;
 
@@ -37,11 +38,17 @@ pub struct Options {
     /// What "now" is (tests share an adjustable clock with the simulators); the system clock
     /// when unset.
     pub clock: Option<crate::clock::SharedClock>,
+    /// The public listener's socket, bound by the caller (tests and the sandbox bind port 0 and
+    /// put its address into `[public]`); used instead of binding `public.listen`.
+    pub public_listener: Option<tokio::net::TcpListener>,
 }
 
 /// A started daemon.
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    /// The public listener's address, when `[public] listen` is set.
+    pub public_addr: Option<std::net::SocketAddr>,
+    pub webhooks: Arc<WebhookRegistry>,
     pub token: Secret<String>,
     pub store: Store,
     pub scheduler: Scheduler,
@@ -173,20 +180,27 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .await
         .map_err(|e| anyhow::anyhow!("scheduler: {e}"))?;
 
+    // Enabled = has a schedule: the flows webhooks are registered and stored for.
+    let enabled = config.schedules.keys().copied().collect();
+    let webhooks = Arc::new(
+        WebhookRegistry::open(
+            store.clone(),
+            connections.clone(),
+            enabled,
+            config.public.enabled_url().cloned(),
+        )
+        .await?,
+    );
+
     let state = AppState {
         store: store.clone(),
         scheduler: scheduler.clone(),
         token: Arc::new(token.clone()),
         connections: connections.clone(),
         contacts,
+        webhooks: webhooks.clone(),
     };
-    let tls = match (&config.api.tls_cert, &config.api.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-        }),
-        _ => None,
-    };
+    let tls = tls_files(&config.api.tls_cert, &config.api.tls_key);
     let listener = Listener::bind(config.api.listen, tls.as_ref()).await?;
     let addr = listener.local_addr()?;
     write_api_addr(&config.state_dir, addr, listener.is_tls())?;
@@ -201,6 +215,33 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     let tasks = TaskTracker::new();
     let http_stop = CancellationToken::new();
     let http = tasks.spawn(listener.serve(api::router(state), http_stop.clone()));
+    let public_tasks = TaskTracker::new();
+    let public = match public_listener(&config, options.public_listener).await? {
+        Some(listener) => {
+            let public_addr = listener.local_addr()?;
+            tracing::info!(
+                addr = %public_addr,
+                tls = listener.is_tls(),
+                url = config.public.url.as_ref().map(|u| u.as_str()).unwrap_or_default(),
+                "public listener (Brightpearl webhooks) listening"
+            );
+            let router = api::public::router(api::public::PublicState {
+                store: store.clone(),
+                scheduler: scheduler.clone(),
+                connections: connections.clone(),
+                webhooks: webhooks.clone(),
+                tasks: public_tasks.clone(),
+            });
+            Some((
+                public_addr,
+                tasks.spawn(listener.serve(router, http_stop.clone())),
+            ))
+        }
+        None => None,
+    };
+    let public_addr = public.as_ref().map(|(addr, _)| *addr);
+    // After the listener is up, so a delivery caused by the registration finds it.
+    webhooks.sync_in_background("start");
     let background_stop = CancellationToken::new();
     tasks.spawn(watchdog(store.clone(), background_stop.clone()));
     tasks.spawn(housekeeping(
@@ -230,6 +271,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         let scheduler = scheduler.clone();
         let grace = config.shutdown_grace;
         let state_dir = config.state_dir.clone();
+        let stopping_webhooks = webhooks.clone();
         tokio::spawn(async move {
             shutdown.cancelled().await;
             systemd::stopping();
@@ -241,6 +283,18 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
                 Ok(Err(e)) => tracing::warn!(error = %e, "control API stopped with an error"),
                 Err(e) => tracing::warn!(error = %e, "control API task failed"),
             }
+            if let Some((_, public)) = public {
+                match public.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "public listener stopped with an error")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "public listener task failed"),
+                }
+            }
+            public_tasks.close();
+            public_tasks.wait().await;
+            stopping_webhooks.close().await;
             tracing::info!(grace = %humantime::format_duration(grace), "waiting for runs to reach a record boundary");
             if !scheduler.drain(grace).await {
                 tracing::warn!(
@@ -257,6 +311,8 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     };
     Ok(Running {
         addr,
+        public_addr,
+        webhooks,
         token,
         store,
         scheduler,
@@ -264,6 +320,36 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         shutdown,
         done,
     })
+}
+
+fn tls_files(cert: &Option<PathBuf>, key: &Option<PathBuf>) -> Option<TlsFiles> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The public listener: the caller's socket or `public.listen` bound now; none when unset.
+async fn public_listener(
+    config: &Config,
+    injected: Option<tokio::net::TcpListener>,
+) -> anyhow::Result<Option<Listener>> {
+    let Some(addr) = config.public.listen else {
+        anyhow::ensure!(
+            injected.is_none(),
+            "a public listener socket was given but [public] listen is not set"
+        );
+        return Ok(None);
+    };
+    let tls = tls_files(&config.public.tls_cert, &config.public.tls_key);
+    let listener = match injected {
+        Some(bound) => Listener::from_bound("public", bound, tls.as_ref())?,
+        None => Listener::bind_section("public", addr, tls.as_ref()).await?,
+    };
+    Ok(Some(listener))
 }
 
 /// The control-API token: from the config, else the one generated into `state_dir` earlier, else a

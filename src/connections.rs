@@ -469,6 +469,11 @@ impl Connections {
         }
     }
 
+    /// The connected Brightpearl account code (config or store), when set.
+    pub fn brightpearl_account(&self) -> Option<String> {
+        self.effective(Name::Brightpearl).text("account")
+    }
+
     /// The DSCO client config, or what is missing.
     pub fn dsco_config(&self) -> Result<dsco::ClientConfig, String> {
         let e = self.effective(Name::Dsco);

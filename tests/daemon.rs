@@ -100,6 +100,8 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/connections/{name}"),
     ("put", "/v1/connections/{name}"),
     ("post", "/v1/connections/{name}/test"),
+    ("get", "/v1/brightpearl/webhooks"),
+    ("post", "/v1/brightpearl/webhooks/sync"),
 ];
 
 #[tokio::test]

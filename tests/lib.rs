@@ -18,3 +18,4 @@ mod sandbox_fidelity;
 mod shipments;
 mod store_fixtures;
 mod transient;
+mod webhooks;

@@ -47,6 +47,7 @@ async fn sandbox_json_line_names_working_urls_and_credentials() {
         "dsco_client_secret",
         "control_url",
         "control_token",
+        "public_url",
     ] {
         assert!(
             info[key].as_str().is_some_and(|v| !v.is_empty()),
@@ -65,6 +66,22 @@ async fn sandbox_json_line_names_working_urls_and_credentials() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The public listener takes only webhook deliveries, and only with the install's key.
+    let public = info["public_url"].as_str().unwrap();
+    assert!(public.starts_with("http://127.0.0.1:"), "{public}");
+    let r = http
+        .post(format!("{public}/hooks/brightpearl?key=wrong"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(format!("{public}/v1/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
     // The Brightpearl base URL is scheme + host, exactly what [brightpearl] base_url takes.
     let bp = info["brightpearl_base_url"].as_str().unwrap();
     assert_eq!(url::Url::parse(bp).unwrap().path(), "/");

@@ -57,6 +57,11 @@ async fn put_connection(
             },
             ChangeError::Store(s) => s.into(),
         })?;
+    if name == Name::Brightpearl {
+        // Another account or new credentials: register there (in the background; a failure
+        // is shown by GET /v1/brightpearl/webhooks, never fails this request).
+        state.webhooks.sync_in_background("connection changed");
+    }
     if name == Name::Brightpearl && view.configured {
         match state
             .scheduler

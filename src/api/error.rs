@@ -29,6 +29,12 @@ pub enum ApiError {
     },
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// A public-listener request without the right credentials (webhook key, install, account).
+    #[error("{0}")]
+    Refused(String),
+    /// A body over the route's limit.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -69,6 +75,8 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Refused(_) => (StatusCode::UNAUTHORIZED, "refused"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "not_implemented"),
@@ -104,7 +112,7 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if code == "unauthorized" {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),

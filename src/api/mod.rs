@@ -12,10 +12,12 @@ pub mod error;
 mod extract;
 mod mappings;
 mod orders;
+pub mod public;
 mod records;
 mod runs;
 mod settings;
 mod system;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// The app's lock on creating retailer contacts, shared with the flows' runs.
     pub contacts: crate::sync::contacts::ContactsLock,
+    /// The Brightpearl webhook registry (reconciled after settings and connection changes).
+    pub webhooks: Arc<crate::sync::webhooks::WebhookRegistry>,
 }
 
 #[derive(OpenApi)]
@@ -84,6 +88,7 @@ pub fn router_and_spec(state: AppState) -> (axum::Router, utoipa::openapi::OpenA
         .merge(catalog::routes())
         .merge(connections::routes())
         .merge(orders::routes())
+        .merge(webhooks::routes())
         .split_for_parts();
     let spec = Arc::new(spec);
     let spec_for_route = spec.clone();
@@ -130,7 +135,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
 }
 
 /// Compare without an early exit, so response time does not reveal how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for (i, x) in a.iter().enumerate() {
         diff |= usize::from(x ^ b.get(i % b.len().max(1)).copied().unwrap_or(0));
@@ -139,7 +144,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Give each request an id (echoed as `x-request-id` and in error bodies) and log one line.
-async fn request_context(request: Request, next: Next) -> Response {
+pub(crate) async fn request_context(request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get("x-request-id")
@@ -183,14 +188,38 @@ pub struct Listener {
 }
 
 impl Listener {
+    /// Bind the control API's listener (`[api]`).
     pub async fn bind(addr: SocketAddr, tls: Option<&TlsFiles>) -> anyhow::Result<Listener> {
+        Listener::bind_section("api", addr, tls).await
+    }
+
+    /// Bind the listener of config section `section` (`api`, `public`); errors name its keys.
+    pub async fn bind_section(
+        section: &str,
+        addr: SocketAddr,
+        tls: Option<&TlsFiles>,
+    ) -> anyhow::Result<Listener> {
         let tls = match tls {
-            Some(files) => Some(tls_acceptor(files)?),
+            Some(files) => Some(tls_acceptor(section, files)?),
             None => None,
         };
         let inner = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (api.listen): {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} ({section}.listen): {e}"))?;
+        Ok(Listener { inner, tls })
+    }
+
+    /// A listener bound by the caller (tests and the sandbox bind port 0 first, to know the
+    /// address before the config is written).
+    pub fn from_bound(
+        section: &str,
+        inner: tokio::net::TcpListener,
+        tls: Option<&TlsFiles>,
+    ) -> anyhow::Result<Listener> {
+        let tls = match tls {
+            Some(files) => Some(tls_acceptor(section, files)?),
+            None => None,
+        };
         Ok(Listener { inner, tls })
     }
 
@@ -219,18 +248,18 @@ impl Listener {
     }
 }
 
-fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+fn tls_acceptor(section: &str, files: &TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| anyhow::anyhow!("api.tls_cert {}: {e}", files.cert.display()))?;
+        .map_err(|e| anyhow::anyhow!("{section}.tls_cert {}: {e}", files.cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
-        .map_err(|e| anyhow::anyhow!("api.tls_key {}: {e}", files.key.display()))?;
+        .map_err(|e| anyhow::anyhow!("{section}.tls_key {}: {e}", files.key.display()))?;
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| anyhow::anyhow!("api.tls_cert/api.tls_key: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{section}.tls_cert/{section}.tls_key: {e}"))?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 

@@ -77,5 +77,9 @@ async fn patch_settings(
             })
         })
         .await?;
+    if result.is_ok() {
+        // The trigger and the enabled flows decide the wanted hooks; never fails this request.
+        state.webhooks.sync_in_background("settings changed");
+    }
     result.map(axum::Json)
 }

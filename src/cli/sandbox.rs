@@ -53,6 +53,9 @@ pub struct SandboxInfo {
     pub control_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control_token: Option<String>,
+    /// The daemon's public listener (Brightpearl's webhooks), on loopback over http://.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,17 +122,32 @@ impl Sandbox {
             },
             control_url: None,
             control_token: None,
+            public_url: None,
         };
         let daemon = if args.sims_only {
             None
         } else {
-            let config = daemon_config(&info, &state_dir)?;
-            let running = app::start(config, app::Options::default()).await?;
+            // The public listener on a loopback port chosen now, so its URL goes into the
+            // config (http:// is allowed on loopback).
+            let public = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .context("binding the sandbox's public listener")?;
+            let public_url = format!("http://{}", public.local_addr()?);
+            let config = daemon_config(&info, &state_dir, &public_url)?;
+            let running = app::start(
+                config,
+                app::Options {
+                    public_listener: Some(public),
+                    ..Default::default()
+                },
+            )
+            .await?;
             let url = format!("http://{}", running.addr);
             let token = running.token.expose().clone();
             configure(&url, &token, seeded_at).await?;
             info.control_url = Some(url);
             info.control_token = Some(token);
+            info.public_url = Some(public_url);
             Some(running)
         };
         let demo_ticker = {
@@ -253,7 +271,11 @@ async fn configure(
 
 /// The daemon's configuration against the simulators, written as a TOML file into the state dir
 /// (so a user can see what a real configuration looks like) and loaded the normal way.
-fn daemon_config(info: &SandboxInfo, state_dir: &std::path::Path) -> anyhow::Result<Config> {
+fn daemon_config(
+    info: &SandboxInfo,
+    state_dir: &std::path::Path,
+    public_url: &str,
+) -> anyhow::Result<Config> {
     std::fs::create_dir_all(state_dir)
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let token = uuid::Uuid::new_v4().simple().to_string();
@@ -265,6 +287,10 @@ shutdown_grace = "10s"
 [api]
 listen = "127.0.0.1:0"
 token = "{token}"
+
+[public]
+listen = "{public_listen}"
+url = "{public_url}"
 
 [brightpearl]
 base_url = "{bp_url}"
@@ -288,6 +314,7 @@ cancellations = "25 * * * * *"
 reference = "0 */10 * * * *"
 "#,
         state = state_dir.display(),
+        public_listen = public_url.trim_start_matches("http://"),
         bp_url = info.brightpearl_base_url,
         bp_account = info.brightpearl_account,
         bp_app_ref = info.brightpearl_app_ref,
@@ -338,6 +365,9 @@ fn print_human(info: &SandboxInfo, state_dir: &std::path::Path) {
     if let (Some(url), Some(token)) = (&info.control_url, &info.control_token) {
         println!("  control API      {url}");
         println!("  control token    {token}");
+        if let Some(public) = &info.public_url {
+            println!("  public listener  {public}  (Brightpearl webhooks)");
+        }
         println!(
             "  daemon config    {}",
             state_dir.join("sandbox.toml").display()

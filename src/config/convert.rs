@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::raw::{RawApi, RawBrightpearl, RawConfig, RawDsco, RawLog, RawRecords};
+use super::raw::{RawApi, RawBrightpearl, RawConfig, RawDsco, RawLog, RawPublic, RawRecords};
 use super::{
-    ApiConfig, BrightpearlConfig, Config, DscoConfig, LogConfig, RecordsConfig, SchedulerConfig,
-    parse_cron,
+    ApiConfig, BrightpearlConfig, Config, DscoConfig, LogConfig, PublicConfig, RecordsConfig,
+    SchedulerConfig, parse_cron,
 };
 use crate::flow_name::FlowName;
 use crate::problem::Problem;
@@ -29,6 +29,7 @@ impl TryFrom<RawConfig> for Config {
         let shutdown_grace = problems.check("shutdown_grace", duration(&raw.shutdown_grace));
         let log = log(raw.log);
         let api = api(raw.api, &mut problems);
+        let public = public(raw.public, &mut problems);
         let brightpearl = brightpearl(raw.brightpearl, &mut problems);
         let dsco = dsco(raw.dsco, &mut problems);
         let timezone = problems.check("scheduler.timezone", timezone(&raw.scheduler.timezone));
@@ -41,6 +42,7 @@ impl TryFrom<RawConfig> for Config {
                 shutdown_grace: shutdown_grace?,
                 log,
                 api: api?,
+                public: public?,
                 brightpearl: brightpearl?,
                 dsco: dsco?,
                 scheduler: SchedulerConfig {
@@ -167,20 +169,12 @@ fn api(raw: RawApi, problems: &mut Problems) -> Option<ApiConfig> {
         text.parse::<SocketAddr>()
             .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:8700"))
     });
-    let tls_cert = non_empty(raw.tls_cert.as_deref()).map(PathBuf::from);
-    let tls_key = non_empty(raw.tls_key.as_deref()).map(PathBuf::from);
-    match (&tls_cert, &tls_key) {
-        (Some(_), None) => problems.push("api.tls_key", "required when api.tls_cert is set"),
-        (None, Some(_)) => problems.push("api.tls_cert", "required when api.tls_key is set"),
-        _ => {}
-    }
-    for (path, file) in [("api.tls_cert", &tls_cert), ("api.tls_key", &tls_key)] {
-        if let Some(file) = file
-            && !file.is_file()
-        {
-            problems.push(path, format!("file {} does not exist", file.display()));
-        }
-    }
+    let (tls_cert, tls_key) = tls_pair(
+        "api",
+        raw.tls_cert.as_deref(),
+        raw.tls_key.as_deref(),
+        problems,
+    );
     let token = secret("api.token", raw.token, raw.token_file, problems);
     Some(ApiConfig {
         listen: listen?,
@@ -188,6 +182,105 @@ fn api(raw: RawApi, problems: &mut Problems) -> Option<ApiConfig> {
         tls_cert,
         tls_key,
     })
+}
+
+/// The TLS pair of a listener section (`api`, `public`): both or neither, each an existing file.
+fn tls_pair(
+    section: &str,
+    cert: Option<&str>,
+    key: Option<&str>,
+    problems: &mut Problems,
+) -> (Option<PathBuf>, Option<PathBuf>) {
+    let tls_cert = non_empty(cert).map(PathBuf::from);
+    let tls_key = non_empty(key).map(PathBuf::from);
+    match (&tls_cert, &tls_key) {
+        (Some(_), None) => problems.push(
+            format!("{section}.tls_key"),
+            format!("required when {section}.tls_cert is set"),
+        ),
+        (None, Some(_)) => problems.push(
+            format!("{section}.tls_cert"),
+            format!("required when {section}.tls_key is set"),
+        ),
+        _ => {}
+    }
+    for (name, file) in [("tls_cert", &tls_cert), ("tls_key", &tls_key)] {
+        if let Some(file) = file
+            && !file.is_file()
+        {
+            problems.push(
+                format!("{section}.{name}"),
+                format!("file {} does not exist", file.display()),
+            );
+        }
+    }
+    (tls_cert, tls_key)
+}
+
+fn public(raw: RawPublic, problems: &mut Problems) -> Option<PublicConfig> {
+    let listen = match non_empty(raw.listen.as_deref()) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<SocketAddr>()
+            .map(Some)
+            .map_err(|_| format!("{text:?} is not an address like 0.0.0.0:8443")),
+    };
+    let listen = problems.check("public.listen", listen);
+    let url = problems.check("public.url", public_url(raw.url.as_deref()));
+    match (&listen, &url) {
+        (Some(Some(_)), Some(None)) => problems.push(
+            "public.url",
+            "required when public.listen is set: the https:// address Brightpearl calls (your TLS proxy's, or this listener's with public.tls_cert)",
+        ),
+        (Some(None), Some(Some(_))) => problems.push(
+            "public.listen",
+            "required when public.url is set: the address the public listener binds",
+        ),
+        _ => {}
+    }
+    let (tls_cert, tls_key) = tls_pair(
+        "public",
+        raw.tls_cert.as_deref(),
+        raw.tls_key.as_deref(),
+        problems,
+    );
+    Some(PublicConfig {
+        listen: listen?,
+        url: url?,
+        tls_cert,
+        tls_key,
+    })
+}
+
+/// `public.url`: an absolute `https://` URL (`http://` only on a loopback host), without a query
+/// or fragment; webhooks go to `{url}/hooks/brightpearl`.
+fn public_url(text: Option<&str>) -> Result<Option<url::Url>, String> {
+    let Some(text) = non_empty(text) else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(&text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("{text:?} must be an https:// URL with a host")),
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "{text:?} must be https:// (Brightpearl sends the webhook secret in the URL); http:// is allowed only on a loopback host"
+            ));
+        }
+        _ => return Err(format!("{text:?} must be an https:// URL")),
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "{text:?} must not have a query or fragment (the daemon adds /hooks/brightpearl?key=...)"
+        ));
+    }
+    Ok(Some(parsed))
 }
 
 fn brightpearl(raw: RawBrightpearl, problems: &mut Problems) -> Option<BrightpearlConfig> {

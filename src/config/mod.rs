@@ -20,7 +20,9 @@ use figment::providers::{Format, Toml};
 use figment::value::Dict;
 use serde::Serialize;
 
-pub use self::raw::{RawApi, RawBrightpearl, RawConfig, RawDsco, RawLog, RawRecords, RawScheduler};
+pub use self::raw::{
+    RawApi, RawBrightpearl, RawConfig, RawDsco, RawLog, RawPublic, RawRecords, RawScheduler,
+};
 use crate::flow_name::FlowName;
 use crate::problem::Problem;
 use crate::secret::Secret;
@@ -67,6 +69,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub log: LogConfig,
     pub api: ApiConfig,
+    pub public: PublicConfig,
     pub brightpearl: BrightpearlConfig,
     pub dsco: DscoConfig,
     pub scheduler: SchedulerConfig,
@@ -86,6 +89,24 @@ pub struct ApiConfig {
     pub token: Option<Secret<String>>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+}
+
+/// `[public]`: the listener for Brightpearl's webhooks. `listen` unset = none (the flows' sweeps
+/// still find every change, later); when set, `url` is set too (checked at load).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PublicConfig {
+    pub listen: Option<SocketAddr>,
+    /// Where Brightpearl reaches the listener: `https://`, or `http://` on a loopback host.
+    pub url: Option<url::Url>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+impl PublicConfig {
+    /// The public URL, when the listener is on (no listener, no hooks).
+    pub fn enabled_url(&self) -> Option<&url::Url> {
+        self.listen.and(self.url.as_ref())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub shutdown_grace: String,
     pub log: RawLog,
     pub api: RawApi,
+    pub public: RawPublic,
     pub brightpearl: RawBrightpearl,
     pub dsco: RawDsco,
     pub scheduler: RawScheduler,
@@ -41,6 +42,7 @@ impl Default for RawConfig {
             shutdown_grace: "30s".into(),
             log: RawLog::default(),
             api: RawApi::default(),
+            public: RawPublic::default(),
             brightpearl: RawBrightpearl::default(),
             dsco: RawDsco::default(),
             scheduler: RawScheduler::default(),
@@ -87,6 +89,17 @@ impl Default for RawApi {
             tls_key: None,
         }
     }
+}
+
+/// `[public]`: the listener Brightpearl's webhooks reach. Everything unset = no listener.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawPublic {
+    pub listen: Option<String>,
+    /// The address Brightpearl calls, as seen from outside (a TLS proxy's, usually).
+    pub url: Option<String>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
 }
 
 const CONNECT_TIMEOUT: &str = "10s";

@@ -388,3 +388,68 @@ fn record_retry_durations_have_defaults_and_refuse_zero_negative_and_garbage() {
         garbage[0].1
     );
 }
+
+#[test]
+fn public_listener_is_off_by_default_and_needs_a_url_when_on() {
+    let c = load("", &[]).unwrap();
+    assert!(c.public.listen.is_none() && c.public.enabled_url().is_none());
+
+    let c = load(
+        "[public]\nlisten = \"0.0.0.0:8443\"\nurl = \"https://hooks.example.com/dsco\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.public.listen.unwrap().port(), 8443);
+    assert_eq!(
+        c.public.enabled_url().unwrap().as_str(),
+        "https://hooks.example.com/dsco"
+    );
+    // http:// is fine on loopback (the sandbox, a proxy on the same host).
+    for url in [
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+        "http://[::1]:9000",
+    ] {
+        let toml = format!("[public]\nlisten = \"127.0.0.1:9000\"\nurl = \"{url}\"\n");
+        assert!(load(&toml, &[]).is_ok(), "{url}");
+    }
+}
+
+#[test]
+fn every_public_problem_is_named() {
+    let check = |toml: &str, expected: &[(&str, &str)]| {
+        let found = problems(toml, &[]);
+        for (path, words) in expected {
+            assert!(
+                found.iter().any(|(p, m)| p == path && m.contains(words)),
+                "{path} ({words}) missing from {found:?}"
+            );
+        }
+        assert_eq!(found.len(), expected.len(), "{found:?}");
+    };
+    check(
+        "[public]\nlisten = \"0.0.0.0:8443\"\n",
+        &[("public.url", "required when public.listen is set")],
+    );
+    check(
+        "[public]\nurl = \"https://hooks.example.com\"\n",
+        &[("public.listen", "required when public.url is set")],
+    );
+    check(
+        "[public]\nlisten = \"0.0.0.0:8443\"\nurl = \"http://hooks.example.com\"\n",
+        &[("public.url", "must be https://")],
+    );
+    check(
+        "[public]\nlisten = \"everywhere\"\nurl = \"https://h.example.com/?a=1\"\ntls_cert = \"/no/cert.pem\"\n",
+        &[
+            ("public.listen", "is not an address"),
+            ("public.url", "must not have a query"),
+            ("public.tls_key", "required when public.tls_cert is set"),
+            ("public.tls_cert", "does not exist"),
+        ],
+    );
+    check(
+        "[public]\nlisten = \"0.0.0.0:8443\"\nurl = \"ftp://h.example.com\"\n",
+        &[("public.url", "must be an https:// URL")],
+    );
+}

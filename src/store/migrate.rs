@@ -21,7 +21,7 @@ const STEPS: [Step; LATEST as usize] = [
     v2_status_index,
     v3_catalog_tables,
     v4_order_view_tables,
-    v5_webhook_tables,
+    v5_webhook_inbox_tables,
 ];
 
 /// Version 1: the tables every flow needs.
@@ -107,9 +107,11 @@ fn v4_order_view_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
-/// Version 5: webhook deliveries waiting for their flow, and the last delivery per event.
-fn v5_webhook_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(INBOX_FLOW_EVENT_ID_TO_MILLIS)?;
+/// Version 5: the webhook inbox, its (flow, event, id) index and the last delivery per event.
+/// The install's identity is a document in the existing `documents` table.
+fn v5_webhook_inbox_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(FLOW_SEQ_TO_INBOX_ENTRY)?;
+    tx.open_table(FLOW_EVENT_ID_TO_INBOX_SEQ)?;
     tx.open_table(EVENT_TO_LAST_DELIVERY_MILLIS)?;
     Ok(())
 }

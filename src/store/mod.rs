@@ -9,7 +9,7 @@
 //! Both transaction kinds are one type, [`Tx`] (see `tx`): each read is written once and works
 //! in either, writes exist on [`WriteTx`] only. One file per concern: `documents`, `mappings`,
 //! `links`, `intents` (and idempotency keys), `cursors`, `catalog`, `views` (order views),
-//! `records`, `runs`; `tables` declares every table and `migrate` the schema steps. The store
+//! `records`, `runs`, `inbox` (webhook inbox, deliveries, the install's identity); `tables` declares every table and `migrate` the schema steps. The store
 //! imports neither `sync` nor `api`, nor the types of `settings` or `mapping`.
 
 mod catalog;

@@ -28,6 +28,8 @@ pub enum Trigger {
     Cli,
     /// Queued while the flow ran (a request or a tick), or due records coming back soon.
     FollowUp,
+    /// A Brightpearl webhook delivery put entries in the flow's inbox.
+    Webhook,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -4,9 +4,9 @@
 
 use redb::TableDefinition;
 
-/// `schema_version`, and id sequences (`next_record_id`, `next_run_id`).
+/// `schema_version`, and id sequences (`next_record_id`, `next_run_id`, `next_inbox_seq`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// One JSON document per name: `settings`, `connection.brightpearl`, `connection.dsco`, reference
+/// One JSON document per name: `settings`, `connection.brightpearl`, `connection.dsco`, `install`, reference
 /// data snapshots (`reference.warehouses`, ...). Order views were documents `order/<id>` here
 /// until schema version 4.
 pub const NAME_TO_DOCUMENT: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
@@ -53,10 +53,14 @@ pub const DSCO_ORDER_ID_TO_ORDER_VIEW: TableDefinition<&str, &[u8]> =
 /// Added by schema version 4.
 pub const STATE_DSCO_ORDER_ID_TO_UNIT: TableDefinition<(&str, &str), ()> =
     TableDefinition::new("order_views_by_state");
-/// Webhook deliveries waiting for their flow: (flow, event, resource id) → unix ms of the
-/// latest delivery. Added by schema version 5.
-pub const INBOX_FLOW_EVENT_ID_TO_MILLIS: TableDefinition<(&str, &str, u64), i64> =
-    TableDefinition::new("webhook_inbox");
-/// Event → unix ms of its latest delivery. Added by schema version 5.
+/// The webhook inbox: (flow, sequence) → entry (event, resource id, received at), oldest first.
+/// Added by schema version 5.
+pub const FLOW_SEQ_TO_INBOX_ENTRY: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("inbox");
+/// (flow, event, resource id) → the entry's sequence: one entry per object and event. Added by
+/// schema version 5.
+pub const FLOW_EVENT_ID_TO_INBOX_SEQ: TableDefinition<(&str, &str, u64), u64> =
+    TableDefinition::new("inbox_by_subject");
+/// Brightpearl event → unix milliseconds of the last accepted delivery. Added by schema version 5.
 pub const EVENT_TO_LAST_DELIVERY_MILLIS: TableDefinition<&str, i64> =
     TableDefinition::new("webhook_deliveries");

@@ -16,6 +16,7 @@ pub mod order_view;
 pub mod orders;
 pub mod reference;
 pub mod shipments;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::Mutex;

@@ -136,3 +136,35 @@ impl Flow for PanicOnceFlow {
         })
     }
 }
+
+/// A flow that does nothing but count its runs; it leaves its inbox alone, so a test can read
+/// what webhook deliveries stored.
+pub struct NoopFlow {
+    pub name: FlowName,
+    pub runs: std::sync::atomic::AtomicUsize,
+}
+
+impl NoopFlow {
+    pub fn new(name: FlowName) -> Arc<NoopFlow> {
+        Arc::new(NoopFlow {
+            name,
+            runs: Default::default(),
+        })
+    }
+}
+
+impl Flow for NoopFlow {
+    fn name(&self) -> FlowName {
+        self.name
+    }
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        Box::pin(async move {
+            self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(RunReport {
+                counts: ctx.counts(),
+                note: None,
+            })
+        })
+    }
+}

@@ -55,6 +55,8 @@ pub struct TestApp {
     pub url: String,
     pub running: Option<app::Running>,
     pub http: reqwest::Client,
+    /// The public listener's URL (`[public] url`), when started with [`TestApp::start_public`].
+    pub public_url: Option<String>,
 }
 
 /// The simulators' adjustable clock as the daemon's [`Clock`]: a test that shares it moves time
@@ -84,17 +86,58 @@ impl TestApp {
         flows: Vec<Arc<dyn Flow>>,
         clock: Option<SharedClock>,
     ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        TestApp::launch(dir, extra_toml, flows, clock, None).await
+    }
+
+    /// [`TestApp::start_with_clock`] with the public listener on: a loopback port bound here,
+    /// `[public] listen` and `url` (`http://127.0.0.1:PORT`) added to the config.
+    pub async fn start_public(
+        extra_toml: &str,
+        flows: Vec<Arc<dyn Flow>>,
+        clock: Option<SharedClock>,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let toml =
+            format!("{extra_toml}\n[public]\nlisten = \"{addr}\"\nurl = \"http://{addr}\"\n");
+        TestApp::launch(dir, &toml, flows, clock, Some(listener)).await
+    }
+
+    async fn launch(
+        dir: tempfile::TempDir,
+        extra_toml: &str,
+        flows: Vec<Arc<dyn Flow>>,
+        clock: Option<SharedClock>,
+        public_listener: Option<tokio::net::TcpListener>,
+    ) -> TestApp {
+        let config = config(dir.path(), extra_toml);
+        TestApp::launch_config(dir, config, flows, clock, public_listener).await
+    }
+
+    async fn launch_config(
+        dir: tempfile::TempDir,
+        config: Config,
+        flows: Vec<Arc<dyn Flow>>,
+        clock: Option<SharedClock>,
+        public_listener: Option<tokio::net::TcpListener>,
+    ) -> TestApp {
         // TEST_LOG=debug shows the daemon's log while debugging a test.
         if let Ok(filter) = std::env::var("TEST_LOG") {
             dsco_brightpearl::logging::init(&filter);
         }
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), extra_toml);
+        let public_url = config
+            .public
+            .url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned());
         let running = app::start(
             config,
             Options {
                 extra_flows: flows,
                 clock,
+                public_listener,
                 ..Default::default()
             },
         )
@@ -105,6 +148,7 @@ impl TestApp {
             dir,
             running: Some(running),
             http: http(),
+            public_url,
         }
     }
 

@@ -297,6 +297,95 @@ fn the_version_3_fixture_moves_order_views_to_their_table_listed_by_state() {
         .unwrap();
 }
 
+const FIXTURE_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-v4.redb");
+
+/// Write the version-4 fixture: a settings document, an order view and an order record, and no
+/// webhook tables. Run with REGENERATE_FIXTURES=1 to rewrite the committed file.
+fn write_v4_fixture(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    let store = Store::open_at_version(path, 4).unwrap();
+    store
+        .write(|tx| {
+            let at = chrono::DateTime::parse_from_rfc3339("2026-04-01T10:00:00Z")
+                .unwrap()
+                .to_utc();
+            tx.put_document(
+                "settings",
+                &serde_json::json!({"shipments": {"trigger": "order_status", "order_status_id": 4}}),
+            )?;
+            tx.put_order_view("D-1", "imported", &serde_json::json!({"dsco_order_id": "D-1", "state": "imported"}))?;
+            tx.record_outcome_with(
+                FlowName::Orders,
+                "order",
+                "D-1",
+                Outcome::Synced,
+                RecordDetail::default(),
+                None,
+                &RecordBackoff::default(),
+                at,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn committed_v4_fixture_is_a_version_4_store_without_the_inbox() {
+    if std::env::var_os("REGENERATE_FIXTURES").is_some() {
+        write_v4_fixture(std::path::Path::new(FIXTURE_V4));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("v4.redb");
+    std::fs::copy(FIXTURE_V4, &copy).unwrap();
+    let db = redb::Database::create(&copy).unwrap();
+    assert_eq!(stored_version(&db).unwrap(), 4);
+    let tx = db.begin_read().unwrap();
+    assert!(matches!(
+        tx.open_table(FLOW_SEQ_TO_INBOX_ENTRY),
+        Err(redb::TableError::TableDoesNotExist(_))
+    ));
+}
+
+#[test]
+fn the_version_4_fixture_gains_an_empty_inbox_and_keeps_its_data() {
+    use crate::store::inbox::InboxEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("v4.redb");
+    std::fs::copy(FIXTURE_V4, &copy).unwrap();
+    let store = Store::open(&copy).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 5);
+    store
+        .read(|tx| {
+            assert!(tx.inbox(FlowName::Shipments, 10)?.is_empty());
+            assert!(tx.webhook_deliveries()?.is_empty());
+            assert!(tx.install()?.is_none());
+            let settings: serde_json::Value = tx.document("settings")?.unwrap();
+            assert_eq!(settings["shipments"]["order_status_id"], 4);
+            let view: serde_json::Value = tx.order_view("D-1")?.unwrap();
+            assert_eq!(view["state"], "imported");
+            let record = tx.record_for(FlowName::Orders, "order", "D-1")?.unwrap();
+            assert_eq!(record.status, RecordStatus::Synced);
+            Ok(())
+        })
+        .unwrap();
+    let entry = InboxEntry {
+        flow: FlowName::Shipments,
+        event: "goods-out-note.created".into(),
+        id: 5,
+        received_at: store.now(),
+    };
+    assert_eq!(
+        store
+            .write(|tx| tx.inbox_add(std::slice::from_ref(&entry)))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.read(|tx| tx.inbox(FlowName::Shipments, 10)).unwrap(),
+        [entry]
+    );
+}
+
 #[test]
 fn each_step_runs_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
