@@ -13,15 +13,19 @@ const WAREHOUSES: &str = "brightpearl_warehouse_id,dsco_warehouse_code\n1,WH-MAI
 const METHODS: &str = "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\n\
     both,UPCG,UPS,Ground,1\nshipments,ZZZZ,Acme,Teleport,2\n";
 
-async fn world(settings: Value) -> World {
-    let w = World::new(settings).await;
+pub(crate) async fn world(settings: Value) -> World {
+    mapped(World::new(settings).await).await
+}
+
+/// The warehouse and shipping-method mappings every shipments test uses.
+pub(crate) async fn mapped(w: World) -> World {
     w.upload("warehouses", WAREHOUSES).await;
     w.upload("shipping-methods", METHODS).await;
     w
 }
 
 /// Import one DSCO order with `lines` and return (DSCO id, Brightpearl id, row ids in line order).
-async fn imported(w: &World, po: &str, lines: Value) -> (String, u32, Vec<u32>) {
+pub(crate) async fn imported(w: &World, po: &str, lines: Value) -> (String, u32, Vec<u32>) {
     let id = w.order(RETAILER, po, lines, json!({}));
     w.run().await;
     let view = w.view(&id).await;
@@ -75,7 +79,7 @@ async fn ship_elsewhere(w: &World, id: &str, tracking: &str, sku: &str) {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
 
-fn packages(w: &World, id: &str) -> Vec<Value> {
+pub(crate) fn packages(w: &World, id: &str) -> Vec<Value> {
     w.dsco_order(id)["packages"]
         .as_array()
         .cloned()
@@ -253,7 +257,7 @@ async fn pre_flight_failures_and_a_dsco_rejection_need_attention_with_their_reas
 }
 
 /// Delete a goods-out note through Brightpearl's API, as a warehouse user would.
-async fn delete_note(w: &World, order: u32, note: u32) {
+pub(crate) async fn delete_note(w: &World, order: u32, note: u32) {
     let config = w.sims.brightpearl.config();
     let r = reqwest::Client::new()
         .delete(format!(

@@ -12,11 +12,10 @@ use dsco_brightpearl::sync::Flow;
 use serde_json::{Value, json};
 
 use crate::support::flows::{GatedFlow, NoopFlow};
-use crate::support::{Daemon, SimTime, Sims, TestApp, http, wait_for};
+use crate::support::hooks::{body, deliver, deliver_ok, good_query, inbox, install};
+use crate::support::{Daemon, NEVER, SimTime, Sims, TestApp, http, wait_for};
 
 const DEADLINE: Duration = Duration::from_secs(20);
-/// A schedule that never comes round during a test: the flow is enabled, runs come from webhooks.
-const NEVER: &str = "0 0 0 1 1 *";
 const GOODS_OUT_EVENTS: [&str; 4] = [
     "goods-out-note.created",
     "goods-out-note.destroyed",
@@ -46,10 +45,6 @@ async fn start(sims: &Sims, enabled: &[FlowName]) -> TestApp {
         Some(SimTime::shared(&sims.clock)),
     )
     .await
-}
-
-fn install(app: &TestApp) -> Install {
-    app.running().webhooks.install().clone()
 }
 
 /// Brightpearl's webhook list, through the simulator's own route.
@@ -141,47 +136,6 @@ async fn wait_for_start_sync(app: &TestApp) -> Value {
         (sync.reason == "start").then(|| serde_json::to_value(&sync).unwrap())
     })
     .await
-}
-
-fn body(event: &str, id: &str, account: &str) -> String {
-    let (resource, rest) = event.split_once('.').unwrap();
-    let lifecycle = rest.split('.').next().unwrap();
-    json!({"accountCode": account, "resourceType": resource, "id": id,
-           "lifecycleEvent": lifecycle, "fullEvent": event,
-           "raisedOn": "2026-05-01T10:00:00.000Z", "brightpearlVersion": "5.0.0"})
-    .to_string()
-}
-
-fn good_query(install: &Install) -> String {
-    format!("key={}&install={}", install.key.expose(), install.id)
-}
-
-/// POST a delivery to the public listener.
-async fn deliver(app: &TestApp, query: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-    let url = app.public_url.as_ref().unwrap();
-    let r = http()
-        .post(format!("{url}/hooks/brightpearl?{query}"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn deliver_ok(app: &TestApp, event: &str, id: &str) -> Value {
-    let (status, answer) =
-        deliver(app, &good_query(&install(app)), body(event, id, "sandbox")).await;
-    assert_eq!(status, 200, "{event} {id}: {answer}");
-    answer
-}
-
-fn inbox(app: &TestApp, flow: FlowName) -> Vec<InboxEntry> {
-    app.running()
-        .store
-        .read(|tx| tx.inbox(flow, 10_000))
-        .unwrap()
 }
 
 fn ids_of(entries: &[InboxEntry], event: &str) -> Vec<u64> {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod flows;
+pub mod hooks;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,9 @@ use dsco_brightpearl::sandbox::common::SimClock;
 use dsco_brightpearl::sync::Flow;
 
 pub const TOKEN: &str = "test-api-token";
+/// A schedule that never comes round during a test: the flow is enabled, its runs come from
+/// webhooks or the test.
+pub const NEVER: &str = "0 0 0 1 1 *";
 
 /// Build a client for talking to our control API and the simulators.
 pub fn http() -> reqwest::Client {

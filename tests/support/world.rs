@@ -29,14 +29,27 @@ impl World {
     }
 
     pub async fn with_sims(sims: Sims, settings: Value, extra_toml: &str) -> World {
+        World::launch(sims, settings, extra_toml, false).await
+    }
+
+    /// The world with the daemon's public listener on loopback and the shipments flow enabled
+    /// (a schedule that never comes round): Brightpearl's webhooks reach the daemon and queue
+    /// shipments runs; the test runs the orders flow itself.
+    pub async fn with_public(settings: Value) -> World {
+        let toml = format!("\n[schedules]\nshipments = \"{}\"\n", super::NEVER);
+        World::launch(Sims::start().await, settings, &toml, true).await
+    }
+
+    async fn launch(sims: Sims, settings: Value, extra_toml: &str, public: bool) -> World {
         sims.brightpearl.seed_demo(200);
         sims.dsco.seed_demo(200, 0, 1);
-        let app = TestApp::start_with_clock(
-            &format!("{}{extra_toml}", sims.config_toml()),
-            vec![],
-            Some(super::SimTime::shared(&sims.clock)),
-        )
-        .await;
+        let toml = format!("{}{extra_toml}", sims.config_toml());
+        let clock = Some(super::SimTime::shared(&sims.clock));
+        let app = if public {
+            TestApp::start_public(&toml, vec![], clock).await
+        } else {
+            TestApp::start_with_clock(&toml, vec![], clock).await
+        };
         let world = World {
             sims,
             app,

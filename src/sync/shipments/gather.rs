@@ -3,22 +3,28 @@
 //! §4.14), every note with an open record, and for the status trigger the linked orders
 //! updated at the ship status; then deleted notes, and the open write intents settled first.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{CURSOR, Cursor, FIRST_LOOK_BACK, OVERLAP, Run, SHIPMENT_KIND, kind};
-use crate::brightpearl::{Lane, OrderSearchRow, SearchQuery};
+use crate::brightpearl::{self, Lane, OrderSearchRow, SearchQuery};
 use crate::flow_name::FlowName;
 use crate::settings::{GoodsOutNoteMoment, ShipmentTrigger};
-use crate::store::{Outcome, RecordDetail, RecordStatus};
+use crate::store::{InboxEntry, Outcome, RecordDetail, RecordStatus};
 use crate::sync::FlowError;
 use crate::sync::order_link;
 use crate::sync::order_view::{self, Step};
+use crate::sync::webhooks::{NOTE_DESTROYED_EVENT, ORDER_STATUS_EVENT};
+
+/// At most this many inbox entries per run; the rest wait for the next.
+const INBOX_BATCH: usize = 10_000;
 
 impl Run<'_> {
     /// Fill the run's note ids and status orders; returns where the sweep started.
     pub(super) async fn gather(&mut self) -> Result<DateTime<Utc>, FlowError> {
         let now = self.started;
-        let (cursor, open) = self
+        let (cursor, open, inbox) = self
             .ctx
             .store
             .call(move |s| {
@@ -30,10 +36,12 @@ impl Run<'_> {
                         .filter(|r| r.kind.as_str() == SHIPMENT_KIND)
                         .map(|r| r.source_id)
                         .collect();
-                    Ok((cursor, open))
+                    let inbox = tx.inbox(FlowName::Shipments, INBOX_BATCH)?;
+                    Ok((cursor, open, inbox))
                 })
             })
             .await?;
+        let status_events = self.take_inbox(inbox);
         let since = cursor.map_or(now - FIRST_LOOK_BACK, |c| c.since) - OVERLAP;
         let from = since.to_rfc3339_opts(SecondsFormat::Secs, true);
         for source in &open {
@@ -103,9 +111,90 @@ impl Run<'_> {
                     })
                     .await?;
                 self.status_orders.extend(linked);
+                self.status_from_webhooks(status, status_events).await?;
             }
         }
         Ok(since)
+    }
+
+    /// What the webhooks announced: notes to read (created, modified, shipped — in any order
+    /// and any number of times, it is the same note read once), notes deleted, and orders whose
+    /// status changed (returned; the status trigger checks them). Deliveries of one note under
+    /// several events collapse here.
+    fn take_inbox(&mut self, inbox: Vec<InboxEntry>) -> BTreeSet<u64> {
+        let mut status_events = BTreeSet::new();
+        let (mut notes, mut deleted) = (0usize, 0usize);
+        for entry in &inbox {
+            if entry.event == ORDER_STATUS_EVENT {
+                status_events.insert(entry.id);
+            } else if entry.event == NOTE_DESTROYED_EVENT {
+                deleted += 1;
+                self.destroyed.insert(entry.id);
+            } else if entry.event.starts_with("goods-out-note") {
+                notes += 1;
+                self.note_ids.insert(entry.id);
+            }
+        }
+        if !inbox.is_empty() {
+            self.notes.push(format!(
+                "webhooks: {notes} note events, {deleted} deletions, {} status changes{}",
+                status_events.len(),
+                if inbox.len() >= INBOX_BATCH {
+                    " (more wait for the next run)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        self.inbox = inbox;
+        status_events
+    }
+
+    /// Status trigger: orders a webhook said changed status are read (by ID set) and kept when
+    /// they are linked and now at the ship status.
+    async fn status_from_webhooks(
+        &mut self,
+        status: u32,
+        orders: BTreeSet<u64>,
+    ) -> Result<(), FlowError> {
+        let ids: Vec<u64> = orders
+            .into_iter()
+            .filter(|id| !self.status_orders.contains(id))
+            .collect();
+        let linked: Vec<brightpearl::OrderId> = self
+            .ctx
+            .store
+            .call(move |s| {
+                s.read(|tx| {
+                    let mut out = Vec::new();
+                    for id in ids {
+                        if order_link::find_by_bp_order(tx, id)?.is_some() {
+                            out.push(brightpearl::OrderId(id));
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .await?;
+        if linked.is_empty() {
+            return Ok(());
+        }
+        let orders = self
+            .bp
+            .get_orders(Lane::Shipments, &linked)
+            .await
+            .map_err(|e| FlowError::brightpearl("reading orders whose status changed", e))?;
+        self.status_orders.extend(
+            orders
+                .iter()
+                .filter(|o| {
+                    o.order_status
+                        .as_ref()
+                        .is_some_and(|s| s.order_status_id.0 == u64::from(status))
+                })
+                .map(|o| o.id.0),
+        );
+        Ok(())
     }
 
     /// Open write intents: settle each by DSCO's change log before anything is sent again.

@@ -28,7 +28,7 @@ use crate::mapping::items::ItemMatcher;
 use crate::mapping::shipping_methods::ShippingMethodMap;
 use crate::mapping::warehouses::WarehouseMap;
 use crate::settings::{GoodsOutNoteMoment, Settings, ShipmentTrigger, ShipmentsSettings};
-use crate::store::{Kind, Outcome, RecordDetail, RecordStatus};
+use crate::store::{InboxEntry, Kind, Outcome, RecordDetail, RecordStatus};
 use crate::sync::order_link::{self, OrderLink, OrderRef};
 use crate::sync::order_view::{self, OrderState, ShipmentLineView, ShipmentView, Step};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
@@ -104,6 +104,8 @@ struct Run<'a> {
     destroyed: BTreeSet<u64>,
     /// Brightpearl orders that reached the ship status (status trigger).
     status_orders: BTreeSet<u64>,
+    /// The webhook inbox entries this run took; removed when it ends having dealt with them.
+    inbox: Vec<InboxEntry>,
     /// Packages built and ready to send.
     ready: Vec<(OrderRef, u64, String, Built)>,
     notes: Vec<String>,
@@ -151,6 +153,7 @@ impl<'a> Run<'a> {
             note_ids: BTreeSet::new(),
             destroyed: BTreeSet::new(),
             status_orders: BTreeSet::new(),
+            inbox: Vec::new(),
             ready: Vec::new(),
             notes: Vec::new(),
         })
@@ -162,20 +165,34 @@ impl<'a> Run<'a> {
         self.handle_destroyed().await?;
         let notes = self.read_notes().await?;
         let work = self.by_order(notes).await?;
+        let mut stopped = false;
         for order in work {
             if self.ctx.stopping() {
+                stopped = true;
                 break;
             }
             self.prepare(order).await?;
         }
         self.send_ready().await?;
-        let cursor = Cursor {
-            since: self.started,
-        };
-        self.ctx
-            .store
-            .call(move |s| s.write(|tx| tx.set_cursor(CURSOR, &cursor)))
-            .await?;
+        if stopped {
+            // Asked to stop: the cursor and the inbox stay, so the next run looks again.
+            self.notes
+                .push("stopped before every order was looked at".into());
+        } else {
+            let cursor = Cursor {
+                since: self.started,
+            };
+            let inbox = std::mem::take(&mut self.inbox);
+            self.ctx
+                .store
+                .call(move |s| {
+                    s.write(|tx| {
+                        tx.set_cursor(CURSOR, &cursor)?;
+                        tx.inbox_remove(&inbox)
+                    })
+                })
+                .await?;
+        }
         self.notes.insert(
             0,
             format!("sweep from {}", since.format("%Y-%m-%d %H:%M:%S UTC")),

@@ -29,6 +29,7 @@ pub const GOODS_OUT_NOTE_EVENTS: [&str; 4] = [
     "goods-out-note.modified.shipped",
     "goods-out-note.destroyed",
 ];
+pub const NOTE_DESTROYED_EVENT: &str = "goods-out-note.destroyed";
 pub const ORDER_STATUS_EVENT: &str = "order.modified.order-status";
 pub const ON_HAND_EVENT: &str = "product.modified.on-hand-modified";
 pub const ORDER_MODIFIED_EVENT: &str = "order.modified";
