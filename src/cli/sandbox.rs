@@ -306,7 +306,6 @@ client_secret = "{dsco_secret}"
 [schedules]
 orders = "*/20 * * * * *"
 # The shipments sweep; the demo warehouse ships imported orders 30 s after they are created.
-# Until this build has the shipments flow, the daemon logs that this schedule is ignored.
 shipments = "5/20 * * * * *"
 inventory = "10 * * * * *"
 invoices = "15 * * * * *"
