@@ -16,6 +16,7 @@ mod sandbox_demo;
 mod sandbox_dsco;
 mod sandbox_fidelity;
 mod shipments;
+mod shipments_faults;
 mod shipments_webhooks;
 mod store_fixtures;
 mod transient;
