@@ -17,7 +17,11 @@ use dsco_brightpearl::flow_name::FlowName;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 async fn world() -> World {
-    let w = mapped(World::with_public(json!({})).await).await;
+    world_with(json!({})).await
+}
+
+async fn world_with(settings: Value) -> World {
+    let w = mapped(World::with_public(settings).await).await;
     // Registration runs at start and again after the settings change: wait for our four hooks.
     wait_for(DEADLINE, || async {
         let view = w.app.json("/v1/brightpearl/webhooks").await;
@@ -194,4 +198,39 @@ async fn a_lost_webhook_only_delays_the_shipment_until_the_sweep() {
     w.run_flow("shipments").await;
     record_reaches(&w, note, "synced").await;
     assert_eq!(trackings(&w, &id), ["1ZW2-A"]);
+}
+
+#[tokio::test]
+async fn with_the_moment_shipped_a_note_is_sent_when_it_ships_not_when_it_has_tracking() {
+    let w = world_with(json!({"shipments": {"goods_out_note_moment": "shipped"}})).await;
+    let (id, bp, rows) = imported(&w, "PO-W3", json!([{"sku": "SKU-0115", "quantity": 1}])).await;
+    let note = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp, &[(rows[0], 1)])
+        .unwrap();
+    set_tracking(&w, note, "1ZW3-A").await;
+    // The created and modified webhooks queue runs; the note has tracking but has not shipped.
+    wait_for(DEADLINE, || async {
+        let runs = runs(&w).await;
+        let done = runs.iter().filter(|r| r["trigger"] == "webhook").count() >= 1
+            && runs.iter().all(|r| r["status"] != "running");
+        (done && inbox(&w.app, FlowName::Shipments).is_empty()).then_some(())
+    })
+    .await;
+    w.run_flow("shipments").await;
+    assert!(packages(&w, &id).is_empty());
+    assert!(
+        w.record_of("shipments", "shipment", &note.to_string())
+            .await
+            .is_null()
+    );
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(note, None, None)
+        .unwrap();
+    let r = record_reaches(&w, note, "synced").await;
+    assert_eq!(r["related"]["tracking"], "1ZW3-A");
+    assert_eq!(trackings(&w, &id), ["1ZW3-A"]);
+    assert_eq!(w.view(&id).await["state"], "shipped");
 }
