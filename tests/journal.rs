@@ -104,11 +104,31 @@ async fn journald_gets_flow_run_and_order_id_fields() {
     let r = http
         .patch(format!("{base}/v1/settings"))
         .bearer_auth(TOKEN)
-        .json(&json!({"orders": {"import_from": "2020-01-01T00:00:00Z", "tax_code": "T", "shipping_method_id": 1}}))
+        .json(&json!({"orders": {"import_from": "2020-01-01T00:00:00Z", "tax_code": "T", "shipping_method_id": 1, "warehouse_id": 1}}))
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success());
+    for (kind, csv) in [
+        (
+            "warehouses",
+            "brightpearl_warehouse_id,dsco_warehouse_code\n1,WH-MAIN\n",
+        ),
+        (
+            "shipping-methods",
+            "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\nboth,UPCG,UPS,Ground,1\n",
+        ),
+    ] {
+        let r = http
+            .put(format!("{base}/v1/mappings/{kind}"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{kind}");
+    }
     let id = sims
         .dsco
         .create_order(json!({"poNumber": "PO-J", "dscoRetailerId": "1000001",
@@ -138,6 +158,35 @@ async fn journald_gets_flow_run_and_order_id_fields() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(view["state"], "acknowledged", "{view}");
+    // One shipment: its entries carry the goods-out note and the tracking number.
+    let bp = view["bp_order_id"].as_u64().unwrap() as u32;
+    let note = sims.brightpearl.create_goods_out_note(bp, &[]).unwrap();
+    sims.brightpearl
+        .ship_goods_out_note(note, Some("1ZJOURNAL"), None)
+        .unwrap();
+    let run: Value = http
+        .post(format!("{base}/v1/sync/shipments/run"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = run["run_id"].as_u64().unwrap();
+    wait_for(Duration::from_secs(60), || async {
+        let run: Value = http
+            .get(format!("{base}/v1/runs/{run_id}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (run["status"] != "running").then_some(())
+    })
+    .await;
     Command::new("kill")
         .arg(child.id().to_string())
         .status()
@@ -164,6 +213,20 @@ async fn journald_gets_flow_run_and_order_id_fields() {
         );
     }
     assert!(imported.contains(&id), "{imported:?}");
+    let sent = entries
+        .iter()
+        .find(|e| e.contains("shipment sent to DSCO"))
+        .unwrap_or_else(|| panic!("no 'shipment sent to DSCO' entry among {entries:?}"));
+    assert_eq!(
+        field(sent, "GOODS_OUT_NOTE_ID").as_deref(),
+        Some(note.to_string().as_str()),
+        "{sent:?}"
+    );
+    assert_eq!(
+        field(sent, "TRACKING").as_deref(),
+        Some("1ZJOURNAL"),
+        "{sent:?}"
+    );
     assert!(
         !entries
             .iter()
@@ -184,4 +247,29 @@ async fn journald_gets_flow_run_and_order_id_fields() {
             "a secret reached the journal"
         );
     }
+}
+
+/// A field's value in one journald datagram: `NAME=value\n`, or `NAME\n`, a 64-bit
+/// little-endian length and the value, then `\n` (the native protocol's two forms).
+fn field(entry: &str, name: &str) -> Option<String> {
+    let bytes = entry.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let end = rest.iter().position(|b| *b == b'\n' || *b == b'=')?;
+        let key = std::str::from_utf8(&rest[..end]).ok()?;
+        let (value, next) = if rest[end] == b'=' {
+            let stop = rest[end..].iter().position(|b| *b == b'\n')? + end;
+            (&rest[end + 1..stop], stop + 1)
+        } else {
+            let len = u64::from_le_bytes(rest.get(end + 1..end + 9)?.try_into().ok()?) as usize;
+            let start = end + 9;
+            (rest.get(start..start + len)?, start + len + 1)
+        };
+        if key == name {
+            return Some(String::from_utf8_lossy(value).into_owned());
+        }
+        at += next;
+    }
+    None
 }
