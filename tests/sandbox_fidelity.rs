@@ -315,3 +315,24 @@ async fn processing_switches_are_settable_over_http_and_the_delay_holds() {
     .await;
     assert_eq!(d.sim.processing().delay, Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn order_reads_can_leave_out_the_stream_only_line_quantities() {
+    let d = Dsco::start(DscoSimConfig::default()).await;
+    let id = d.order("PO-STREAM");
+    let path = format!("/order/?orderKey=dscoOrderId&value={id}");
+    let (status, order) = d.get(&path).await;
+    assert_eq!(status, 200, "{order}");
+    let line = order["lineItems"][0].clone();
+    assert_eq!(line["shippedQuantity"], 0, "{line}");
+    assert_eq!(line["remainingQuantity"], 1, "{line}");
+    d.sim.hide_stream_quantities(true);
+    let (status, order) = d.get(&path).await;
+    assert_eq!(status, 200, "{order}");
+    let line = order["lineItems"][0].clone();
+    assert!(
+        line.get("shippedQuantity").is_none() && line.get("remainingQuantity").is_none(),
+        "{line}"
+    );
+    assert_eq!(line["quantity"], 1, "{line}");
+}

@@ -444,3 +444,36 @@ async fn a_lost_answer_is_settled_by_the_change_log_and_a_lost_request_is_sent_a
     assert_eq!(packages(&w, &b).len(), 1);
     assert_eq!(packages(&w, &a).len(), 1);
 }
+
+/// DSCO's `shippedQuantity`/`remainingQuantity` are OrderStream fields in Rithum's OpenAPI: with
+/// the simulator leaving them out, what is unshipped still comes from `packages[]`.
+#[tokio::test]
+async fn without_the_stream_quantities_unshipped_units_come_from_the_packages() {
+    let w = world(json!({})).await;
+    w.sims.dsco.hide_stream_quantities(true);
+    let (id, bp, rows) = imported(&w, "PO-S9", json!([{"sku": "SKU-0107", "quantity": 3}])).await;
+    // Another tool ships one unit on DSCO; a note for all three is one too many.
+    ship_elsewhere(&w, &id, "OTHER-TOOL-9", "SKU-0107").await;
+    let first = w
+        .sims
+        .brightpearl
+        .create_goods_out_note(bp, &[(rows[0], 3)])
+        .unwrap();
+    w.sims
+        .brightpearl
+        .ship_goods_out_note(first, Some("1ZS9-A"), None)
+        .unwrap();
+    w.run_flow("shipments").await;
+    let r = w
+        .record_of("shipments", "shipment", &first.to_string())
+        .await;
+    assert_eq!(r["status"], "needs_attention", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ships 3 of DSCO line 1 but only 2 are unshipped"),
+        "{r}"
+    );
+    assert_eq!(packages(&w, &id).len(), 1);
+}

@@ -75,7 +75,7 @@ pub(crate) async fn page(State(sim): State<DscoSim>, RawQuery(query): RawQuery) 
                 .values()
                 .filter(|o| o["consumerOrderNumber"].as_str() == Some(number))
                 .filter(|o| common_filter(o))
-                .cloned()
+                .map(|o| state.as_read(o))
                 .collect()
         } else {
             let Some(until_raw) = params.get("until") else {
@@ -118,7 +118,7 @@ pub(crate) async fn page(State(sim): State<DscoSim>, RawQuery(query): RawQuery) 
                     })
                 })
                 .filter(|o| common_filter(o))
-                .cloned()
+                .map(|o| state.as_read(o))
                 .collect()
         };
         // Newest first, as observed (dsco-api.md §1.9).
@@ -160,7 +160,7 @@ pub(crate) async fn get_one(State(sim): State<DscoSim>, RawQuery(query): RawQuer
         let found: Vec<Value> = state
             .find_orders(key, value)
             .into_iter()
-            .filter_map(|id| state.orders.get(&id).cloned())
+            .filter_map(|id| state.orders.get(&id).map(|o| state.as_read(o)))
             .collect();
         match (found.first(), multiple) {
             (None, _) => not_found(&format!("no order found with {key} {value}")),

@@ -86,6 +86,12 @@ impl DscoSim {
         common::lock(&self.inner.state).processing.delay = delay;
     }
 
+    /// Leave the lines' stream-only `shippedQuantity`/`remainingQuantity` out of order reads
+    /// (`true`), or send them (`false`, the default).
+    pub fn hide_stream_quantities(&self, hidden: bool) {
+        common::lock(&self.inner.state).hide_stream_quantities = hidden;
+    }
+
     /// The processing switches now in force.
     pub fn processing(&self) -> Processing {
         common::lock(&self.inner.state).processing

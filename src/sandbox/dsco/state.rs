@@ -36,6 +36,26 @@ pub(crate) struct State {
     pub buckets: HashMap<String, Vec<Bucket>>,
     /// How queued work is processed: the delay and the hold switch (kept across a reset).
     pub processing: Processing,
+    /// Order reads leave out the lines' `shippedQuantity` and `remainingQuantity`, which
+    /// Rithum's OpenAPI describes as OrderStream fields (dsco-openapi-v3.yaml, Order lineItems):
+    /// whether `GET /order/` sends them is unconfirmed, so a client must work without them.
+    pub hide_stream_quantities: bool,
+}
+
+impl State {
+    /// An order as a read answers it (see [`State::hide_stream_quantities`]).
+    pub fn as_read(&self, order: &Value) -> Value {
+        let mut order = order.clone();
+        if self.hide_stream_quantities
+            && let Some(lines) = order.get_mut("lineItems").and_then(Value::as_array_mut)
+        {
+            for line in lines.iter_mut().filter_map(Value::as_object_mut) {
+                line.remove("shippedQuantity");
+                line.remove("remainingQuantity");
+            }
+        }
+        order
+    }
 }
 
 /// The switches of asynchronous processing: a scenario changes them while the simulator runs.
