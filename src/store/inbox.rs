@@ -45,9 +45,8 @@ pub struct InboxEntry {
 /// This install: a random id (`install=` in our webhook URLs, which tells our hooks from anyone
 /// else's on the account) and a random secret (`key=`, which a delivery must present). Made once
 /// and kept in the store.
-// The key is kept like the stored connection credentials: sealing stored secrets at rest is its own
-// step (it moves every stored secret, this one with them); until then it is
-// kept in clear in the store file, like the stored connection credentials.
+// The key is kept in clear in the store file, like the stored connection credentials; sealing
+// stored secrets at rest is its own step, which moves every stored secret, this one with them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Install {
     pub id: String,
