@@ -2,6 +2,7 @@
 //! become DSCO packages, partial notes several packages, each confirmed by DSCO's change log;
 //! every pre-flight failure and a DSCO rejection need attention with their reasons.
 
+use dsco_brightpearl::sandbox::common::{FaultKind, FaultMode, FaultRule};
 use serde_json::{Value, json};
 
 use crate::support::world::{RETAILER, World};
@@ -48,8 +49,8 @@ pub(crate) async fn imported(w: &World, po: &str, lines: Value) -> (String, u32,
     (id, bp, rows.into_iter().map(|(_, id)| id).collect())
 }
 
-/// Another tool ships one unit of line 1 through DSCO's single-shipment endpoint.
-async fn ship_elsewhere(w: &World, id: &str, tracking: &str, sku: &str) {
+/// A call to DSCO's API as the supplier (another tool, or a person on DSCO's site).
+async fn dsco_post(w: &World, path: &str, body: Value) -> (u16, String) {
     let http = reqwest::Client::new();
     let config = w.sims.dsco.config();
     let token: Value = http
@@ -66,17 +67,26 @@ async fn ship_elsewhere(w: &World, id: &str, tracking: &str, sku: &str) {
         .await
         .unwrap();
     let r = http
-        .post(format!("{}/order/singleShipment", w.sims.dsco_url()))
+        .post(format!("{}{path}", w.sims.dsco_url()))
         .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(
-            &json!({"dscoOrderId": id, "shipments": [{"trackingNumber": tracking,
-            "shippingServiceLevelCode": "UPCG",
-            "lineItems": [{"lineNumber": 1, "sku": sku, "quantity": 1}]}]}),
-        )
+        .json(&body)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Another tool ships one unit of line 1 through DSCO's single-shipment endpoint.
+async fn ship_elsewhere(w: &World, id: &str, tracking: &str, sku: &str) {
+    let (status, body) = dsco_post(
+        w,
+        "/order/singleShipment",
+        json!({"dscoOrderId": id, "shipments": [{"trackingNumber": tracking,
+            "shippingServiceLevelCode": "UPCG",
+            "lineItems": [{"lineNumber": 1, "sku": sku, "quantity": 1}]}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 }
 
 pub(crate) fn packages(w: &World, id: &str) -> Vec<Value> {
@@ -476,4 +486,143 @@ async fn without_the_stream_quantities_unshipped_units_come_from_the_packages() 
         "{r}"
     );
     assert_eq!(packages(&w, &id).len(), 1);
+}
+
+/// The pre-flight checks over real HTTP that the rejection test does not reach: an order not yet
+/// acknowledged on DSCO waits; an order cancelled on DSCO, a warehouse without a mapping and an
+/// order-only service level need attention; nothing of them is sent.
+#[tokio::test]
+async fn unacknowledged_cancelled_unmapped_warehouse_and_order_only_level_are_held_back() {
+    let w = world(json!({})).await;
+    let (cancelled, bp_cancelled, rows_cancelled) =
+        imported(&w, "PO-S11", json!([{"sku": "SKU-0109", "quantity": 1}])).await;
+    let (level, bp_level, rows_level) =
+        imported(&w, "PO-S12", json!([{"sku": "SKU-0110", "quantity": 1}])).await;
+    let (_, bp_wh, rows_wh) =
+        imported(&w, "PO-S13", json!([{"sku": "SKU-0111", "quantity": 1}])).await;
+    // Not yet acknowledged: DSCO has not processed our acknowledgement, and its change log does
+    // not answer, so the orders run ends with the acknowledgement unconfirmed.
+    w.sims.dsco.hold_batches(true);
+    w.sims.dsco.faults().add(FaultRule {
+        method: Some("GET".into()),
+        path_contains: "/order/log".into(),
+        query_contains: None,
+        kind: FaultKind::Status { code: 503 },
+        mode: FaultMode::Probability(1.0),
+    });
+    let waiting = w.order(
+        RETAILER,
+        "PO-S10",
+        json!([{"sku": "SKU-0108", "quantity": 1}]),
+        json!({}),
+    );
+    w.run().await;
+    let bp_waiting = w.view(&waiting).await["bp_order_id"].as_u64().unwrap() as u32;
+    let note_for = |bp: u32, row: Option<u32>, tracking: &str, method: Option<u32>| {
+        let note = w
+            .sims
+            .brightpearl
+            .create_goods_out_note(bp, &row.map(|r| vec![(r, 1)]).unwrap_or_default())
+            .unwrap();
+        w.sims
+            .brightpearl
+            .ship_goods_out_note(note, Some(tracking), method)
+            .unwrap();
+        note
+    };
+    let n_waiting = note_for(bp_waiting, None, "1ZS10", None);
+    let n_cancelled = note_for(bp_cancelled, Some(rows_cancelled[0]), "1ZS11", None);
+    // The supplier cancels the order's only unit on DSCO's site.
+    let (status, body) = dsco_post(
+        &w,
+        "/order/item/cancel",
+        json!({"id": cancelled, "type": "DSCO_ORDER_ID",
+               "lineItems": [{"sku": "SKU-0109", "cancelledQuantity": 1, "cancelCode": "CXSS"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Method 4 maps to GCG, uploaded while the setting listed no order-only codes.
+    w.patch_settings(json!({"shipments": {"order_only_service_levels": []}}))
+        .await;
+    w.upload(
+        "shipping-methods",
+        "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\n\
+         both,GCG,UPS,Ground,4\n",
+    )
+    .await;
+    w.patch_settings(json!({"shipments": {"order_only_service_levels": ["GCG", "GCP", "GCE"]}}))
+        .await;
+    let n_level = note_for(bp_level, Some(rows_level[0]), "1ZS12", Some(4));
+    // Warehouse 1's mapping replaced by one for warehouse 2 only.
+    let n_wh = note_for(bp_wh, Some(rows_wh[0]), "1ZS13", None);
+    let r = w
+        .app
+        .http
+        .put(format!("{}/v1/mappings/warehouses?mode=replace", w.app.url))
+        .bearer_auth(crate::support::TOKEN)
+        .header("content-type", "text/csv")
+        .body("brightpearl_warehouse_id,dsco_warehouse_code\n2,WH-TWO\n")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    w.run_flow("shipments").await;
+
+    let reason = |r: &Value| r["reason"].as_str().unwrap_or("").to_owned();
+    let r = w
+        .record_of("shipments", "shipment", &n_waiting.to_string())
+        .await;
+    assert_eq!(r["status"], "pending", "{r}");
+    assert!(
+        reason(&r).contains("waiting for DSCO to confirm the acknowledgement"),
+        "{r}"
+    );
+    let r = w
+        .record_of("shipments", "shipment", &n_cancelled.to_string())
+        .await;
+    assert_eq!(r["status"], "needs_attention", "{r}");
+    assert!(reason(&r).contains("cancelled on DSCO"), "{r}");
+    let r = w
+        .record_of("shipments", "shipment", &n_level.to_string())
+        .await;
+    assert_eq!(r["status"], "needs_attention", "{r}");
+    assert!(
+        reason(&r).contains("GCG") && reason(&r).contains("order_only_service_levels"),
+        "{r}"
+    );
+    let r = w
+        .record_of("shipments", "shipment", &n_wh.to_string())
+        .await;
+    assert_eq!(r["status"], "needs_attention", "{r}");
+    assert!(
+        reason(&r).contains("no warehouse mapping for Brightpearl warehouse 1"),
+        "{r}"
+    );
+    assert_eq!(
+        w.sims
+            .dsco
+            .requests()
+            .count("POST", "order/shipment/batch/small"),
+        0
+    );
+
+    // DSCO confirms the acknowledgement: the waiting note ships.
+    w.sims.dsco.faults().clear();
+    w.sims.dsco.hold_batches(false);
+    w.upload("warehouses", WAREHOUSES).await;
+    // Within three orders runs (each after the record backoff's cap) the order is acknowledged.
+    for _ in 0..3 {
+        if w.view(&waiting).await["state"] == "acknowledged" {
+            break;
+        }
+        w.advance(std::time::Duration::from_secs(5 * 60 + 5));
+        w.run().await;
+    }
+    assert_eq!(w.view(&waiting).await["state"], "acknowledged");
+    w.run_flow("shipments").await;
+    let r = w
+        .record_of("shipments", "shipment", &n_waiting.to_string())
+        .await;
+    assert_eq!(r["status"], "synced", "{r}");
+    assert!(packages(&w, &level).is_empty());
 }
