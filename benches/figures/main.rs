@@ -11,7 +11,8 @@
 //! duplicates; about 5 minutes), `shipments` (goods-out notes shipped to DSCO on real time with
 //! DSCO's processing at 2 s, a webhook-path and a sweep-path daemon side by side: note → synced
 //! latency on each path, calls per note and per shipment for 200 notes created within 10 s, and
-//! the public listener's answer time at 100 deliveries/s; about 5 minutes). Without arguments
+//! the public listener's answer time at 100 deliveries/s; about 5 minutes; `--shipments-quick`
+//! runs every part small, as a smoke test). Without arguments
 //! every section runs.
 
 mod catalog;
@@ -50,6 +51,11 @@ fn main() {
         faults::faults_figures();
     }
     if runs("shipments") {
-        shipments::shipments_figures();
+        let quick = std::env::args().any(|a| a == "--shipments-quick");
+        shipments::shipments_figures(if quick {
+            shipments::Scale::QUICK
+        } else {
+            shipments::Scale::FULL
+        });
     }
 }

@@ -25,28 +25,54 @@ const PROCESSING_DELAY: Duration = Duration::from_secs(2);
 /// the shipments phases stay far below the documented 200 per minute.
 const BP_RAISED_CAP: u32 = 2000;
 const BP_RAISED_WINDOW: Duration = Duration::from_secs(60);
-/// (a): notes on the webhook path, one every `WEBHOOK_EVERY`.
-const WEBHOOK_NOTES: usize = 30;
 const WEBHOOK_EVERY: Duration = Duration::from_secs(2);
-/// (b): notes on the sweep path, one every `SWEEP_EVERY` (about two minutes).
-const SWEEP_NOTES: usize = 30;
 const SWEEP_EVERY: Duration = Duration::from_secs(4);
 /// (c): notes created within `BURST_SPAN` on each path.
-const BURST: usize = 200;
 const BURST_SPAN: Duration = Duration::from_secs(10);
-/// (d): one delivery every `DELIVERY_TICK` for `DELIVERY_FOR`.
+/// (d): one delivery every `DELIVERY_TICK`.
 const DELIVERY_TICK: Duration = Duration::from_millis(10);
-const DELIVERY_FOR: Duration = Duration::from_secs(10);
+
+/// How much each part does.
+#[derive(Clone, Copy)]
+pub struct Scale {
+    /// (a): notes on the webhook path, one every `WEBHOOK_EVERY`.
+    webhook_notes: usize,
+    /// (b): notes on the sweep path, one every `SWEEP_EVERY` (about two minutes).
+    sweep_notes: usize,
+    /// (c): notes created within `BURST_SPAN` on each path.
+    burst: usize,
+    /// (d): how long deliveries go on.
+    deliveries_for: Duration,
+}
+
+impl Scale {
+    pub const FULL: Scale = Scale {
+        webhook_notes: 30,
+        sweep_notes: 30,
+        burst: 200,
+        deliveries_for: Duration::from_secs(10),
+    };
+    /// `--shipments-quick`: a smoke run of every part (its figures are not the issue's).
+    pub const QUICK: Scale = Scale {
+        webhook_notes: 5,
+        sweep_notes: 5,
+        burst: 20,
+        deliveries_for: Duration::from_secs(2),
+    };
+}
 
 const WAREHOUSES: &str = "brightpearl_warehouse_id,dsco_warehouse_code\n1,WH-MAIN\n";
 const METHODS: &str = "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\n\
     both,UPCG,UPS,Ground,1\n";
 
-pub fn shipments_figures() {
+pub fn shipments_figures(scale: Scale) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let (done, webhook_done) = tokio::sync::oneshot::channel();
-        let (webhook, sweep) = tokio::join!(webhook_path(done), sweep_path(webhook_done));
+        let (webhook, sweep) = tokio::join!(
+            webhook_path(scale, done),
+            sweep_path(scale, webhook_done)
+        );
         println!(
             "shipments: setup: real time, DSCO processing delay {} s, one-line orders imported through the orders flow and acknowledged before any note, one note per order with tracking set as it is created (moment created, trigger goods_out_note), warehouse and shipping-method mapped; Brightpearl capped at {BP_RAISED_CAP} requests per {} s so the setup's imports do not wait (the shipments phases stay below 200 per minute); the webhook-path and sweep-path daemons run side by side, (c) on the sweep path after the webhook path is done",
             PROCESSING_DELAY.as_secs(),
@@ -80,10 +106,18 @@ fn say(what: &str) {
     verbose(SECTION, what);
 }
 
+/// A figure line as soon as it is measured, on stderr with BENCH_VERBOSE set.
+fn early(line: &str) {
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        eprintln!("{line}");
+    }
+}
+
 /// The webhook path: (a), (c) and (d), then tell the sweep path it may run its (c).
-async fn webhook_path(done: tokio::sync::oneshot::Sender<()>) -> Figures {
-    let (w, mut orders) = world("webhook", true, NEVER, WEBHOOK_NOTES + BURST).await;
-    let burst_orders = orders.split_off(WEBHOOK_NOTES);
+async fn webhook_path(scale: Scale, done: tokio::sync::oneshot::Sender<()>) -> Figures {
+    let notes = scale.webhook_notes;
+    let (w, mut orders) = world("webhook", true, NEVER, notes + scale.burst).await;
+    let burst_orders = orders.split_off(notes);
     let latency = latencies(&w, &orders, WEBHOOK_EVERY, Duration::from_secs(60), "W").await;
     let latency = latency_line(
         "(a) webhook path (public listener on loopback, Brightpearl's webhooks, schedule never)",
@@ -91,10 +125,10 @@ async fn webhook_path(done: tokio::sync::oneshot::Sender<()>) -> Figures {
         &latency,
         "target p95 <= 10 s",
     );
-    say(&latency);
+    early(&latency);
     let (burst, notes) = burst(&w, &burst_orders, "webhook", "X").await;
-    let answers = answers(&w, &notes).await;
-    say(&answers);
+    let answers = answers(&w, &notes, scale.deliveries_for).await;
+    early(&answers);
     let _ = done.send(());
     w.stop().await;
     Figures {
@@ -105,9 +139,10 @@ async fn webhook_path(done: tokio::sync::oneshot::Sender<()>) -> Figures {
 }
 
 /// The sweep path: (b), then (c) once the webhook path is done.
-async fn sweep_path(webhook_done: tokio::sync::oneshot::Receiver<()>) -> Figures {
-    let (w, mut orders) = world("sweep", false, EVERY_MINUTE, SWEEP_NOTES + BURST).await;
-    let burst_orders = orders.split_off(SWEEP_NOTES);
+async fn sweep_path(scale: Scale, webhook_done: tokio::sync::oneshot::Receiver<()>) -> Figures {
+    let notes = scale.sweep_notes;
+    let (w, mut orders) = world("sweep", false, EVERY_MINUTE, notes + scale.burst).await;
+    let burst_orders = orders.split_off(notes);
     let latency = latencies(&w, &orders, SWEEP_EVERY, Duration::from_secs(100), "S").await;
     let latency = latency_line(
         &format!("(b) sweep path (no public listener, schedule \"{EVERY_MINUTE}\")"),
@@ -115,7 +150,7 @@ async fn sweep_path(webhook_done: tokio::sync::oneshot::Receiver<()>) -> Figures
         &latency,
         "target p95 <= 75 s",
     );
-    say(&latency);
+    early(&latency);
     let _ = webhook_done.await;
     let (burst, _) = burst(&w, &burst_orders, "sweep", "Y").await;
     w.stop().await;
@@ -168,7 +203,10 @@ async fn world(
     while w.imported(&prefix).len() < orders {
         assert!(Instant::now() < end, "{path}: orders not imported in 300 s");
         let run = w.run_orders().await;
-        say(&format!("{path}: orders run {}: {}", run["status"], run["note"]));
+        say(&format!(
+            "{path}: orders run {}: {}",
+            run["status"], run["note"]
+        ));
     }
     // DSCO shows every order acknowledged (the ship pre-flight needs it).
     let end = Instant::now() + Duration::from_secs(120);
@@ -177,7 +215,11 @@ async fn world(
             .dsco
             .orders()
             .iter()
-            .filter(|o| o["poNumber"].as_str().is_some_and(|p| p.starts_with(&prefix)))
+            .filter(|o| {
+                o["poNumber"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(&prefix))
+            })
             .filter(|o| o["dscoLifecycle"] != "acknowledged")
             .count();
         if waiting == 0 {
@@ -196,14 +238,20 @@ async fn world(
             if view["webhooks"].as_array().map_or(0, Vec::len) == 4 {
                 break;
             }
-            assert!(Instant::now() < end, "{path}: webhooks not registered: {view}");
+            assert!(
+                Instant::now() < end,
+                "{path}: webhooks not registered: {view}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     w.dsco.set_processing_delay(PROCESSING_DELAY);
     let mut by_po: BTreeMap<String, Shippable> = BTreeMap::new();
     for order in w.bp.orders() {
-        let Some(po) = order["reference"].as_str().filter(|r| r.starts_with(&prefix)) else {
+        let Some(po) = order["reference"]
+            .as_str()
+            .filter(|r| r.starts_with(&prefix))
+        else {
             continue;
         };
         let row = order["orderRows"]
@@ -223,16 +271,17 @@ async fn world(
         );
     }
     let shippable = pos.iter().map(|po| by_po.remove(po).unwrap()).collect();
-    say(&format!("{path}: {orders} orders imported and acknowledged"));
+    say(&format!(
+        "{path}: {orders} orders imported and acknowledged"
+    ));
     (w, shippable)
 }
 
 /// A goods-out note for the order's one row, its tracking set at once; returns the note id.
 fn ship(w: &OrdersWorld, order: &Shippable, tracking: &str) -> u32 {
-    let note = w
-        .bp
-        .create_goods_out_note(order.bp_order_id, &[(order.row_id, 1)])
-        .unwrap();
+    let note =
+        w.bp.create_goods_out_note(order.bp_order_id, &[(order.row_id, 1)])
+            .unwrap();
     w.bp.ship_goods_out_note(note, Some(tracking), None)
         .unwrap();
     note
@@ -297,7 +346,8 @@ async fn latencies(
         }
         records = shipment_records(w).await;
         for (note, at) in &created {
-            if !seen.contains_key(note) && records.get(note).is_some_and(|r| r["status"] == "synced")
+            if !seen.contains_key(note)
+                && records.get(note).is_some_and(|r| r["status"] == "synced")
             {
                 seen.insert(note.clone(), at.elapsed());
             }
@@ -343,11 +393,7 @@ fn latency_line(what: &str, every: Duration, l: &Latencies, target: &str) -> Str
         if l.missing.is_empty() {
             String::new()
         } else {
-            format!(
-                "; {} not synced: {}",
-                l.missing.len(),
-                l.missing.join(", ")
-            )
+            format!("; {} not synced: {}", l.missing.len(), l.missing.join(", "))
         }
     )
 }
@@ -358,9 +404,11 @@ async fn idle(w: &OrdersWorld) {
     let mut quiet = 0;
     while quiet < 2 && Instant::now() < end {
         let status = w.get("/v1/status").await;
-        let running = status["flows"].as_array().into_iter().flatten().any(|f| {
-            f["flow"] == "shipments" && !f["running_run_id"].is_null()
-        });
+        let running = status["flows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|f| f["flow"] == "shipments" && !f["running_run_id"].is_null());
         let inbox = w
             .running
             .store
@@ -382,7 +430,7 @@ fn last_run_id(runs: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// (c) `BURST` notes created within `BURST_SPAN`; once all are synced and the flow is idle,
+/// (c) One note per order created within `BURST_SPAN` within `BURST_SPAN`; once all are synced and the flow is idle,
 /// the calls both simulators logged since the notes began. Returns the lines and the note ids.
 async fn burst(
     w: &OrdersWorld,
@@ -393,7 +441,7 @@ async fn burst(
     idle(w).await;
     let runs_before = last_run_id(&w.get("/v1/runs?flow=shipments&limit=1000").await);
     let (bp_seq, dsco_seq) = (w.last_bp_seq(), w.last_dsco_seq());
-    say(&format!("{path}: (c) creating {BURST} notes"));
+    say(&format!("{path}: (c) creating {} notes", orders.len()));
     let start = Instant::now();
     let mut notes = Vec::new();
     for (i, order) in orders.iter().enumerate() {
@@ -503,14 +551,15 @@ async fn burst(
         routes.join(", ")
     ));
     for line in &lines {
-        say(line);
+        early(line);
     }
     (lines, notes)
 }
 
 /// (d) Deliveries of `goods-out-note.modified` for `notes` (in turn) to the public listener,
-/// one every `DELIVERY_TICK` whatever the answers; the answer time of each from its tick.
-async fn answers(w: &OrdersWorld, notes: &[u32]) -> String {
+/// one every `DELIVERY_TICK` for `deliveries_for` whatever the answers; the answer time of each
+/// from its tick.
+async fn answers(w: &OrdersWorld, notes: &[u32], deliveries_for: Duration) -> String {
     let install = w.running.webhooks.install().clone();
     let url = format!(
         "{}/hooks/brightpearl?key={}&install={}",
@@ -523,7 +572,7 @@ async fn answers(w: &OrdersWorld, notes: &[u32]) -> String {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let count = (DELIVERY_FOR.as_millis() / DELIVERY_TICK.as_millis()) as usize;
+    let count = (deliveries_for.as_millis() / DELIVERY_TICK.as_millis()) as usize;
     let mut tick = tokio::time::interval(DELIVERY_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = tokio::task::JoinSet::new();

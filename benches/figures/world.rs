@@ -29,6 +29,7 @@ pub struct OrdersWorld {
 }
 
 /// How a world is set up.
+#[derive(Default)]
 pub struct Setup<'a> {
     /// What progress lines start with (`BENCH_VERBOSE`).
     pub section: &'static str,
@@ -41,18 +42,6 @@ pub struct Setup<'a> {
     pub shipments_schedule: Option<&'a str>,
     /// The daemon's public listener on a loopback port (`[public] listen` and `url`).
     pub public: bool,
-}
-
-impl Default for Setup<'_> {
-    fn default() -> Self {
-        Setup {
-            section: "",
-            orders_schedule: None,
-            cap: None,
-            shipments_schedule: None,
-            public: false,
-        }
-    }
 }
 
 impl OrdersWorld {
@@ -99,10 +88,13 @@ impl OrdersWorld {
         let dsco_server = dsco.start(addr).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (bc, dc) = (bp.config(), dsco.config());
-        let schedules: String = [("orders", orders_schedule), ("shipments", shipments_schedule)]
-            .into_iter()
-            .filter_map(|(flow, s)| s.map(|s| format!("{flow} = \"{s}\"\n")))
-            .collect();
+        let schedules: String = [
+            ("orders", orders_schedule),
+            ("shipments", shipments_schedule),
+        ]
+        .into_iter()
+        .filter_map(|(flow, s)| s.map(|s| format!("{flow} = \"{s}\"\n")))
+        .collect();
         let schedules = if schedules.is_empty() {
             schedules
         } else {
@@ -145,13 +137,15 @@ impl OrdersWorld {
             .unwrap();
         // The daemon's budget knows the account's cap, as it knows Brightpearl's 200 per minute
         // in production; reserve and margin scaled down with it.
-        let quota = cap.map(|(requests, window)| dsco_brightpearl::brightpearl::QuotaConfig {
-            requests_per_window: requests,
-            window,
-            low_lane_reserve: requests / 4,
-            safety_margin: BP_SAFETY_MARGIN,
-            max_wait: window + Duration::from_secs(1),
-        });
+        let quota = cap.map(
+            |(requests, window)| dsco_brightpearl::brightpearl::QuotaConfig {
+                requests_per_window: requests,
+                window,
+                low_lane_reserve: requests / 4,
+                safety_margin: BP_SAFETY_MARGIN,
+                max_wait: window + Duration::from_secs(1),
+            },
+        );
         let options = dsco_brightpearl::app::Options {
             brightpearl_quota: quota,
             public_listener,
