@@ -21,8 +21,8 @@ const NEVER: &str = "0 0 0 1 1 *";
 const EVERY_MINUTE: &str = "0 * * * * *";
 /// DSCO's asynchronous processing delay while notes are shipped.
 const PROCESSING_DELAY: Duration = Duration::from_secs(2);
-/// Brightpearl's cap in this section, so the setup's order import does not wait for windows;
-/// the shipments phases stay far below the documented 200 per minute.
+/// Brightpearl's cap in this section, so the setup's order import does not wait for windows
+/// (the (c) lines count throttled answers, and the calls a documented 200 per minute would slow).
 const BP_RAISED_CAP: u32 = 2000;
 const BP_RAISED_WINDOW: Duration = Duration::from_secs(60);
 const WEBHOOK_EVERY: Duration = Duration::from_secs(2);
@@ -74,7 +74,7 @@ pub fn shipments_figures(scale: Scale) {
             sweep_path(scale, webhook_done)
         );
         println!(
-            "shipments: setup: real time, DSCO processing delay {} s, one-line orders imported through the orders flow and acknowledged before any note, one note per order with tracking set as it is created (moment created, trigger goods_out_note), warehouse and shipping-method mapped; Brightpearl capped at {BP_RAISED_CAP} requests per {} s so the setup's imports do not wait (the shipments phases stay below 200 per minute); the webhook-path and sweep-path daemons run side by side, (c) on the sweep path after the webhook path is done",
+            "shipments: setup: real time, DSCO processing delay {} s, one-line orders imported through the orders flow and acknowledged before any note, one note per order with tracking set as it is created (moment created, trigger goods_out_note), warehouse and shipping-method mapped; Brightpearl capped at {BP_RAISED_CAP} requests per {} s so the setup's imports do not wait (throttled answers are counted in (c)); the webhook-path and sweep-path daemons run side by side, (c) on the sweep path after the webhook path is done",
             PROCESSING_DELAY.as_secs(),
             BP_RAISED_WINDOW.as_secs()
         );
