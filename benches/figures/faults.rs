@@ -54,7 +54,7 @@ async fn faults() {
     let w = OrdersWorld::start_with(Setup {
         section: "faults",
         orders_schedule: Some(SCHEDULE),
-        capped: false,
+        ..Default::default()
     })
     .await;
     let contacts_before = w.bp.contact_count();

@@ -8,13 +8,19 @@
 //! `--orders-latency-secs=N` shortens the latency part, 180 s by default; `BENCH_VERBOSE=1` shows
 //! its progress), `faults` (200 orders on a one-minute schedule while both simulators fail 20 % of
 //! requests with transient faults: calls per order, waits after the last fault, needs_attention,
-//! duplicates; about 5 minutes). Without arguments every section runs.
+//! duplicates; about 5 minutes), `shipments` (goods-out notes shipped to DSCO on real time with
+//! DSCO's processing at 2 s, a webhook-path and a sweep-path daemon side by side: note → synced
+//! latency on each path, calls per note and per shipment for 200 notes created within 10 s, and
+//! the public listener's answer time at 100 deliveries/s; about 5 minutes; `--shipments-quick`
+//! runs every part small, as a smoke test). Without arguments
+//! every section runs.
 
 mod catalog;
 mod daemon;
 mod faults;
 mod mappings;
 mod orders;
+mod shipments;
 mod world;
 
 fn main() {
@@ -43,5 +49,13 @@ fn main() {
     }
     if runs("faults") {
         faults::faults_figures();
+    }
+    if runs("shipments") {
+        let quick = std::env::args().any(|a| a == "--shipments-quick");
+        shipments::shipments_figures(if quick {
+            shipments::Scale::QUICK
+        } else {
+            shipments::Scale::FULL
+        });
     }
 }

@@ -1,4 +1,5 @@
-//! The world the `orders` and `faults` sections share: both simulators and an in-process daemon.
+//! The world the `orders`, `faults` and `shipments` sections share: both simulators and an
+//! in-process daemon.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -22,18 +23,25 @@ pub struct OrdersWorld {
     pub running: dsco_brightpearl::app::Running,
     pub http: reqwest::Client,
     pub url: String,
+    /// The public listener's URL (`[public] url`), when [`Setup::public`] is on.
+    pub public_url: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 /// How a world is set up.
+#[derive(Default)]
 pub struct Setup<'a> {
     /// What progress lines start with (`BENCH_VERBOSE`).
     pub section: &'static str,
     /// `[schedules] orders`, when the flow runs on a schedule.
     pub orders_schedule: Option<&'a str>,
-    /// Brightpearl capped at [`BP_CAP`] requests per [`BP_WINDOW`], the daemon's budget told so;
-    /// otherwise the documented 200 per 60 s and the daemon's default budget.
-    pub capped: bool,
+    /// Brightpearl capped at this many requests per window, the daemon's budget told so;
+    /// `None`: the documented 200 per 60 s and the daemon's default budget.
+    pub cap: Option<(u32, Duration)>,
+    /// `[schedules] shipments`, when the shipments flow is enabled.
+    pub shipments_schedule: Option<&'a str>,
+    /// The daemon's public listener on a loopback port (`[public] listen` and `url`).
+    pub public: bool,
 }
 
 impl OrdersWorld {
@@ -42,7 +50,8 @@ impl OrdersWorld {
         OrdersWorld::start_with(Setup {
             section: "orders",
             orders_schedule,
-            capped: true,
+            cap: Some((BP_CAP, BP_WINDOW)),
+            ..Default::default()
         })
         .await
     }
@@ -54,16 +63,17 @@ impl OrdersWorld {
         let Setup {
             section,
             orders_schedule,
-            capped,
+            cap,
+            shipments_schedule,
+            public,
         } = setup;
-        let bp_config = if capped {
-            BrightpearlSimConfig {
-                throttle_cap: BP_CAP,
-                throttle_window: BP_WINDOW,
+        let bp_config = match cap {
+            Some((throttle_cap, throttle_window)) => BrightpearlSimConfig {
+                throttle_cap,
+                throttle_window,
                 ..Default::default()
-            }
-        } else {
-            BrightpearlSimConfig::default()
+            },
+            None => BrightpearlSimConfig::default(),
         };
         let clock = bp_config.clock.clone();
         let bp = BrightpearlSim::new(bp_config);
@@ -78,13 +88,36 @@ impl OrdersWorld {
         let dsco_server = dsco.start(addr).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (bc, dc) = (bp.config(), dsco.config());
-        let schedules = orders_schedule
-            .map(|s| format!("[schedules]\norders = \"{s}\"\n"))
+        let schedules: String = [
+            ("orders", orders_schedule),
+            ("shipments", shipments_schedule),
+        ]
+        .into_iter()
+        .filter_map(|(flow, s)| s.map(|s| format!("{flow} = \"{s}\"\n")))
+        .collect();
+        let schedules = if schedules.is_empty() {
+            schedules
+        } else {
+            format!("[schedules]\n{schedules}")
+        };
+        let (public_listener, public_url) = if public {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            (Some(listener), Some(url))
+        } else {
+            (None, None)
+        };
+        let public_toml = public_url
+            .as_ref()
+            .map(|url| {
+                let listen = url.trim_start_matches("http://");
+                format!("[public]\nlisten = \"{listen}\"\nurl = \"{url}\"\n")
+            })
             .unwrap_or_default();
         let toml = format!(
             "state_dir = \"{}\"\nshutdown_grace = \"10s\"\n[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"bench\"\n[log]\nfilter = \"warn\"\n{schedules}\
              [brightpearl]\nbase_url = \"{}\"\naccount = \"{}\"\napp_ref = \"{}\"\naccount_token = \"{}\"\nrequest_timeout = \"2s\"\n\
-             [dsco]\nbase_url = \"{}/api/v3\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nrequest_timeout = \"2s\"\n",
+             [dsco]\nbase_url = \"{}/api/v3\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nrequest_timeout = \"2s\"\n{public_toml}",
             dir.path().join("state").display(),
             bp_server.url(),
             bc.account,
@@ -104,20 +137,24 @@ impl OrdersWorld {
             .unwrap();
         // The daemon's budget knows the account's cap, as it knows Brightpearl's 200 per minute
         // in production; reserve and margin scaled down with it.
-        let quota = dsco_brightpearl::brightpearl::QuotaConfig {
-            requests_per_window: BP_CAP,
-            window: BP_WINDOW,
-            low_lane_reserve: BP_CAP / 4,
-            safety_margin: BP_SAFETY_MARGIN,
-            max_wait: BP_WINDOW + Duration::from_secs(1),
-        };
+        let quota = cap.map(
+            |(requests, window)| dsco_brightpearl::brightpearl::QuotaConfig {
+                requests_per_window: requests,
+                window,
+                low_lane_reserve: requests / 4,
+                safety_margin: BP_SAFETY_MARGIN,
+                max_wait: window + Duration::from_secs(1),
+            },
+        );
         let options = dsco_brightpearl::app::Options {
-            brightpearl_quota: capped.then_some(quota),
+            brightpearl_quota: quota,
+            public_listener,
             ..Default::default()
         };
         let running = dsco_brightpearl::app::start(config, options).await.unwrap();
         let world = OrdersWorld {
             url: format!("http://{}", running.addr),
+            public_url,
             bp,
             dsco,
             servers: vec![bp_server, dsco_server],
