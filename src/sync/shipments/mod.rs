@@ -108,6 +108,11 @@ struct Run<'a> {
     inbox: Vec<InboxEntry>,
     /// Packages built and ready to send.
     ready: Vec<(OrderRef, u64, String, Built)>,
+    /// DSCO orders read this run (before sending), by DSCO order id: the order's state after a
+    /// confirmation is worked out from them without reading the order again.
+    dsco_orders: HashMap<String, dsco::Order>,
+    /// Brightpearl orders read up front, in ID sets, for the orders whose notes need them.
+    bp_orders: HashMap<u64, brightpearl::Order>,
     notes: Vec<String>,
 }
 
@@ -155,6 +160,8 @@ impl<'a> Run<'a> {
             status_orders: BTreeSet::new(),
             inbox: Vec::new(),
             ready: Vec::new(),
+            dsco_orders: HashMap::new(),
+            bp_orders: HashMap::new(),
             notes: Vec::new(),
         })
     }
@@ -165,6 +172,7 @@ impl<'a> Run<'a> {
         self.handle_destroyed().await?;
         let notes = self.read_notes().await?;
         let work = self.by_order(notes).await?;
+        self.read_bp_orders(&work).await;
         let mut stopped = false;
         for order in work {
             if self.ctx.stopping() {
@@ -231,6 +239,22 @@ impl<'a> Run<'a> {
             self.handle_destroyed().await?;
         }
         Ok(found)
+    }
+
+    /// Read the Brightpearl orders the run's orders need, in ID sets (one call for many
+    /// orders). A failed read leaves them to be read one by one, where the failure is recorded.
+    async fn read_bp_orders(&mut self, work: &[OrderWork]) {
+        let ids: Vec<brightpearl::OrderId> = work
+            .iter()
+            .filter(|w| needs_bp_order(w))
+            .map(|w| brightpearl::OrderId(w.link.bp_order_id))
+            .collect();
+        if ids.len() < 2 {
+            return;
+        }
+        if let Ok(orders) = self.bp.get_orders(Lane::Shipments, &ids).await {
+            self.bp_orders = orders.into_iter().map(|o| (o.id.0, o)).collect();
+        }
     }
 
     /// Group the notes of linked orders by order; notes of other orders are not ours.
@@ -425,19 +449,20 @@ impl<'a> Run<'a> {
         };
         // The Brightpearl order: for the row map, a note without a shipping method, the
         // status trigger's whole-order package.
-        let needs_bp = work.link.rows.is_empty()
-            || work.candidates.iter().any(|c| {
-                c.note.shipping_method_id.is_none_or(|m| m == 0) || c.note.note_id.is_none()
-            });
+        let needs_bp = needs_bp_order(&work);
         let mut external_refs = BTreeMap::new();
         let mut order_method = None;
         let mut order_warehouse = None;
         if needs_bp {
-            match self
-                .bp
-                .get_orders(Lane::Shipments, &[brightpearl::OrderId(bp_order_id)])
-                .await
-            {
+            let read = match self.bp_orders.remove(&bp_order_id) {
+                Some(order) => Ok(vec![order]),
+                None => {
+                    self.bp
+                        .get_orders(Lane::Shipments, &[brightpearl::OrderId(bp_order_id)])
+                        .await
+                }
+            };
+            match read {
                 Ok(orders) => {
                     if let Some(bp_order) = orders.into_iter().next() {
                         let rows: Vec<(u64, Option<String>, bool)> = bp_order
@@ -485,6 +510,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        self.dsco_orders.insert(dsco_id.clone(), order.clone());
         let line_products = order
             .line_items
             .iter()
@@ -633,6 +659,16 @@ impl<'a> Run<'a> {
         tracing::info!(flow = "shipments", goods_out_note_id = %c.source_id, dsco_order_id = %order.dsco_order_id, tracking = c.note.tracking.as_deref().unwrap_or(""), status = record.status.as_str(), reason = record.reason.as_deref().unwrap_or(""), "shipment recorded");
         Ok(())
     }
+}
+
+/// Whether building this order's packages needs its Brightpearl order: for the row map (not
+/// filled yet), a note without a shipping method, or the status trigger's whole-order package.
+fn needs_bp_order(work: &OrderWork) -> bool {
+    work.link.rows.is_empty()
+        || work
+            .candidates
+            .iter()
+            .any(|c| c.note.shipping_method_id.is_none_or(|m| m == 0) || c.note.note_id.is_none())
 }
 
 /// The order's ids as its view (or link) knows them.

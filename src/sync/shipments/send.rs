@@ -300,12 +300,18 @@ impl Run<'_> {
     /// `shipped` when every unit is shipped or cancelled on DSCO counting this package and our
     /// other confirmed ones, else `partially_shipped`.
     async fn progress_after(&self, order: &OrderRef, package: &ShipmentView) -> Option<OrderState> {
-        let dsco_order = self
-            .dsco
-            .get_order(dsco::OrderKey::DscoOrderId, &order.dsco_order_id)
-            .await
-            .ok()
-            .flatten()?;
+        // The order as this run read it before sending (this package is not in its
+        // `packages[]`, so it counts as ours confirmed but not yet visible); read it only when
+        // the package was sent by an earlier run.
+        let dsco_order = match self.dsco_orders.get(&order.dsco_order_id) {
+            Some(o) => o.clone(),
+            None => self
+                .dsco
+                .get_order(dsco::OrderKey::DscoOrderId, &order.dsco_order_id)
+                .await
+                .ok()
+                .flatten()?,
+        };
         let id = order.dsco_order_id.clone();
         let view = self
             .ctx
