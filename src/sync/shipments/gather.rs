@@ -237,7 +237,9 @@ impl Run<'_> {
                 continue; // never ours, or never seen: nothing was sent
             };
             if intent.is_some() {
-                continue; // its outcome is being settled; the change log decides
+                // Its outcome is being settled; the deletion is looked at again once it is.
+                self.destroyed_later.insert(note_id);
+                continue;
             }
             let outcome = match record.status {
                 RecordStatus::Synced => Outcome::Permanent {

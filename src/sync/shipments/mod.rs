@@ -106,6 +106,9 @@ struct Run<'a> {
     status_orders: BTreeSet<u64>,
     /// The webhook inbox entries this run took; removed when it ends having dealt with them.
     inbox: Vec<InboxEntry>,
+    /// Deleted notes whose send is still being settled: their deletion entries stay in the
+    /// inbox for the next run.
+    destroyed_later: BTreeSet<u64>,
     /// Packages built and ready to send.
     ready: Vec<(OrderRef, u64, String, Built)>,
     /// DSCO orders read this run (before sending), by DSCO order id: the order's state after a
@@ -159,6 +162,7 @@ impl<'a> Run<'a> {
             destroyed: BTreeSet::new(),
             status_orders: BTreeSet::new(),
             inbox: Vec::new(),
+            destroyed_later: BTreeSet::new(),
             ready: Vec::new(),
             dsco_orders: HashMap::new(),
             bp_orders: HashMap::new(),
@@ -190,7 +194,14 @@ impl<'a> Run<'a> {
             let cursor = Cursor {
                 since: self.started,
             };
-            let inbox = std::mem::take(&mut self.inbox);
+            let later = std::mem::take(&mut self.destroyed_later);
+            let inbox: Vec<InboxEntry> = std::mem::take(&mut self.inbox)
+                .into_iter()
+                .filter(|e| {
+                    !(e.event == crate::sync::webhooks::NOTE_DESTROYED_EVENT
+                        && later.contains(&e.id))
+                })
+                .collect();
             self.ctx
                 .store
                 .call(move |s| {
@@ -489,10 +500,21 @@ impl<'a> Run<'a> {
                             .filter(|m| *m != 0);
                         order_warehouse = bp_order.warehouse_id.map(|w| w.0 as u32);
                         if work.link.fill_rows(&rows) {
-                            let link = work.link.clone();
+                            let dsco_id = work.link.dsco_order_id.clone();
+                            // Only the row map, onto the link as it is now (the orders flow
+                            // may have changed the rest meanwhile).
                             self.ctx
                                 .store
-                                .call(move |s| s.write(|tx| order_link::save(tx, &link)))
+                                .call(move |s| {
+                                    s.write(|tx| {
+                                        if let Some(mut link) = order_link::find_in(tx, &dsco_id)?
+                                            && link.fill_rows(&rows)
+                                        {
+                                            order_link::save(tx, &link)?;
+                                        }
+                                        Ok(())
+                                    })
+                                })
                                 .await?;
                         }
                     }

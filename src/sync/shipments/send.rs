@@ -54,6 +54,16 @@ impl Run<'_> {
                 })
                 .collect();
             let keys: Vec<String> = intents.iter().map(|(k, _)| k.clone()).collect();
+            // Each package's record (with what is sent) before its intent: a crash anywhere
+            // after this leaves a record the next run settles, never an intent without one.
+            self.record_batch(
+                &packages,
+                &meta,
+                Outcome::Pending("being sent to DSCO".into()),
+                None,
+                false,
+            )
+            .await?;
             dsco_once::open(&self.ctx.store, kind(), intents).await?;
             let submitted = dsco_once::submit(
                 self.dsco,
@@ -84,34 +94,49 @@ impl Run<'_> {
                     None,
                 ),
             };
-            for built in &packages {
-                let Some((order, bp_order_id)) = meta.get(&built.source_id) else {
-                    continue;
-                };
-                let view = shipment_view(
-                    &built.source_id,
-                    built,
-                    RecordStatus::Pending,
-                    request_id.clone(),
-                    built
-                        .shipment
-                        .ship_date
-                        .as_deref()
-                        .and_then(super::parse_bp_date),
-                );
-                self.record_sent(
-                    order,
-                    *bp_order_id,
-                    built,
-                    view,
-                    outcome.clone(),
-                    request_id.clone(),
-                )
+            self.record_batch(&packages, &meta, outcome, request_id.clone(), true)
                 .await?;
-            }
             if request_id.is_some() {
                 self.await_batch(&keys).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Record every package of a batch with `outcome` (and the request id, once known).
+    async fn record_batch(
+        &self,
+        packages: &[&Built],
+        meta: &BTreeMap<String, (OrderRef, u64)>,
+        outcome: Outcome,
+        request_id: Option<String>,
+        sent: bool,
+    ) -> Result<(), FlowError> {
+        for built in packages {
+            let Some((order, bp_order_id)) = meta.get(&built.source_id) else {
+                continue;
+            };
+            let view = shipment_view(
+                &built.source_id,
+                built,
+                RecordStatus::Pending,
+                request_id.clone(),
+                built
+                    .shipment
+                    .ship_date
+                    .as_deref()
+                    .and_then(super::parse_bp_date),
+            );
+            self.record_sent(
+                order,
+                *bp_order_id,
+                built,
+                view,
+                outcome.clone(),
+                request_id.clone(),
+                sent,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -376,6 +401,7 @@ impl Run<'_> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn record_sent(
         &self,
         order: &OrderRef,
@@ -384,6 +410,7 @@ impl Run<'_> {
         view: ShipmentView,
         outcome: Outcome,
         request_id: Option<String>,
+        sent: bool,
     ) -> Result<(), FlowError> {
         let mut detail = related(order, bp_order_id, built.tracking(), request_id.as_deref());
         detail.request = serde_json::to_string(&built::entry_of(built)).ok();
@@ -398,7 +425,9 @@ impl Run<'_> {
             Ok(())
         })
         .await?;
-        tracing::info!(flow = "shipments", goods_out_note_id = %built.source_id, dsco_order_id = %order.dsco_order_id, tracking = built.tracking().unwrap_or(""), dsco_request_id = request_id.as_deref().unwrap_or(""), "shipment sent to DSCO");
+        if sent {
+            tracing::info!(flow = "shipments", goods_out_note_id = %built.source_id, dsco_order_id = %order.dsco_order_id, tracking = built.tracking().unwrap_or(""), dsco_request_id = request_id.as_deref().unwrap_or(""), "shipment sent to DSCO");
+        }
         Ok(())
     }
 }
