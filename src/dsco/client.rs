@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use url::Url;
 
 mod changelog;
+mod pace;
 
 use super::batch::{ChangeLog, ChangeLogPolling, ObjectOutcome, keys_of};
 use super::error::{Error, classify_status, messages_in};
@@ -221,6 +222,8 @@ pub struct Client {
     auth: Auth,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     cooldowns: Mutex<HashMap<&'static str, Cooldown>>,
+    /// Calls spread to each endpoint's documented rate (dsco-api.md §1.5).
+    pacer: Mutex<pace::Pacer>,
     retry: RetryPolicy,
     polling: ChangeLogPolling,
 }
@@ -245,6 +248,7 @@ impl Client {
             auth: config.auth,
             token: tokio::sync::Mutex::new(None),
             cooldowns: Mutex::new(HashMap::new()),
+            pacer: Mutex::new(pace::Pacer::default()),
             retry: RetryPolicy::default(),
             polling: ChangeLogPolling::default(),
         })
@@ -596,6 +600,12 @@ impl Client {
         let mut retrier = Retrier::new(&self.retry, call.idempotent, can_refresh);
         loop {
             let attempt = retrier.start();
+            let at = self
+                .pacer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .book(call.endpoint, Instant::now());
+            tokio::time::sleep_until(at).await;
             self.wait_cooldown(call.endpoint).await;
             let token = self.bearer_token().await?;
             let error = match self
