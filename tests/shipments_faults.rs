@@ -299,7 +299,9 @@ async fn sigkill_between_submit_and_confirmation_with_batches_held_yields_exactl
         (record["status"] == "synced").then_some(record)
     })
     .await;
-    assert!(record["related"]["dsco_request_id"].is_string(), "{record}");
+    // Whether the 202's requestId was stored before the kill depends on timing: with it the
+    // change log is read by request, without it searched by date; either way one package.
+    assert_eq!(record["status"], "synced", "{record}");
     assert_eq!(submits(), 1);
     let order = sims.dsco.order(&id).unwrap();
     let packages = order["packages"].as_array().cloned().unwrap_or_default();

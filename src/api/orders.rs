@@ -19,7 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 struct OrdersQuery {
-    /// pending | imported | acknowledged | needs_attention | failed | cancelled | shipped | invoiced | skipped
+    /// pending | imported | acknowledged | partially_shipped | shipped | invoiced | needs_attention | failed | cancelled | skipped
     state: Option<String>,
     limit: Option<usize>,
     /// `next_cursor` of the previous page.

@@ -305,7 +305,8 @@ client_secret = "{dsco_secret}"
 
 [schedules]
 orders = "*/20 * * * * *"
-# The shipments sweep; the demo warehouse ships imported orders 30 s after they are created.
+# The shipments sweep; webhooks ship sooner. The demo warehouse makes goods-out notes 15 s after
+# an order is imported and ships them 15 s later.
 shipments = "5/20 * * * * *"
 inventory = "10 * * * * *"
 invoices = "15 * * * * *"

@@ -11,7 +11,7 @@
 //!    object [`Settled::Absent`], i.e. may be sent again. A read of the object (an order's
 //!    `packages[]`) is a positive check only, done by the flow: found ⇒ done, never proof of
 //!    absence. Change-log entries live about two weeks, so an intent older than 13 days is
-//!    [`Settled::Expired`] and goes to a person.
+//!    [`Settled::Lost`] and goes to a person.
 //!
 //! The flow commits the object's record and clears the intent in one transaction.
 

@@ -576,7 +576,11 @@ impl<'a> Run<'a> {
                     &c,
                     Outcome::Synced,
                     "shipment_found",
-                    None,
+                    Some(if build::fully_shipped(&order, &facts.in_flight) {
+                        OrderState::Shipped
+                    } else {
+                        OrderState::PartiallyShipped
+                    }),
                 )
                 .await?;
                 continue;
