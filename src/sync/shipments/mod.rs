@@ -143,7 +143,7 @@ impl<'a> Run<'a> {
         let rules = Rules {
             allow_untracked: shipments.allow_untracked,
             order_only_service_levels: shipments.order_only_service_levels.clone(),
-            shipping: shipping_rules(&shipping, ctx)?,
+            shipping: shipping_rules(&shipping),
             warehouses: warehouses
                 .dsco_codes()
                 .flat_map(|(code, ids)| ids.iter().map(move |id| (*id, code.to_owned())))
@@ -800,15 +800,10 @@ fn in_flight(order: &dsco::Order, view: Option<&order_view::OrderView>) -> BTree
 }
 
 /// The shipping-method mapping as the builder reads it.
-fn shipping_rules(
-    map: &ShippingMethodMap,
-    ctx: &FlowCtx,
-) -> Result<HashMap<u32, (String, String, String)>, FlowError> {
-    let _ = ctx;
-    Ok(map
-        .shipment_rows()
+fn shipping_rules(map: &ShippingMethodMap) -> HashMap<u32, (String, String, String)> {
+    map.shipment_rows()
         .map(|(id, (a, b, c))| (id, (a.to_owned(), b.to_owned(), c.to_owned())))
-        .collect())
+        .collect()
 }
 
 /// The view of a built package.
