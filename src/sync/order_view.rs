@@ -64,7 +64,7 @@ pub fn furthest(current: Option<OrderState>, next: OrderState) -> Option<OrderSt
 }
 
 /// The order's state by precedence: first its own `order` record (`needs_attention`,
-/// `failed`, `skipped`, and `pending` before anything was made); then a `shipment`, `invoice`,
+/// `failed`, `pending`, `skipped`); then a `shipment`, `invoice`,
 /// `supplier_cancel` or `cancel_request` record that needs attention or failed; otherwise the
 /// furthest lifecycle step reached.
 pub fn precedence(
@@ -73,8 +73,10 @@ pub fn precedence(
     worst_problem: Option<OrderState>,
 ) -> OrderState {
     match own {
-        OrderState::NeedsAttention | OrderState::Failed | OrderState::Skipped => own,
-        OrderState::Pending if progress.is_none() => own,
+        OrderState::NeedsAttention
+        | OrderState::Failed
+        | OrderState::Pending
+        | OrderState::Skipped => own,
         _ => worst_problem.unwrap_or(progress.unwrap_or(own)),
     }
 }
@@ -284,6 +286,20 @@ impl OrderView {
         self.settle_state();
     }
 
+    /// The lifecycle reached `progress` without any record changing (DSCO's order read again);
+    /// nothing changes when it was already that far.
+    pub fn advance(&mut self, event: &str, progress: OrderState, now: DateTime<Utc>) {
+        self.normalize();
+        let before = self.progress;
+        self.progress = furthest(self.progress, progress);
+        if self.progress == before {
+            return;
+        }
+        self.updated_at = now;
+        self.push_timeline(event, None, now);
+        self.settle_state();
+    }
+
     fn push_timeline(&mut self, event: &str, detail: Option<String>, now: DateTime<Utc>) {
         self.timeline.push(TimelineEntry {
             at: now,
@@ -467,9 +483,17 @@ pub async fn record_other_step(
         .record_with(kind, source_id, outcome, detail, move |tx, record| {
             let mut view = load_in(tx, &id)?
                 .unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref(), tx.now()));
-            if let Some(mut shipment) = shipment {
-                shipment.state = record.status;
-                view.put_shipment(shipment);
+            match shipment {
+                Some(mut shipment) => {
+                    shipment.state = record.status;
+                    view.put_shipment(shipment);
+                }
+                None => {
+                    // The package's view (if any) follows its record.
+                    if let Some(s) = view.shipments.iter_mut().find(|s| s.source_id == source) {
+                        s.state = record.status;
+                    }
+                }
             }
             view.other_step(
                 kind,
@@ -485,4 +509,81 @@ pub async fn record_other_step(
         })
         .await?;
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_orders_own_record_comes_first() {
+        use OrderState::*;
+        for own in [NeedsAttention, Failed, Pending, Skipped] {
+            assert_eq!(
+                precedence(own, Some(Shipped), Some(NeedsAttention)),
+                own,
+                "{own:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_records_count_only_when_they_need_attention_or_failed() {
+        use OrderState::*;
+        assert_eq!(
+            precedence(Imported, Some(PartiallyShipped), None),
+            PartiallyShipped
+        );
+        assert_eq!(
+            precedence(Acknowledged, Some(Shipped), Some(Failed)),
+            Failed
+        );
+        assert_eq!(
+            precedence(Acknowledged, Some(Shipped), Some(NeedsAttention)),
+            NeedsAttention
+        );
+        assert_eq!(precedence(Imported, None, None), Imported);
+    }
+
+    #[test]
+    fn the_furthest_step_wins_and_cancelled_only_by_its_own_step() {
+        use OrderState::*;
+        assert_eq!(furthest(Some(Shipped), PartiallyShipped), Some(Shipped));
+        assert_eq!(furthest(Some(Acknowledged), Shipped), Some(Shipped));
+        assert_eq!(furthest(Some(Shipped), NeedsAttention), Some(Shipped));
+        assert_eq!(furthest(Some(Shipped), Cancelled), Some(Cancelled));
+        assert_eq!(furthest(Some(Cancelled), Invoiced), Some(Cancelled));
+    }
+
+    #[test]
+    fn a_shipment_problem_shows_with_its_reason_and_clears_when_it_is_solved() {
+        let now = Utc::now();
+        let mut v = OrderView::new("1", "PO", None, now);
+        v.step("created", None, Some(OrderState::Imported), now);
+        v.other_step(
+            "shipment",
+            "7",
+            RecordStatus::NeedsAttention,
+            Some("no warehouse mapping".into()),
+            "ship_refused",
+            None,
+            now,
+        );
+        assert_eq!(v.state, OrderState::NeedsAttention);
+        assert_eq!(
+            v.reason.as_deref(),
+            Some("shipment:7: no warehouse mapping")
+        );
+        v.other_step(
+            "shipment",
+            "7",
+            RecordStatus::Synced,
+            None,
+            "shipment_confirmed",
+            Some(OrderState::Shipped),
+            now,
+        );
+        assert_eq!(v.state, OrderState::Shipped);
+        assert_eq!(v.reason, None);
+    }
 }

@@ -28,14 +28,20 @@ impl Client {
         Ok(all)
     }
 
-    /// All goods-out notes of one order.
-    pub async fn get_order_goods_out_notes(
+    /// All goods-out notes of these orders (`/order/{ORDER-ID-SET}/goods-note/goods-out/`,
+    /// ID sets of at most 500).
+    pub async fn get_orders_goods_out_notes(
         &self,
         lane: Lane,
-        order_id: OrderId,
+        orders: &[OrderId],
     ) -> Result<BTreeMap<GoodsOutNoteId, GoodsOutNote>, Error> {
-        let path = format!("warehouse-service/order/{order_id}/goods-note/goods-out/");
-        self.fetch_goods_out_notes(lane, path).await
+        let raw: Vec<u64> = orders.iter().map(|id| id.0).collect();
+        let mut all = BTreeMap::new();
+        for set in chunk_id_sets(&raw, GOODS_OUT_NOTE_ID_CAP) {
+            let path = format!("warehouse-service/order/{set}/goods-note/goods-out/");
+            all.extend(self.fetch_goods_out_notes(lane, path).await?);
+        }
+        Ok(all)
     }
 
     /// `/warehouse-service/goods-note/goods-out-search` (e.g. `shippedOn=<since>/`), all pages.

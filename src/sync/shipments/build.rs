@@ -30,6 +30,20 @@ pub struct NoteFacts {
     pub warehouse_id: Option<u32>,
 }
 
+impl NoteFacts {
+    /// The status trigger's whole-order package: no note, every unshipped unit.
+    pub fn whole_order() -> NoteFacts {
+        NoteFacts {
+            note_id: None,
+            rows: Vec::new(),
+            tracking: None,
+            shipped_on: None,
+            shipping_method_id: None,
+            warehouse_id: None,
+        }
+    }
+}
+
 /// What the builder needs of the Brightpearl order and our link to it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderFacts {
@@ -122,6 +136,89 @@ pub fn fully_shipped(order: &dsco::Order, extra: &BTreeMap<u32, i64>) -> bool {
     let left = unshipped(order, extra);
     let any_shipped = !order.packages.is_empty() || extra.values().any(|q| *q > 0);
     any_shipped && left.values().all(|q| *q == 0)
+}
+
+/// A package line naming its DSCO line by `lineNumber` and one item identifier — the line's
+/// `sku`, else its `dscoItemId`, `partnerSku`, `upc` or `ean` (the OpenAPI requires one);
+/// `None` when the line has none of them.
+fn line_item(line: &dsco::OrderLineItem, quantity: i64) -> Option<ShipmentLineItem> {
+    let given = |v: &Option<String>| v.as_ref().filter(|s| !s.trim().is_empty()).cloned();
+    let mut item = ShipmentLineItem {
+        quantity,
+        line_number: line.line_number,
+        ..Default::default()
+    };
+    if let Some(sku) = given(&line.sku) {
+        item.sku = Some(sku);
+    } else if let Some(id) = line
+        .dsco_item_id
+        .as_ref()
+        .filter(|i| !i.0.trim().is_empty())
+    {
+        item.dsco_item_id = Some(id.clone());
+    } else if let Some(v) = given(&line.partner_sku) {
+        item.partner_sku = Some(v);
+    } else if let Some(v) = given(&line.upc) {
+        item.upc = Some(v);
+    } else if let Some(v) = given(&line.ean) {
+        item.ean = Some(v);
+    } else {
+        return None;
+    }
+    Some(item)
+}
+
+/// Whether DSCO already shows this note's package (an earlier run's whose outcome we missed):
+/// a package with the note's tracking number and exactly the lines and quantities the note
+/// ships. Found means done; not found proves nothing (DSCO's reads are eventually consistent).
+pub fn found_on_dsco(
+    note: &NoteFacts,
+    order: &dsco::Order,
+    facts: &OrderFacts,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(tracking) = note.tracking.as_deref() else {
+        return false;
+    };
+    let (same, others): (Vec<_>, Vec<_>) = order
+        .packages
+        .iter()
+        .cloned()
+        .partition(|p| p.tracking_number.as_deref() == Some(tracking));
+    if same.is_empty() {
+        return false;
+    }
+    // The order as it was before those packages: build the note's package against it.
+    let mut before = order.clone();
+    before.packages = others;
+    for p in &same {
+        for (n, q) in p.line_quantities() {
+            if let Some(shipped) = before
+                .line_items
+                .iter_mut()
+                .find(|l| l.line_number == Some(n))
+                .and_then(|l| l.shipped_quantity.as_mut())
+            {
+                *shipped = (*shipped - q).max(0);
+            }
+        }
+    }
+    let Ok(built) = build(note, &before, facts, rules, now) else {
+        return false;
+    };
+    let want: BTreeMap<u32, i64> = built
+        .lines
+        .iter()
+        .map(|l| (l.line_number, l.quantity))
+        .collect();
+    same.iter().any(|p| {
+        let mut got: BTreeMap<u32, i64> = BTreeMap::new();
+        for (n, q) in p.line_quantities() {
+            *got.entry(n).or_default() += q;
+        }
+        got == want
+    })
 }
 
 fn line_of_ref(external_ref: &str) -> Option<u32> {
@@ -221,16 +318,30 @@ pub fn build(
     } else {
         allocate(note, facts, &mut open, &what, &dsco_order_id)?
     };
-    let sku_of: HashMap<u32, Option<String>> = order
+    let line_of: HashMap<u32, &dsco::OrderLineItem> = order
         .line_items
         .iter()
-        .filter_map(|l| Some((l.line_number?, l.sku.clone())))
+        .filter_map(|l| Some((l.line_number?, l)))
         .collect();
+    let mut items = Vec::new();
+    let mut unnamed = Vec::new();
+    for (n, q) in &lines {
+        match line_of.get(n).and_then(|l| line_item(l, *q)) {
+            Some(item) => items.push(item),
+            None => unnamed.push(n.to_string()),
+        }
+    }
+    if !unnamed.is_empty() {
+        return Err(Hold::NeedsAttention(format!(
+            "DSCO line {} of order {dsco_order_id} has no sku, dscoItemId, partnerSku, upc or ean to name it by",
+            unnamed.join(", ")
+        )));
+    }
     let built_lines: Vec<BuiltLine> = lines
         .iter()
         .map(|(n, q)| BuiltLine {
             line_number: *n,
-            sku: sku_of.get(n).cloned().flatten(),
+            sku: line_of.get(n).and_then(|l| l.sku.clone()),
             quantity: *q,
         })
         .collect();
@@ -239,15 +350,7 @@ pub fn build(
     let shipment = ShipmentForUpdate {
         untracked: tracking.is_none().then_some(true),
         tracking_number: tracking,
-        line_items: built_lines
-            .iter()
-            .map(|l| ShipmentLineItem {
-                quantity: l.quantity,
-                line_number: Some(l.line_number),
-                sku: l.sku.clone(),
-                ..Default::default()
-            })
-            .collect(),
+        line_items: items,
         ship_date: Some(ship_date.to_rfc3339_opts(SecondsFormat::Secs, true)),
         ship_carrier: non_empty(carrier),
         ship_method: non_empty(method),

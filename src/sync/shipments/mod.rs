@@ -36,6 +36,8 @@ use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 /// Record and intent kind of shipments.
 pub const SHIPMENT_KIND: &str = "shipment";
 const CURSOR: &str = "shipments.sweep";
+/// DSCO orders whose state after a confirmation is still to be worked out.
+const RECHECK: &str = "shipments.recheck";
 /// Goods-out search has no `updatedOn` (brightpearl-api.md §4.14): windows overlap this much.
 const OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
 /// The first sweep looks back this far.
@@ -81,6 +83,15 @@ struct Candidate {
     note: NoteFacts,
 }
 
+/// A linked order at the ship status (status trigger), with what its notes ask for.
+struct StatusOrder {
+    work: OrderWork,
+    /// Its whole-order package was sent (or is being settled).
+    shipped_whole: bool,
+    /// Its whole-order record is open but notes now exist.
+    retire_whole: bool,
+}
+
 /// A linked order this run ships on.
 struct OrderWork {
     order_ref: OrderRef,
@@ -116,6 +127,8 @@ struct Run<'a> {
     dsco_orders: HashMap<String, dsco::Order>,
     /// Brightpearl orders read up front, in ID sets, for the orders whose notes need them.
     bp_orders: HashMap<u64, brightpearl::Order>,
+    /// DSCO orders whose state is to be worked out again (DSCO's order could not be read).
+    recheck: BTreeSet<String>,
     notes: Vec<String>,
 }
 
@@ -166,13 +179,22 @@ impl<'a> Run<'a> {
             ready: Vec::new(),
             dsco_orders: HashMap::new(),
             bp_orders: HashMap::new(),
+            recheck: BTreeSet::new(),
             notes: Vec::new(),
         })
     }
 
     async fn execute(&mut self) -> Result<RunReport, FlowError> {
         let since = self.gather().await?;
+        self.recheck = self
+            .ctx
+            .store
+            .call(|s| s.read(|tx| tx.cursor::<BTreeSet<String>>(RECHECK)))
+            .await?
+            .unwrap_or_default();
+        let had_recheck = !self.recheck.is_empty();
         self.settle_open().await?;
+        self.recheck_states().await?;
         self.handle_destroyed().await?;
         let notes = self.read_notes().await?;
         let work = self.by_order(notes).await?;
@@ -186,6 +208,13 @@ impl<'a> Run<'a> {
             self.prepare(order).await?;
         }
         self.send_ready().await?;
+        let recheck = std::mem::take(&mut self.recheck);
+        if had_recheck || !recheck.is_empty() {
+            self.ctx
+                .store
+                .call(move |s| s.write(|tx| tx.set_cursor(RECHECK, &recheck)))
+                .await?;
+        }
         if stopped {
             // Asked to stop: the cursor and the inbox stay, so the next run looks again.
             self.notes
@@ -343,79 +372,140 @@ impl<'a> Run<'a> {
         }
         let mut work = work;
         if status_trigger {
-            self.add_whole_orders(&mut work).await?;
+            self.add_status_orders(&mut work).await?;
         }
         Ok(work)
     }
 
-    /// Status trigger: an order at the ship status with no goods-out note ships as a whole.
-    async fn add_whole_orders(&mut self, work: &mut Vec<OrderWork>) -> Result<(), FlowError> {
-        let with_notes: BTreeSet<u64> = work.iter().map(|w| w.link.bp_order_id).collect();
-        let bare: Vec<u64> = self
+    /// Status trigger: every goods-out note of an order at the ship status ships, one package
+    /// each (the notes of all such orders read in ID sets); an order with none ships as a whole
+    /// (`order:{id}`). A whole-order record still open when notes appear is retired — the notes
+    /// ship the order; once the whole order has shipped, later notes of it are not sent again.
+    async fn add_status_orders(&mut self, work: &mut Vec<OrderWork>) -> Result<(), FlowError> {
+        let orders: Vec<brightpearl::OrderId> = self
             .status_orders
             .iter()
-            .copied()
-            .filter(|o| !with_notes.contains(o))
+            .map(|o| brightpearl::OrderId(*o))
             .collect();
-        for order_id in bare {
-            let notes = self
-                .bp
-                .get_order_goods_out_notes(Lane::Shipments, brightpearl::OrderId(order_id))
-                .await
-                .map_err(|e| FlowError::brightpearl("reading an order's goods-out notes", e))?;
-            let source_id = format!("order:{order_id}");
-            let found = self
-                .ctx
-                .store
-                .call(move |s| {
-                    s.read(|tx| {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let notes = self
+            .bp
+            .get_orders_goods_out_notes(Lane::Shipments, &orders)
+            .await
+            .map_err(|e| FlowError::brightpearl("reading the orders' goods-out notes", e))?;
+        let mut by_order: BTreeMap<u64, Vec<(u64, GoodsOutNote)>> = self
+            .status_orders
+            .iter()
+            .map(|o| (*o, Vec::new()))
+            .collect();
+        for (id, note) in notes {
+            if note.transfer == Some(true) {
+                continue;
+            }
+            if let Some(list) = by_order.get_mut(&note.order_id.0) {
+                list.push((id.0, note));
+            }
+        }
+        let queued: BTreeSet<String> = work
+            .iter()
+            .flat_map(|w| w.candidates.iter().map(|c| c.source_id.clone()))
+            .collect();
+        let found: Vec<StatusOrder> = self
+            .ctx
+            .store
+            .call(move |s| {
+                s.read(|tx| {
+                    let mut out = Vec::new();
+                    for (order_id, notes) in by_order {
                         let Some(link) = order_link::find_by_bp_order(tx, order_id)? else {
-                            return Ok(None);
+                            continue;
                         };
                         let Some(order_ref) = order_ref_of(tx, &link)? else {
-                            return Ok(None);
+                            continue;
                         };
-                        let mut candidates = Vec::new();
+                        let whole = format!("order:{order_id}");
+                        let whole_record =
+                            tx.record_for(FlowName::Shipments, SHIPMENT_KIND, &whole)?;
+                        let whole_intent = tx.intent(SHIPMENT_KIND, &whole)?.is_some();
+                        let whole_synced = whole_record
+                            .as_ref()
+                            .is_some_and(|r| r.status == RecordStatus::Synced);
+                        let mut status = StatusOrder {
+                            work: OrderWork {
+                                order_ref,
+                                link,
+                                candidates: Vec::new(),
+                            },
+                            shipped_whole: whole_synced || whole_intent,
+                            retire_whole: false,
+                        };
+                        if status.shipped_whole {
+                            out.push(status);
+                            continue;
+                        }
                         for (id, note) in &notes {
-                            let sid = id.0.to_string();
+                            let sid = id.to_string();
                             let done = tx
                                 .record_for(FlowName::Shipments, SHIPMENT_KIND, &sid)?
-                                .is_some_and(|r| r.status == RecordStatus::Synced);
-                            if !done && tx.intent(SHIPMENT_KIND, &sid)?.is_none() {
-                                candidates.push(Candidate {
+                                .is_some_and(|r| {
+                                    matches!(r.status, RecordStatus::Synced | RecordStatus::Skipped)
+                                });
+                            if !done
+                                && !queued.contains(&sid)
+                                && tx.intent(SHIPMENT_KIND, &sid)?.is_none()
+                            {
+                                status.work.candidates.push(Candidate {
                                     source_id: sid,
-                                    note: note_facts(id.0, note),
+                                    note: note_facts(*id, note),
                                 });
                             }
                         }
                         if notes.is_empty() {
-                            let done = tx
-                                .record_for(FlowName::Shipments, SHIPMENT_KIND, &source_id)?
-                                .is_some_and(|r| r.status == RecordStatus::Synced);
-                            if !done && tx.intent(SHIPMENT_KIND, &source_id)?.is_none() {
-                                candidates.push(Candidate {
-                                    source_id: source_id.clone(),
-                                    note: NoteFacts {
-                                        note_id: None,
-                                        rows: Vec::new(),
-                                        tracking: None,
-                                        shipped_on: None,
-                                        shipping_method_id: None,
-                                        warehouse_id: None,
-                                    },
-                                });
-                            }
+                            status.work.candidates.push(Candidate {
+                                source_id: whole,
+                                note: NoteFacts::whole_order(),
+                            });
+                        } else {
+                            status.retire_whole =
+                                whole_record.is_some_and(|r| r.status != RecordStatus::Skipped);
                         }
-                        Ok(Some(OrderWork {
-                            order_ref,
-                            link,
-                            candidates,
-                        }))
-                    })
+                        out.push(status);
+                    }
+                    Ok(out)
                 })
+            })
+            .await?;
+        for status in found {
+            let order_id = status.work.link.bp_order_id;
+            if status.shipped_whole {
+                // Shipped (or being shipped) as a whole: its notes are not sent again.
+                work.retain(|w| w.link.bp_order_id != order_id);
+                continue;
+            }
+            if status.retire_whole {
+                let whole = Candidate {
+                    source_id: format!("order:{order_id}"),
+                    note: NoteFacts::whole_order(),
+                };
+                let outcome = Outcome::Skipped(format!(
+                    "order {order_id} now has goods-out notes; they ship it"
+                ));
+                self.record(
+                    &status.work.order_ref,
+                    order_id,
+                    &whole,
+                    outcome,
+                    "ship_by_notes",
+                    None,
+                )
                 .await?;
-            if let Some(w) = found.filter(|w| !w.candidates.is_empty()) {
-                work.push(w);
+            }
+            match work.iter_mut().find(|w| w.link.bp_order_id == order_id) {
+                Some(existing) => existing.candidates.extend(status.work.candidates),
+                None if !status.work.candidates.is_empty() => work.push(status.work),
+                None => {}
             }
         }
         Ok(())
@@ -563,13 +653,15 @@ impl<'a> Run<'a> {
         };
         let now = self.ctx.now();
         for c in std::mem::take(&mut work.candidates) {
+            let mut note = c.note.clone();
+            if note.shipping_method_id.is_none_or(|m| m == 0) {
+                note.shipping_method_id = order_method;
+            }
+            if note.note_id.is_none() && note.warehouse_id.is_none() {
+                note.warehouse_id = order_warehouse;
+            }
             // Already on DSCO (an earlier run's package whose outcome we missed): done.
-            if let Some(t) = &c.note.tracking
-                && order
-                    .packages
-                    .iter()
-                    .any(|p| p.tracking_number.as_deref() == Some(t.as_str()))
-            {
+            if build::found_on_dsco(&note, &order, &facts, &self.rules, now) {
                 self.record(
                     &work.order_ref,
                     bp_order_id,
@@ -584,13 +676,6 @@ impl<'a> Run<'a> {
                 )
                 .await?;
                 continue;
-            }
-            let mut note = c.note.clone();
-            if note.shipping_method_id.is_none_or(|m| m == 0) {
-                note.shipping_method_id = order_method;
-            }
-            if note.note_id.is_none() && note.warehouse_id.is_none() {
-                note.warehouse_id = order_warehouse;
             }
             let candidate = Candidate {
                 source_id: c.source_id.clone(),

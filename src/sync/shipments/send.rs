@@ -259,7 +259,7 @@ impl Run<'_> {
                 ),
             };
             let state = if matches!(outcome, Outcome::Synced) {
-                self.progress_after(&order, &view).await
+                Some(self.progress_after(&order, &view).await)
             } else {
                 None
             };
@@ -323,19 +323,20 @@ impl Run<'_> {
     }
 
     /// `shipped` when every unit is shipped or cancelled on DSCO counting this package and our
-    /// other confirmed ones, else `partially_shipped`.
-    async fn progress_after(&self, order: &OrderRef, package: &ShipmentView) -> Option<OrderState> {
+    /// other confirmed ones, else `partially_shipped`. When DSCO's order cannot be read now, at
+    /// least `partially_shipped`, and the order is looked at again by the next runs.
+    async fn progress_after(&mut self, order: &OrderRef, package: &ShipmentView) -> OrderState {
         // The order as this run read it before sending (this package is not in its
         // `packages[]`, so it counts as ours confirmed but not yet visible); read it only when
         // the package was sent by an earlier run.
         let dsco_order = match self.dsco_orders.get(&order.dsco_order_id) {
-            Some(o) => o.clone(),
+            Some(o) => Some(o.clone()),
             None => self
                 .dsco
                 .get_order(dsco::OrderKey::DscoOrderId, &order.dsco_order_id)
                 .await
                 .ok()
-                .flatten()?,
+                .flatten(),
         };
         let id = order.dsco_order_id.clone();
         let view = self
@@ -345,16 +346,44 @@ impl Run<'_> {
             .await
             .ok()
             .flatten();
-        let mut view = view?;
+        let (Some(dsco_order), Some(mut view)) = (dsco_order, view) else {
+            self.recheck.insert(order.dsco_order_id.clone());
+            return OrderState::PartiallyShipped;
+        };
         let mut confirmed = package.clone();
         confirmed.state = RecordStatus::Synced;
         view.put_shipment(confirmed);
-        let extra = super::in_flight(&dsco_order, Some(&view));
-        Some(if build::fully_shipped(&dsco_order, &extra) {
-            OrderState::Shipped
-        } else {
-            OrderState::PartiallyShipped
-        })
+        state_of(&dsco_order, &view)
+    }
+
+    /// Orders whose state after a confirmation could not be worked out: DSCO's order is read
+    /// again (they stay on the list until it is).
+    pub(super) async fn recheck_states(&mut self) -> Result<(), FlowError> {
+        for id in self.recheck.clone() {
+            let Ok(Some(dsco_order)) = self.dsco.get_order(dsco::OrderKey::DscoOrderId, &id).await
+            else {
+                continue;
+            };
+            let key = id.clone();
+            self.ctx
+                .store
+                .call(move |s| {
+                    s.write(|tx| {
+                        if let Some(mut view) = order_view::load_in(tx, &key)? {
+                            view.advance(
+                                "shipment_state_checked",
+                                state_of(&dsco_order, &view),
+                                tx.now(),
+                            );
+                            order_view::save(tx, &view)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+            self.recheck.remove(&id);
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -443,6 +472,16 @@ mod built {
 
 /// How a package's change-log entry is recognised: its order and tracking number (untracked:
 /// its lines).
+/// The order's lifecycle step by DSCO's order and our confirmed packages not yet visible there.
+fn state_of(dsco_order: &dsco::Order, view: &order_view::OrderView) -> OrderState {
+    let extra = super::in_flight(dsco_order, Some(view));
+    if build::fully_shipped(dsco_order, &extra) {
+        OrderState::Shipped
+    } else {
+        OrderState::PartiallyShipped
+    }
+}
+
 fn matcher(built: &Built) -> Match {
     let mut lines: Vec<(u32, i64)> = built
         .lines

@@ -321,3 +321,63 @@ fn batches_hold_one_entry_per_order_and_never_two_untracked_packages_of_one_orde
     assert!(out.len() >= 4, "{}", out.len());
     assert!(out.iter().all(|b| !b.is_empty()));
 }
+
+#[test]
+fn a_line_without_a_sku_is_named_by_its_next_identifier() {
+    let mut o = order(&[(1, "A", 2), (2, "B", 3)]);
+    o.line_items[0].sku = None;
+    o.line_items[0].dsco_item_id = Some(dsco::ItemId("1001".into()));
+    o.line_items[1].sku = Some("  ".into());
+    o.line_items[1].upc = Some("012345678905".into());
+    let built = build(
+        &note(&[(11, 101, 2), (12, 102, 1)]),
+        &o,
+        &facts(),
+        &rules(),
+        now(),
+    )
+    .unwrap();
+    let wire = serde_json::to_value(&built.shipment.line_items).unwrap();
+    assert_eq!(
+        wire,
+        json!([{"quantity": 2, "lineNumber": 1, "dscoItemId": "1001"},
+               {"quantity": 1, "lineNumber": 2, "upc": "012345678905"}])
+    );
+    // A line with no identifier at all cannot be named: a person looks.
+    o.line_items[1].upc = None;
+    let held = build(&note(&[(12, 102, 1)]), &o, &facts(), &rules(), now()).unwrap_err();
+    assert_eq!(
+        held,
+        Hold::NeedsAttention(
+            "DSCO line 2 of order D1 has no sku, dscoItemId, partnerSku, upc or ean to name it by"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn a_package_counts_as_found_on_dsco_only_with_its_tracking_and_exactly_its_lines() {
+    let n = note(&[(11, 101, 2)]);
+    let o = order(&[(1, "A", 2), (2, "B", 3)]);
+    assert!(!found_on_dsco(&n, &o, &facts(), &rules(), now()));
+    // Same tracking and lines: found, also when DSCO's stream-only shippedQuantity counts it.
+    let mut shown = with_package(o.clone(), "1Z999", &[(1, 2)]);
+    assert!(found_on_dsco(&n, &shown, &facts(), &rules(), now()));
+    shown.line_items[0].shipped_quantity = Some(2);
+    assert!(found_on_dsco(&n, &shown, &facts(), &rules(), now()));
+    // Same tracking, other lines or quantities: another shipment, not this note's.
+    let other = with_package(o.clone(), "1Z999", &[(2, 1)]);
+    assert!(!found_on_dsco(&n, &other, &facts(), &rules(), now()));
+    let fewer = with_package(o.clone(), "1Z999", &[(1, 1)]);
+    assert!(!found_on_dsco(&n, &fewer, &facts(), &rules(), now()));
+    // Untracked notes are never matched by tracking.
+    let mut untracked = n.clone();
+    untracked.tracking = None;
+    assert!(!found_on_dsco(
+        &untracked,
+        &shown,
+        &facts(),
+        &rules(),
+        now()
+    ));
+}
