@@ -986,3 +986,40 @@ async fn the_flow_and_the_api_creating_one_retailers_contact_at_once_make_one() 
     );
     assert_eq!(w.view(&id).await["state"], "acknowledged");
 }
+
+/// DSCO slow to process acknowledgements does not hold the orders run: it waits a bounded time,
+/// leaves the acknowledgement pending with DSCO's request id, and the next run reads the outcome
+/// from the change log instead of sending it again.
+#[tokio::test]
+async fn a_slow_acknowledgement_is_settled_by_the_next_run_without_a_second_submit() {
+    let w = World::new(json!({})).await;
+    let id = w.order(
+        RETAILER,
+        "PO-SLOW-ACK",
+        json!([line("SKU-0031", 1)]),
+        json!({}),
+    );
+    w.sims.dsco.hold_batches(true);
+    w.run().await;
+    let record = w.record(&id).await;
+    assert_eq!(record["status"], "pending", "{record}");
+    let reason = record["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("acknowledgement sent in request"),
+        "{record}"
+    );
+    assert_eq!(w.view(&id).await["state"], "imported");
+    w.sims.dsco.hold_batches(false);
+    w.advance(Duration::from_secs(6));
+    w.run().await;
+    assert_eq!(w.view(&id).await["state"], "acknowledged");
+    assert_eq!(w.dsco_order(&id)["dscoLifecycle"], "acknowledged");
+    let state = w.sims.dsco.dump_state();
+    let acks = state["changeLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["requestMethodDetail"] == "acknowledgeOrders" && e["payload"]["id"] == id)
+        .count();
+    assert_eq!(acks, 1, "one acknowledgement submitted");
+}

@@ -123,6 +123,8 @@ impl RequestLog {
 /// The asynchronous batch writes, each with its endpoint and the change log that reports on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsyncWrite {
+    /// `POST /order/acknowledge` → `/order/log`.
+    Acknowledgements,
     /// `POST /order/shipment/batch/small` → `/order/log`.
     Shipments,
     /// `POST /inventory/batch/small` → `/inventory/log`.
@@ -136,6 +138,7 @@ pub enum AsyncWrite {
 impl AsyncWrite {
     fn endpoint(self) -> (&'static str, &'static str) {
         match self {
+            AsyncWrite::Acknowledgements => ("POST /order/acknowledge", "order/acknowledge"),
             AsyncWrite::Shipments => (
                 "POST /order/shipment/batch/small",
                 "order/shipment/batch/small",
@@ -152,7 +155,9 @@ impl AsyncWrite {
     /// The change log that reports on this write.
     pub fn log(self) -> ChangeLog {
         match self {
-            AsyncWrite::Shipments | AsyncWrite::ItemCancels => ChangeLog::Order,
+            AsyncWrite::Acknowledgements | AsyncWrite::Shipments | AsyncWrite::ItemCancels => {
+                ChangeLog::Order
+            }
             AsyncWrite::Inventory => ChangeLog::Inventory,
             AsyncWrite::Invoices => ChangeLog::Invoice,
         }
@@ -325,17 +330,6 @@ impl Client {
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// `POST /order/acknowledge`, then the order change log: one outcome per acknowledgement.
-    pub async fn acknowledge_orders(&self, acks: &[Acknowledgement]) -> Result<BatchResult, Error> {
-        self.submit_batch(
-            "POST /order/acknowledge",
-            "order/acknowledge",
-            ChangeLog::Order,
-            acks,
-        )
-        .await
     }
 
     /// `POST /order/shipment/batch/small`, then the order change log.

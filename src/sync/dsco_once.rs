@@ -8,7 +8,8 @@
 //! 4. one without (crash, timeout or reset before the 202) is settled by the change log searched
 //!    by date (`startDate` = last attempt − 10 s, `endDate` = now) for an entry matching the
 //!    object; only when that search is empty now *and again* `[dsco] settle_grace` later is the
-//!    object [`Settled::Absent`], i.e. may be sent again. A read of the object (an order's
+//!    object [`Settled::Absent`], i.e. may be sent again (a write DSCO applies idempotently —
+//!    an acknowledgement — after the first empty search, [`SettleRules::idempotent`]). A read of the object (an order's
 //!    `packages[]`) is a positive check only, done by the flow: found ⇒ done, never proof of
 //!    absence. Change-log entries live about two weeks, so an intent older than 13 days is
 //!    [`Settled::Lost`] and goes to a person.
@@ -314,6 +315,11 @@ pub struct SettleRules {
     pub grace: Duration,
     /// How soon a request still processing is looked at again.
     pub processing_again: Duration,
+    /// DSCO applies the write idempotently (an acknowledgement sets the same state and
+    /// `supplierOrderNumber` again, dsco-api.md §2.5): sending it twice does no harm, so an
+    /// unanswered submit may go again after the first empty search instead of waiting for the
+    /// grace. Never for writes that add something (packages, invoices, cancels).
+    pub idempotent: bool,
 }
 
 /// Settle open intents: one change-log read per request id, one date search for all intents
@@ -415,6 +421,7 @@ pub async fn settle(
                     .find(|e| data.matcher.matches(&e.payload));
                 let settled = match found {
                     Some(entry) => from_entry(entry, again),
+                    None if rules.idempotent => Settled::Absent,
                     None => match data.empty_since {
                         Some(first) if now - first >= grace => Settled::Absent,
                         Some(first) => Settled::Waiting {

@@ -270,11 +270,9 @@ impl Run<'_> {
                 self.to_acknowledge.push((order_ref, bp_order_id));
                 Ok(())
             }
-            _ if !link.acknowledged
-                && order.supplier_order_number.as_deref()
-                    == Some(bp_order_id.to_string().as_str()) =>
-            {
-                // DSCO shows our acknowledgement though its change log had not reported it.
+            _ if !link.acknowledged && super::acknowledge::ack_seen(order, bp_order_id) => {
+                // DSCO shows our acknowledgement though its change log had not reported it:
+                // found means done, and its open intent (if any) is settled.
                 link.acknowledged = true;
                 let step = Step {
                     kind: ORDER_KIND,
@@ -283,8 +281,11 @@ impl Run<'_> {
                     event: "acknowledged",
                     state: Some(OrderState::Acknowledged),
                 };
+                let key = order_ref.dsco_order_id.clone();
                 record_step_with(self.ctx, &order_ref, step, move |tx| {
-                    order_link::save(tx, &link)
+                    order_link::save(tx, &link)?;
+                    tx.clear_intent(super::acknowledge::ack_kind(), &key)?;
+                    Ok(())
                 })
                 .await
             }

@@ -169,6 +169,7 @@ impl<'a> Run<'a> {
         self.add_pending(&mut orders).await?;
         self.take_over_candidates(&orders).await;
         self.settle_open_intents(&orders).await?;
+        self.settle_acks().await?;
         let mut stopped = false;
         let mut ordered: Vec<dsco::Order> = orders.into_values().collect();
         ordered.sort_by(|a, b| a.dsco_create_date.cmp(&b.dsco_create_date));

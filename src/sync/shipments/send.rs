@@ -196,6 +196,7 @@ impl Run<'_> {
             log: ChangeLog::Order,
             grace: self.grace,
             processing_again: PROCESSING_AGAIN,
+            idempotent: false,
         }
     }
 
