@@ -20,6 +20,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod crash_point;
 pub mod dsco;
 pub mod flow_name;
 pub mod logging;

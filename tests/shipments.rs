@@ -106,20 +106,9 @@ async fn partial_notes_become_packages_confirmed_by_the_change_log_and_the_order
     )
     .await;
     // Three partial notes; the first has no tracking yet (moment `created`).
-    let n1 = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
-    let n2 = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1), (rows[1], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(n2, Some("1ZS1-B"), None)
-        .unwrap();
+    let n1 = w.new_note(bp, &[(rows[0], 1)]);
+    let n2 = w.new_note(bp, &[(rows[0], 1), (rows[1], 1)]);
+    w.ship_note(n2, Some("1ZS1-B"), None);
     w.run_flow("shipments").await;
     let r1 = w.record_of("shipments", "shipment", &n1.to_string()).await;
     assert_eq!(r1["status"], "pending", "{r1}");
@@ -133,19 +122,9 @@ async fn partial_notes_become_packages_confirmed_by_the_change_log_and_the_order
     assert!(r2["related"]["dsco_request_id"].is_string(), "{r2}");
     assert_eq!(w.view(&id).await["state"], "partially_shipped");
     // Tracking arrives later on the first note; a third note ships the rest.
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(n1, Some("1ZS1-A"), None)
-        .unwrap();
-    let n3 = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(n3, Some("1ZS1-C"), None)
-        .unwrap();
+    w.ship_note(n1, Some("1ZS1-A"), None);
+    let n3 = w.new_note(bp, &[(rows[0], 1)]);
+    w.ship_note(n3, Some("1ZS1-C"), None);
     w.run_flow("shipments").await;
     // A run with nothing new sends nothing again.
     w.run_flow("shipments").await;
@@ -200,36 +179,15 @@ async fn pre_flight_failures_and_a_dsco_rejection_need_attention_with_their_reas
     let (c, bp_c, rows_c) =
         imported(&w, "PO-S4", json!([{"sku": "SKU-0105", "quantity": 2}])).await;
     // A: its method sends a code DSCO does not know: the change log rejects it.
-    let na = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp_a, &[(rows_a[0], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(na, Some("1ZS2"), Some(2))
-        .unwrap();
+    let na = w.new_note(bp_a, &[(rows_a[0], 1)]);
+    w.ship_note(na, Some("1ZS2"), Some(2));
     // B: its method has no mapping.
-    let nb = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp_b, &[(rows_b[0], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(nb, Some("1ZS3"), Some(3))
-        .unwrap();
+    let nb = w.new_note(bp_b, &[(rows_b[0], 1)]);
+    w.ship_note(nb, Some("1ZS3"), Some(3));
     // C: shipped elsewhere first, so more than is unshipped remains on the note.
-    let nc = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp_c, &[(rows_c[0], 2)])
-        .unwrap();
+    let nc = w.new_note(bp_c, &[(rows_c[0], 2)]);
     ship_elsewhere(&w, &c, "OTHER-TOOL", "SKU-0105").await;
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(nc, Some("1ZS4"), None)
-        .unwrap();
+    w.ship_note(nc, Some("1ZS4"), None);
     w.run_flow("shipments").await;
     let ra = w.record_of("shipments", "shipment", &na.to_string()).await;
     assert_eq!(ra["status"], "needs_attention", "{ra}");
@@ -287,11 +245,7 @@ pub(crate) async fn delete_note(w: &World, order: u32, note: u32) {
 async fn a_note_deleted_before_it_was_sent_sends_nothing() {
     let w = world(json!({})).await;
     let (id, bp, rows) = imported(&w, "PO-S5", json!([{"sku": "SKU-0106", "quantity": 1}])).await;
-    let note = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
+    let note = w.new_note(bp, &[(rows[0], 1)]);
     w.run_flow("shipments").await;
     assert_eq!(
         w.record_of("shipments", "shipment", &note.to_string())
@@ -321,15 +275,8 @@ async fn the_status_trigger_ships_each_note_and_an_order_without_one_only_when_u
     let (a, bp_a, rows_a) =
         imported(&w, "PO-S6", json!([{"sku": "SKU-0107", "quantity": 2}])).await;
     let (b, bp_b, _) = imported(&w, "PO-S7", json!([{"sku": "SKU-0108", "quantity": 1}])).await;
-    let note = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp_a, &[(rows_a[0], 2)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(note, Some("1ZS6"), None)
-        .unwrap();
+    let note = w.new_note(bp_a, &[(rows_a[0], 2)]);
+    w.ship_note(note, Some("1ZS6"), None);
     // Not at the ship status yet: nothing goes.
     w.run_flow("shipments").await;
     assert!(packages(&w, &a).is_empty());
@@ -385,15 +332,8 @@ async fn a_lost_answer_is_settled_by_the_change_log_and_a_lost_request_is_sent_a
     let (b, bp_b, rows_b) =
         imported(&w, "PO-S9", json!([{"sku": "SKU-0110", "quantity": 1}])).await;
     // A: DSCO takes the batch but the answer is slower than the 2 s timeout.
-    let na = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp_a, &[(rows_a[0], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(na, Some("1ZS8"), None)
-        .unwrap();
+    let na = w.new_note(bp_a, &[(rows_a[0], 1)]);
+    w.ship_note(na, Some("1ZS8"), None);
     w.sims
         .dsco
         .faults()
@@ -412,15 +352,8 @@ async fn a_lost_answer_is_settled_by_the_change_log_and_a_lost_request_is_sent_a
     );
     assert_eq!(packages(&w, &a).len(), 1);
     // B: the batch never reaches DSCO (500 before handling it).
-    let nb = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp_b, &[(rows_b[0], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(nb, Some("1ZS9"), None)
-        .unwrap();
+    let nb = w.new_note(bp_b, &[(rows_b[0], 1)]);
+    w.ship_note(nb, Some("1ZS9"), None);
     w.sims
         .dsco
         .faults()
@@ -464,15 +397,8 @@ async fn without_the_stream_quantities_unshipped_units_come_from_the_packages() 
     let (id, bp, rows) = imported(&w, "PO-S9", json!([{"sku": "SKU-0107", "quantity": 3}])).await;
     // Another tool ships one unit on DSCO; a note for all three is one too many.
     ship_elsewhere(&w, &id, "OTHER-TOOL-9", "SKU-0107").await;
-    let first = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 3)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(first, Some("1ZS9-A"), None)
-        .unwrap();
+    let first = w.new_note(bp, &[(rows[0], 3)]);
+    w.ship_note(first, Some("1ZS9-A"), None);
     w.run_flow("shipments").await;
     let r = w
         .record_of("shipments", "shipment", &first.to_string())
@@ -519,15 +445,8 @@ async fn unacknowledged_cancelled_unmapped_warehouse_and_order_only_level_are_he
     w.run().await;
     let bp_waiting = w.view(&waiting).await["bp_order_id"].as_u64().unwrap() as u32;
     let note_for = |bp: u32, row: Option<u32>, tracking: &str, method: Option<u32>| {
-        let note = w
-            .sims
-            .brightpearl
-            .create_goods_out_note(bp, &row.map(|r| vec![(r, 1)]).unwrap_or_default())
-            .unwrap();
-        w.sims
-            .brightpearl
-            .ship_goods_out_note(note, Some(tracking), method)
-            .unwrap();
+        let note = w.new_note(bp, &row.map(|r| vec![(r, 1)]).unwrap_or_default());
+        w.ship_note(note, Some(tracking), method);
         note
     };
     let n_waiting = note_for(bp_waiting, None, "1ZS10", None);

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dsco_brightpearl::sandbox::common::{FaultKind, FaultMode, FaultRule};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::shipments::{imported, packages, world};
-use crate::support::{Daemon, NEVER, Sims, TOKEN, http, wait_for};
+use crate::support::real::Real;
+use crate::support::{NEVER, wait_for};
+
+const CRASH_AT: &str = "DSCOBP_CRASH_AT";
 
 const ORDERS: usize = 8;
 const FAULTY_RUNS: usize = 4;
@@ -63,16 +66,9 @@ async fn faults_on_both_sides_cost_runs_not_people_and_no_package_is_sent_twice(
         // Even orders ship in two partial notes, odd ones in one.
         let parts: &[u32] = if k % 2 == 0 { &[1, 1] } else { &[2] };
         for (n, quantity) in parts.iter().enumerate() {
-            let note = w
-                .sims
-                .brightpearl
-                .create_goods_out_note(bp, &[(rows[0], *quantity)])
-                .unwrap();
+            let note = w.new_note(bp, &[(rows[0], *quantity)]);
             let tracking = format!("1ZSF{k}-{n}");
-            w.sims
-                .brightpearl
-                .ship_goods_out_note(note, Some(&tracking), None)
-                .unwrap();
+            w.ship_note(note, Some(&tracking), None);
             expected.entry(id.clone()).or_default().push(tracking);
         }
     }
@@ -129,183 +125,99 @@ async fn faults_on_both_sides_cost_runs_not_people_and_no_package_is_sent_twice(
     }
 }
 
-/// The control API of a real daemon.
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let r = request.bearer_auth(TOKEN).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-            .1
-    }
-
-    async fn ok(&self, request: reqwest::RequestBuilder) {
-        let (status, body) = self.send(request).await;
-        assert!((200..300).contains(&status), "{status} {body}");
-    }
-
-    /// Start a run of `flow` (waiting out one already going) and wait for it to end.
-    async fn run(&self, flow: &str) -> Value {
-        let id = wait_for(Duration::from_secs(120), || async {
-            let (status, body) = self
-                .send(self.http.post(format!("{}/v1/sync/{flow}/run", self.base)))
-                .await;
-            if status == 409 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                return None;
-            }
-            assert_eq!(status, 202, "{body}");
-            body["run_id"].as_u64()
-        })
-        .await;
-        wait_for(Duration::from_secs(120), || async {
-            let run = self.get(&format!("/v1/runs/{id}")).await;
-            (run["status"] != "running").then_some(run)
-        })
-        .await
-    }
-
-    async fn record(&self, source_id: &str) -> Value {
-        let page = self
-            .get(&format!("/v1/records?flow=shipments&source_id={source_id}"))
-            .await;
-        page["items"][0].clone()
-    }
-}
-
 #[tokio::test]
 async fn sigkill_between_submit_and_confirmation_with_batches_held_yields_exactly_one_package() {
-    let sims = Sims::start().await;
-    sims.brightpearl.seed_demo(200);
-    sims.dsco.seed_demo(200, 0, 1);
-    let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        "state_dir = \"{}\"\n{}\n[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\n[schedules]\nshipments = \"{NEVER}\"\n",
-        dir.path().join("state").display(),
-        sims.config_toml()
-    );
-    let mut daemon = Daemon::start(dir.path(), &toml, &[]).await;
-    let api = Api {
-        base: daemon.url.clone(),
-        http: http(),
-    };
-    wait_for(Duration::from_secs(60), || async {
-        let runs = api.get("/v1/runs?flow=reference").await;
-        runs["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["status"] == "succeeded")
-            .then_some(())
-    })
-    .await;
-    api.ok(api.http.patch(format!("{}/v1/settings", api.base)).json(&json!({
-        "orders": {"import_from": "2020-01-01T00:00:00Z", "tax_code": "T", "shipping_method_id": 1,
-                   "warehouse_id": 1}
-    })))
-    .await;
-    for (kind, csv) in [
-        (
-            "warehouses",
-            "brightpearl_warehouse_id,dsco_warehouse_code\n1,WH-MAIN\n",
-        ),
-        (
-            "shipping-methods",
-            "use,dsco_service_level_code,dsco_ship_carrier,dsco_ship_method,brightpearl_shipping_method_id\nboth,UPCG,UPS,Ground,1\n",
-        ),
-    ] {
-        api.ok(api
-            .http
-            .put(format!("{}/v1/mappings/{kind}", api.base))
-            .header("content-type", "text/csv")
-            .body(csv))
-            .await;
-    }
-    let id = sims
-        .dsco
-        .create_order(json!({"poNumber": "PO-SKILL", "dscoRetailerId": crate::support::world::RETAILER,
-            "shipping": {"name": "Kim Lee", "address1": "1 St", "city": "C", "postal": "1", "country": "US"},
-            "lineItems": [{"sku": "SKU-0140", "quantity": 1}]}))
-        .unwrap();
-    tokio::time::sleep(crate::support::world::WINDOW_LAG).await;
-    let view = wait_for(Duration::from_secs(60), || async {
-        api.run("orders").await;
-        let view = api.get(&format!("/v1/orders/{id}")).await;
-        (view["state"] == "acknowledged").then_some(view)
-    })
-    .await;
-    let bp = view["bp_order_id"].as_u64().unwrap() as u32;
-    let order = sims.brightpearl.order(bp).unwrap();
-    let row: u32 = order["orderRows"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(_, r)| r["productId"].as_u64().is_some())
-        .map(|(id, _)| id.parse().unwrap())
-        .unwrap();
-    let note = sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(row, 1)])
-        .unwrap();
-    sims.brightpearl
-        .ship_goods_out_note(note, Some("1ZKILL"), None)
-        .unwrap();
+    let mut real = Real::start(&format!("[schedules]\nshipments = \"{NEVER}\"\n"), &[]).await;
+    real.ready_to_ship().await;
+    let (id, bp, row) = real.imported("PO-SKILL", "SKU-0140").await;
+    let note = real.shipped_note(bp, row, "1ZKILL");
 
     // DSCO takes the batch (202) but does not process it; the daemon waits for the change log.
-    sims.dsco.hold_batches(true);
-    let submits = || {
-        sims.dsco
-            .requests()
-            .count("POST", "order/shipment/batch/small")
-    };
-    let (status, _) = api
-        .send(api.http.post(format!("{}/v1/sync/shipments/run", api.base)))
-        .await;
-    assert_eq!(status, 202);
+    real.sims.dsco.hold_batches(true);
+    real.api.start_run("shipments").await;
     wait_for(Duration::from_secs(30), || async {
-        (submits() == 1).then_some(())
+        (real.shipment_submits() == 1).then_some(())
     })
     .await;
-    daemon.signal("KILL");
-    daemon.wait_exit().await;
+    real.daemon.signal("KILL");
+    real.daemon.wait_exit().await;
 
-    let daemon = Daemon::start(dir.path(), &toml, &[]).await;
-    let api = Api {
-        base: daemon.url.clone(),
-        http: http(),
-    };
+    real.restart(&[]).await;
     // Still held: the restarted daemon settles by the stored requestId and sends nothing.
-    api.run("shipments").await;
-    let record = api.record(&note.to_string()).await;
+    real.api.run("shipments").await;
+    let record = real.api.record("shipments", &note.to_string()).await;
     assert_ne!(record["status"], "synced", "{record}");
     assert_eq!(
-        submits(),
+        real.shipment_submits(),
         1,
         "nothing sent again while DSCO has not processed it"
     );
-    sims.dsco.hold_batches(false);
+    real.sims.dsco.hold_batches(false);
     let record = wait_for(Duration::from_secs(60), || async {
-        api.run("shipments").await;
-        let record = api.record(&note.to_string()).await;
+        real.api.run("shipments").await;
+        let record = real.api.record("shipments", &note.to_string()).await;
         (record["status"] == "synced").then_some(record)
     })
     .await;
     // Whether the 202's requestId was stored before the kill depends on timing: with it the
     // change log is read by request, without it searched by date; either way one package.
     assert_eq!(record["status"], "synced", "{record}");
-    assert_eq!(submits(), 1);
-    let order = sims.dsco.order(&id).unwrap();
-    let packages = order["packages"].as_array().cloned().unwrap_or_default();
-    assert_eq!(packages.len(), 1, "{order}");
+    assert_eq!(real.shipment_submits(), 1);
+    let packages = real.packages(&id);
+    assert_eq!(packages.len(), 1, "{packages:?}");
     assert_eq!(packages[0]["trackingNumber"], "1ZKILL");
-    drop(daemon);
+}
+
+/// The process dies (crash point, like a SIGKILL) right after a package's record was written,
+/// then right after its intent was committed, in both cases before anything reached DSCO: after
+/// the restart each note is sent once — the first at once, the second only once DSCO's change
+/// log was found empty twice `[dsco] settle_grace` apart.
+#[tokio::test]
+async fn a_crash_before_the_submit_sends_each_package_once_after_the_restart() {
+    let extra = format!("[schedules]\nshipments = \"{NEVER}\"\n");
+    // Record written, no intent yet.
+    let mut real = Real::start_with("settle_grace = \"3s\"\n", &extra, &[]).await;
+    real.ready_to_ship().await;
+    let (a, bp_a, row_a) = real.imported("PO-CRASH-A", "SKU-0141").await;
+    let (b, bp_b, row_b) = real.imported("PO-CRASH-B", "SKU-0142").await;
+    // (The daemon starts with the crash point set before there is anything to ship.)
+    real.restart(&[(CRASH_AT, "shipments.after_record")]).await;
+    let note_a = real.shipped_note(bp_a, row_a, "1ZCRASHA");
+    real.api.start_run("shipments").await;
+    real.daemon.wait_exit().await;
+    assert_eq!(real.shipment_submits(), 0);
+    real.restart(&[]).await;
+    real.api.run("shipments").await;
+    let record = real.api.record("shipments", &note_a.to_string()).await;
+    assert_eq!(record["status"], "synced", "{record}");
+    assert_eq!(real.shipment_submits(), 1);
+    assert_eq!(real.packages(&a).len(), 1);
+
+    // Intent committed, nothing submitted.
+    real.restart(&[(CRASH_AT, "shipments.after_intent")]).await;
+    let note_b = real.shipped_note(bp_b, row_b, "1ZCRASHB");
+    real.api.start_run("shipments").await;
+    real.daemon.wait_exit().await;
+    assert_eq!(real.shipment_submits(), 1);
+    real.restart(&[]).await;
+    // The first empty search proves nothing: nothing is sent.
+    real.api.run("shipments").await;
+    let record = real.api.record("shipments", &note_b.to_string()).await;
+    assert_ne!(record["status"], "synced", "{record}");
+    assert_eq!(
+        real.shipment_submits(),
+        1,
+        "sent before the grace: {record}"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let record = wait_for(Duration::from_secs(60), || async {
+        real.api.run("shipments").await;
+        let record = real.api.record("shipments", &note_b.to_string()).await;
+        (record["status"] == "synced").then_some(record)
+    })
+    .await;
+    assert_eq!(record["status"], "synced", "{record}");
+    assert_eq!(real.shipment_submits(), 2);
+    assert_eq!(real.packages(&b).len(), 1);
+    assert_eq!(real.packages(&a).len(), 1);
 }

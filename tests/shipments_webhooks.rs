@@ -89,11 +89,7 @@ async fn webhooks_ship_each_note_once_whatever_their_order_number_or_grouping() 
     .await;
     // Every call Brightpearl makes is made twice (quality of service 1 is at-least-once).
     w.sims.brightpearl.set_webhook_duplicate_delivery(true);
-    let n1 = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
+    let n1 = w.new_note(bp, &[(rows[0], 1)]);
     let r1 = record_reaches(&w, n1, "pending").await;
     assert_eq!(
         r1["reason"],
@@ -113,21 +109,10 @@ async fn webhooks_ship_each_note_once_whatever_their_order_number_or_grouping() 
     // Two more notes whose webhooks Brightpearl holds back; we deliver "shipped" before
     // "created", as one ID set, and each twice.
     w.sims.brightpearl.pause_webhooks();
-    let n2 = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
-    let n3 = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[1], 1), (rows[2], 1)])
-        .unwrap();
+    let n2 = w.new_note(bp, &[(rows[0], 1)]);
+    let n3 = w.new_note(bp, &[(rows[1], 1), (rows[2], 1)]);
     for (note, tracking) in [(n2, "1ZW1-B"), (n3, "1ZW1-C")] {
-        w.sims
-            .brightpearl
-            .ship_goods_out_note(note, Some(tracking), None)
-            .unwrap();
+        w.ship_note(note, Some(tracking), None);
     }
     let set = format!("{n2},{n3}");
     for event in [
@@ -179,15 +164,8 @@ async fn a_lost_webhook_only_delays_the_shipment_until_the_sweep() {
     let (id, bp, rows) = imported(&w, "PO-W2", json!([{"sku": "SKU-0114", "quantity": 1}])).await;
     // Brightpearl never delivers this note's webhooks.
     w.sims.brightpearl.pause_webhooks();
-    let note = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(note, Some("1ZW2-A"), None)
-        .unwrap();
+    let note = w.new_note(bp, &[(rows[0], 1)]);
+    w.ship_note(note, Some("1ZW2-A"), None);
     w.advance(Duration::from_secs(60));
     assert!(
         w.record_of("shipments", "shipment", &note.to_string())
@@ -204,11 +182,7 @@ async fn a_lost_webhook_only_delays_the_shipment_until_the_sweep() {
 async fn with_the_moment_shipped_a_note_is_sent_when_it_ships_not_when_it_has_tracking() {
     let w = world_with(json!({"shipments": {"goods_out_note_moment": "shipped"}})).await;
     let (id, bp, rows) = imported(&w, "PO-W3", json!([{"sku": "SKU-0115", "quantity": 1}])).await;
-    let note = w
-        .sims
-        .brightpearl
-        .create_goods_out_note(bp, &[(rows[0], 1)])
-        .unwrap();
+    let note = w.new_note(bp, &[(rows[0], 1)]);
     set_tracking(&w, note, "1ZW3-A").await;
     // The created and modified webhooks queue runs; the note has tracking but has not shipped.
     wait_for(DEADLINE, || async {
@@ -225,10 +199,7 @@ async fn with_the_moment_shipped_a_note_is_sent_when_it_ships_not_when_it_has_tr
             .await
             .is_null()
     );
-    w.sims
-        .brightpearl
-        .ship_goods_out_note(note, None, None)
-        .unwrap();
+    w.ship_note(note, None, None);
     let r = record_reaches(&w, note, "synced").await;
     assert_eq!(r["related"]["tracking"], "1ZW3-A");
     assert_eq!(trackings(&w, &id), ["1ZW3-A"]);

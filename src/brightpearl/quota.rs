@@ -331,7 +331,8 @@ fn apply_observation(
         state.learned_cap = Some(state.learned_cap.map_or(seen, |cap| cap.max(seen)));
     }
     if let Some(period) = next_throttle_period {
-        let server_reset = now + period.min(config.max_wait);
+        // The header is whole milliseconds, rounded down: the window ends up to 1 ms later.
+        let server_reset = now + period.min(config.max_wait) + Duration::from_millis(1);
         // The server's clock defines the window; a later reset means a window we had not seen.
         if server_reset > state.resets_at + Duration::from_secs(1) {
             state.resets_at = server_reset;
@@ -476,7 +477,11 @@ mod tests {
             Some(Duration::from_secs(50)),
         );
         assert_eq!(state.remaining, 9);
-        assert_eq!(state.resets_at, now + Duration::from_secs(50));
+        // (One millisecond later: the header is rounded down.)
+        assert_eq!(
+            state.resets_at,
+            now + Duration::from_secs(50) + Duration::from_millis(1)
+        );
     }
 
     #[test]

@@ -525,23 +525,10 @@ impl Client {
                 outcomes: Vec::new(),
             });
         }
-        let endpoint = call.endpoint;
-        let (status, body) = self.execute(call).await?;
-        let accepted: UpdateResponse = decode(endpoint, status, &body)?;
-        if accepted.status.eq_ignore_ascii_case("failure") {
-            return Err(Error::Rejected {
-                endpoint: endpoint.to_owned(),
-                status,
-                messages: accepted.messages,
-                body: excerpt(&body),
-            });
-        }
-        tracing::debug!(endpoint, request_id = %accepted.request_id, objects = keys.len(), "dsco batch accepted");
-        let outcomes = self
-            .poll_change_log(log, &accepted.request_id, &keys)
-            .await?;
+        let request_id = self.accepted(call, keys.len()).await?;
+        let outcomes = self.poll_change_log(log, &request_id, &keys).await?;
         Ok(BatchResult {
-            request_id: accepted.request_id,
+            request_id,
             outcomes,
         })
     }

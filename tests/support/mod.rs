@@ -5,6 +5,7 @@
 
 pub mod flows;
 pub mod hooks;
+pub mod real;
 pub mod world;
 
 use std::path::{Path, PathBuf};

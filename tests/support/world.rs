@@ -148,6 +148,22 @@ impl World {
         }
     }
 
+    /// A goods-out note of `rows` (`(order row id, quantity)`) on Brightpearl order `bp`.
+    pub fn new_note(&self, bp: u32, rows: &[(u32, u32)]) -> u32 {
+        self.sims
+            .brightpearl
+            .create_goods_out_note(bp, rows)
+            .unwrap()
+    }
+
+    /// Ship a goods-out note (its tracking and shipping method set when given).
+    pub fn ship_note(&self, note: u32, tracking: Option<&str>, method: Option<u32>) {
+        self.sims
+            .brightpearl
+            .ship_goods_out_note(note, tracking, method)
+            .unwrap()
+    }
+
     /// Move the clock the daemon and both simulators share.
     pub fn advance(&self, by: Duration) {
         self.sims.clock.advance(by);

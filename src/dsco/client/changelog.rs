@@ -137,6 +137,12 @@ impl Client {
     ) -> Result<RequestId, Error> {
         let (endpoint, path) = write.endpoint();
         let call = Call::post(endpoint, path, objects)?;
+        self.accepted(call, objects.len()).await
+    }
+
+    /// Send a batch write and read DSCO's `202` answer: its request id, or the refusal.
+    pub(super) async fn accepted(&self, call: Call, objects: usize) -> Result<RequestId, Error> {
+        let endpoint = call.endpoint;
         let (status, body) = self.execute(call).await?;
         let accepted: UpdateResponse = decode(endpoint, status, &body)?;
         if accepted.status.eq_ignore_ascii_case("failure") {
@@ -147,7 +153,7 @@ impl Client {
                 body: excerpt(&body),
             });
         }
-        tracing::debug!(endpoint, request_id = %accepted.request_id, objects = objects.len(), "dsco batch accepted");
+        tracing::debug!(endpoint, request_id = %accepted.request_id, objects, "dsco batch accepted");
         Ok(accepted.request_id)
     }
 }

@@ -64,7 +64,9 @@ impl Run<'_> {
                 false,
             )
             .await?;
+            crate::crash_point::reached("shipments.after_record");
             dsco_once::open(&self.ctx.store, kind(), intents).await?;
+            crate::crash_point::reached("shipments.after_intent");
             let submitted = dsco_once::submit(
                 self.dsco,
                 &self.ctx.store,
