@@ -545,3 +545,112 @@ async fn unacknowledged_cancelled_unmapped_warehouse_and_order_only_level_are_he
     assert_eq!(r["status"], "synced", "{r}");
     assert!(packages(&w, &level).is_empty());
 }
+
+/// Status trigger: an order at the ship status waits as a whole while it has no note; once
+/// notes appear the whole-order record is retired and every note ships, also a note the run
+/// only finds through the order (another of its notes already has an open record).
+#[tokio::test]
+async fn the_status_trigger_retires_the_whole_order_once_notes_appear_and_reads_all_of_them() {
+    let w = world(json!({"shipments": {"trigger": "order_status", "order_status_id": 6}})).await;
+    let (c, bp, rows) = imported(&w, "PO-S20", json!([{"sku": "SKU-0122", "quantity": 2}])).await;
+    w.sims.brightpearl.set_order_status(bp, 6).unwrap();
+    w.run_flow("shipments").await;
+    let whole = format!("order:{bp}");
+    let r = w.record_of("shipments", "shipment", &whole).await;
+    assert_eq!(r["status"], "pending", "{r}");
+    // A first note, not shipped and without tracking yet.
+    let n1 = w.new_note(bp, &[(rows[0], 1)]);
+    w.run_flow("shipments").await;
+    let r = w.record_of("shipments", "shipment", &whole).await;
+    assert_eq!(r["status"], "skipped", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("now has goods-out notes"),
+        "{r}"
+    );
+    let r1 = w.record_of("shipments", "shipment", &n1.to_string()).await;
+    assert_eq!(r1["status"], "pending", "{r1}");
+    // A second note, shipped with tracking: found through the order though n1 is open.
+    let n2 = w.new_note(bp, &[(rows[0], 1)]);
+    w.ship_note(n2, Some("1ZS20-B"), None);
+    w.run_flow("shipments").await;
+    let r2 = w.record_of("shipments", "shipment", &n2.to_string()).await;
+    assert_eq!(r2["status"], "synced", "{r2}");
+    assert_eq!(w.view(&c).await["state"], "partially_shipped");
+    w.ship_note(n1, Some("1ZS20-A"), None);
+    w.run_flow("shipments").await;
+    let r1 = w.record_of("shipments", "shipment", &n1.to_string()).await;
+    assert_eq!(r1["status"], "synced", "{r1}");
+    let mut got: Vec<String> = packages(&w, &c)
+        .iter()
+        .map(|p| p["trackingNumber"].as_str().unwrap_or("").to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["1ZS20-A", "1ZS20-B"]);
+    let view = w.view(&c).await;
+    assert_eq!(view["state"], "shipped", "{view}");
+    let shipments = view["shipments"].as_array().unwrap();
+    assert!(
+        shipments
+            .iter()
+            .any(|s| s["source_id"] == whole.as_str() && s["state"] == "skipped"),
+        "{view}"
+    );
+}
+
+/// A row added to the Brightpearl order by hand (a product DSCO's order does not have) is not
+/// sent: the note needs attention naming the row, and nothing reaches DSCO.
+#[tokio::test]
+async fn a_note_row_with_no_dsco_line_needs_attention_and_sends_nothing() {
+    let w = world(json!({})).await;
+    let (id, bp, rows) = imported(&w, "PO-S21", json!([{"sku": "SKU-0121", "quantity": 1}])).await;
+    let extra =
+        w.sims
+            .brightpearl
+            .add_product(dsco_brightpearl::sandbox::brightpearl::NewProduct {
+                sku: "NOT-ON-DSCO".into(),
+                name: "Gift wrap".into(),
+                ..Default::default()
+            });
+    let config = w.sims.brightpearl.config();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/public-api/{}/order-service/order/{bp}/row",
+            w.sims.brightpearl_url(),
+            config.account
+        ))
+        .header("brightpearl-app-ref", &config.app_ref)
+        .header("brightpearl-account-token", &config.account_token)
+        .json(&json!({"productId": extra, "quantity": {"magnitude": 1},
+            "rowValue": {"taxCode": "T", "rowNet": {"value": 1}, "rowTax": {"value": 0}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let row: u32 = r.json::<Value>().await.unwrap()["response"]
+        .as_u64()
+        .unwrap() as u32;
+    let note = w.new_note(bp, &[(rows[0], 1), (row, 1)]);
+    w.ship_note(note, Some("1ZS21"), None);
+    w.run_flow("shipments").await;
+    let r = w
+        .record_of("shipments", "shipment", &note.to_string())
+        .await;
+    assert_eq!(r["status"], "needs_attention", "{r}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("row {row} (product {extra})"))
+            && reason.contains("matches no line of DSCO order"),
+        "{r}"
+    );
+    assert!(packages(&w, &id).is_empty());
+    assert_eq!(
+        w.sims
+            .dsco
+            .requests()
+            .count("POST", "/order/shipment/batch/small"),
+        0
+    );
+}

@@ -18,6 +18,7 @@ mod input;
 mod invoice;
 mod patch;
 mod render;
+mod rows;
 mod search;
 mod status;
 
@@ -47,6 +48,7 @@ pub fn route(inner: &Inner, request: &Req) -> Outcome {
         }
         (&Method::PATCH, ["order", id]) => patch::patch_order(inner, request, id),
         (&Method::PUT, ["order", id, "status"]) => status::put_status(inner, request, id),
+        (&Method::POST, ["order", id, "row"]) => rows::post_row(inner, request, id),
         (&Method::POST, ["order", id, "note"]) => status::post_note(inner, request, id),
         (&Method::GET, ["order", id, "note", rest @ ..]) => {
             plain(status::get_notes(inner, id, rest.first().copied()))
