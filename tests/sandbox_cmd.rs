@@ -215,3 +215,74 @@ async fn the_sandbox_imports_the_demo_orders_and_prints_a_line_per_flow() {
     assert!(summary.contains("next "), "{summary}");
     assert_eq!(stop(child), Some(0));
 }
+
+/// One command shows the lifecycle: the sandbox imports the demo orders, its warehouse ships
+/// them (partial notes, one untracked, one on an unmapped method), the webhooks reach the public
+/// listener and orders reach `shipped`, each confirmed package on DSCO.
+#[tokio::test]
+async fn the_sandbox_ships_the_demo_orders_through_webhooks_to_shipped() {
+    let (child, info) = start(&["--json", "--seed", "5"]);
+    let http = support::http();
+    let control = info["control_url"].as_str().unwrap().to_owned();
+    let token = info["control_token"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let http = http.clone();
+        let token = token.clone();
+        let control = control.clone();
+        async move {
+            http.get(format!("{control}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let shipped = support::wait_for(Duration::from_secs(120), || async {
+        let page = get("/v1/orders?state=shipped&limit=100".into()).await;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        (items.len() >= 3).then_some(items)
+    })
+    .await;
+    for order in &shipped {
+        let id = order["dsco_order_id"].as_str().unwrap();
+        let view = get(format!("/v1/orders/{id}")).await;
+        let shipments = view["shipments"].as_array().unwrap();
+        assert!(
+            shipments
+                .iter()
+                .any(|s| s["state"] == "synced" && s["tracking"].is_string()),
+            "{view}"
+        );
+    }
+    // The runs came from webhooks, not only from the schedule.
+    let runs = get("/v1/runs?flow=shipments&limit=100".into()).await;
+    assert!(
+        runs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["trigger"] == "webhook"),
+        "{runs}"
+    );
+    // What the demo warehouse gets wrong on purpose is shown, not sent.
+    support::wait_for(Duration::from_secs(60), || async {
+        let pending = get("/v1/records?flow=shipments&status=pending".into()).await;
+        let attention = get("/v1/records?flow=shipments&status=needs_attention".into()).await;
+        let untracked = pending["items"].as_array().unwrap().iter().any(|r| {
+            r["reason"]
+                .as_str()
+                .is_some_and(|t| t.contains("no tracking number yet"))
+        });
+        let unmapped = attention["items"].as_array().unwrap().iter().any(|r| {
+            r["reason"]
+                .as_str()
+                .is_some_and(|t| t.contains("no shipping-method mapping"))
+        });
+        (untracked && unmapped).then_some(())
+    })
+    .await;
+    assert_eq!(stop(child), Some(0));
+}
