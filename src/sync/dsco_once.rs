@@ -44,12 +44,24 @@ pub struct Match {
     /// `(lineNumber, quantity)` of the package, sorted.
     #[serde(default)]
     pub lines: Vec<(u32, i64)>,
+    /// Other payload fields that must be these values (an acknowledgement's
+    /// `supplierOrderNumber`): another write on the same key is not this one.
+    #[serde(default)]
+    pub fields: Vec<(String, String)>,
 }
 
 impl Match {
     /// Whether a change-log entry's payload is this object.
     pub fn matches(&self, payload: &Value) -> bool {
         if dsco::batch::object_key(payload).as_deref() != Some(self.key.as_str()) {
+            return false;
+        }
+        let same = |field: &str, want: &str| match payload.get(field) {
+            Some(Value::String(s)) => s == want,
+            Some(Value::Number(n)) => n.to_string() == want,
+            _ => false,
+        };
+        if !self.fields.iter().all(|(f, v)| same(f, v)) {
             return false;
         }
         let Some(packages) = payload.get("shipments").and_then(Value::as_array) else {

@@ -50,8 +50,10 @@ impl Run<'_> {
         if intents.is_empty() {
             return Ok(());
         }
-        self.notes
-            .push(format!("{} open acknowledgements settled", intents.len()));
+        self.notes.push(format!(
+            "{} open acknowledgements looked up in DSCO's change log",
+            intents.len()
+        ));
         let settled = dsco_once::settle(
             self.dsco,
             self.store(),
@@ -86,7 +88,10 @@ impl Run<'_> {
             })
             .await?;
         let mut accepted = Vec::new();
-        for chunk in pending.chunks(ACK_BATCH) {
+        let mut chunks: Vec<Vec<(OrderRef, u64)>> =
+            pending.chunks(ACK_BATCH).map(<[_]>::to_vec).collect();
+        chunks.reverse();
+        while let Some(chunk) = chunks.pop() {
             let acks: Vec<Acknowledgement> = chunk
                 .iter()
                 .map(|(order, bp)| Acknowledgement {
@@ -102,6 +107,11 @@ impl Run<'_> {
                         key: a.id.clone(),
                         tracking: None,
                         lines: Vec::new(),
+                        fields: a
+                            .supplier_order_number
+                            .iter()
+                            .map(|n| ("supplierOrderNumber".to_owned(), n.clone()))
+                            .collect(),
                     };
                     (a.id.clone(), WriteIntent::new(matcher, a))
                 })
@@ -117,6 +127,16 @@ impl Run<'_> {
                 &acks,
             )
             .await?;
+            if let Submitted::Rejected { .. } = &submitted
+                && chunk.len() > 1
+            {
+                // DSCO refused the whole batch: halve it until the order it refuses is alone,
+                // so one bad acknowledgement does not hold back the others.
+                let (left, right) = chunk.split_at(chunk.len() / 2);
+                chunks.push(right.to_vec());
+                chunks.push(left.to_vec());
+                continue;
+            }
             let (outcome, event, state) = match submitted {
                 Submitted::Accepted(rid) => {
                     accepted.extend(keys);

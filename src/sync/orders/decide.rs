@@ -265,8 +265,9 @@ impl Run<'_> {
         }
         match state {
             Lifecycle::Cancelled if !link.cancelled => self.cancel(order, link).await,
-            Lifecycle::Created => {
-                // Linked but DSCO still shows it new: acknowledge again.
+            Lifecycle::Created if !link.acknowledged => {
+                // Linked but DSCO still shows it new: acknowledge again (not when DSCO's change
+                // log already confirmed ours: its order read lags).
                 self.to_acknowledge.push((order_ref, bp_order_id));
                 Ok(())
             }

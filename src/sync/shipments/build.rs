@@ -170,10 +170,13 @@ fn line_item(line: &dsco::OrderLineItem, quantity: i64) -> Option<ShipmentLineIt
 
 /// Whether DSCO already shows this note's package (an earlier run's whose outcome we missed):
 /// a package with the note's tracking number and exactly the lines and quantities the note
-/// ships. Found means done; not found proves nothing (DSCO's reads are eventually consistent).
+/// ships, once the packages of `ours` (our other confirmed packages under that tracking number,
+/// as `(lineNumber, quantity)`) are set aside. Found means done; not found proves nothing
+/// (DSCO's reads are eventually consistent).
 pub fn found_on_dsco(
     note: &NoteFacts,
     order: &dsco::Order,
+    ours: &[Vec<(u32, i64)>],
     facts: &OrderFacts,
     rules: &Rules,
     now: DateTime<Utc>,
@@ -181,11 +184,40 @@ pub fn found_on_dsco(
     let Some(tracking) = note.tracking.as_deref() else {
         return false;
     };
-    let (same, others): (Vec<_>, Vec<_>) = order
-        .packages
+    let lines_of = |p: &dsco::Package| {
+        let mut got: BTreeMap<u32, i64> = BTreeMap::new();
+        for (n, q) in p.line_quantities() {
+            *got.entry(n).or_default() += q;
+        }
+        got
+    };
+    let mut ours: Vec<BTreeMap<u32, i64>> = ours
         .iter()
-        .cloned()
-        .partition(|p| p.tracking_number.as_deref() == Some(tracking));
+        .map(|lines| {
+            let mut m: BTreeMap<u32, i64> = BTreeMap::new();
+            for (n, q) in lines {
+                *m.entry(*n).or_default() += q;
+            }
+            m
+        })
+        .collect();
+    let mut same = Vec::new();
+    let mut others = Vec::new();
+    for p in &order.packages {
+        if p.tracking_number.as_deref() != Some(tracking) {
+            others.push(p.clone());
+            continue;
+        }
+        // One of our other confirmed packages under this tracking number: not this note's.
+        let lines = lines_of(p);
+        match ours.iter().position(|o| *o == lines) {
+            Some(i) => {
+                ours.remove(i);
+                others.push(p.clone());
+            }
+            None => same.push(p.clone()),
+        }
+    }
     if same.is_empty() {
         return false;
     }
@@ -212,13 +244,7 @@ pub fn found_on_dsco(
         .iter()
         .map(|l| (l.line_number, l.quantity))
         .collect();
-    same.iter().any(|p| {
-        let mut got: BTreeMap<u32, i64> = BTreeMap::new();
-        for (n, q) in p.line_quantities() {
-            *got.entry(n).or_default() += q;
-        }
-        got == want
-    })
+    same.iter().any(|p| lines_of(p) == want)
 }
 
 fn line_of_ref(external_ref: &str) -> Option<u32> {
@@ -341,7 +367,10 @@ pub fn build(
         .iter()
         .map(|(n, q)| BuiltLine {
             line_number: *n,
-            sku: line_of.get(n).and_then(|l| l.sku.clone()),
+            sku: line_of
+                .get(n)
+                .and_then(|l| l.sku.clone())
+                .filter(|s| !s.trim().is_empty()),
             quantity: *q,
         })
         .collect();

@@ -88,6 +88,8 @@ struct StatusOrder {
     work: OrderWork,
     /// Its whole-order package was sent (or is being settled).
     shipped_whole: bool,
+    /// ... and DSCO confirmed it.
+    whole_confirmed: bool,
     /// Its whole-order record is open but notes now exist.
     retire_whole: bool,
 }
@@ -127,8 +129,6 @@ struct Run<'a> {
     dsco_orders: HashMap<String, dsco::Order>,
     /// Brightpearl orders read up front, in ID sets, for the orders whose notes need them.
     bp_orders: HashMap<u64, brightpearl::Order>,
-    /// DSCO orders whose state is to be worked out again (DSCO's order could not be read).
-    recheck: BTreeSet<String>,
     notes: Vec<String>,
 }
 
@@ -179,20 +179,12 @@ impl<'a> Run<'a> {
             ready: Vec::new(),
             dsco_orders: HashMap::new(),
             bp_orders: HashMap::new(),
-            recheck: BTreeSet::new(),
             notes: Vec::new(),
         })
     }
 
     async fn execute(&mut self) -> Result<RunReport, FlowError> {
         let since = self.gather().await?;
-        self.recheck = self
-            .ctx
-            .store
-            .call(|s| s.read(|tx| tx.cursor::<BTreeSet<String>>(RECHECK)))
-            .await?
-            .unwrap_or_default();
-        let had_recheck = !self.recheck.is_empty();
         self.settle_open().await?;
         self.recheck_states().await?;
         self.handle_destroyed().await?;
@@ -208,13 +200,6 @@ impl<'a> Run<'a> {
             self.prepare(order).await?;
         }
         self.send_ready().await?;
-        let recheck = std::mem::take(&mut self.recheck);
-        if had_recheck || !recheck.is_empty() {
-            self.ctx
-                .store
-                .call(move |s| s.write(|tx| tx.set_cursor(RECHECK, &recheck)))
-                .await?;
-        }
         if stopped {
             // Asked to stop: the cursor and the inbox stay, so the next run looks again.
             self.notes
@@ -306,30 +291,38 @@ impl<'a> Run<'a> {
         let status_trigger = self.settings.trigger == ShipmentTrigger::OrderStatus;
         let status_orders = self.status_orders.clone();
         let candidates: Vec<(u64, GoodsOutNote)> = notes.into_iter().collect();
-        let (work, skipped) = self
+        let (work, skipped, reopened) = self
             .ctx
             .store
             .call(move |s| {
                 s.read(|tx| {
                     let mut by_order: BTreeMap<u64, OrderWork> = BTreeMap::new();
                     let mut skipped = 0usize;
+                    let mut reopened = Vec::new();
                     for (note_id, note) in candidates {
                         let order_id = note.order_id.0;
                         if order_id == 0 || note.transfer == Some(true) {
                             continue;
                         }
-                        if status_trigger && !status_orders.contains(&order_id) {
-                            // The status trigger ships when the order reaches the status.
+                        if status_trigger {
+                            // The status trigger looks at whole orders (`add_status_orders`):
+                            // a note with an open record brings its order back.
                             let open = tx
                                 .record_for(
                                     FlowName::Shipments,
                                     SHIPMENT_KIND,
                                     &note_id.to_string(),
                                 )?
-                                .is_some_and(|r| r.status != RecordStatus::Synced);
-                            if !open {
-                                continue;
+                                .is_some_and(|r| {
+                                    !matches!(
+                                        r.status,
+                                        RecordStatus::Synced | RecordStatus::Skipped
+                                    )
+                                });
+                            if open && !status_orders.contains(&order_id) {
+                                reopened.push(order_id);
                             }
+                            continue;
                         }
                         if !status_trigger
                             && moment == GoodsOutNoteMoment::Shipped
@@ -363,10 +356,15 @@ impl<'a> Run<'a> {
                             note: note_facts(note_id, &note),
                         });
                     }
-                    Ok((by_order.into_values().collect::<Vec<_>>(), skipped))
+                    Ok((
+                        by_order.into_values().collect::<Vec<_>>(),
+                        skipped,
+                        reopened,
+                    ))
                 })
             })
             .await?;
+        self.status_orders.extend(reopened);
         if skipped > 0 {
             self.notes.push(format!("{skipped} notes already sent"));
         }
@@ -439,12 +437,9 @@ impl<'a> Run<'a> {
                                 candidates: Vec::new(),
                             },
                             shipped_whole: whole_synced || whole_intent,
+                            whole_confirmed: whole_synced && !whole_intent,
                             retire_whole: false,
                         };
-                        if status.shipped_whole {
-                            out.push(status);
-                            continue;
-                        }
                         for (id, note) in &notes {
                             let sid = id.to_string();
                             let done = tx
@@ -462,7 +457,9 @@ impl<'a> Run<'a> {
                                 });
                             }
                         }
-                        if notes.is_empty() {
+                        if status.shipped_whole {
+                            // Its notes are recorded as covered by the whole-order package.
+                        } else if notes.is_empty() {
                             status.work.candidates.push(Candidate {
                                 source_id: whole,
                                 note: NoteFacts::whole_order(),
@@ -480,8 +477,31 @@ impl<'a> Run<'a> {
         for status in found {
             let order_id = status.work.link.bp_order_id;
             if status.shipped_whole {
-                // Shipped (or being shipped) as a whole: its notes are not sent again.
+                // Shipped (or being shipped) as a whole: its notes are not sent again. While
+                // that package is being settled they wait (an open record brings the order
+                // back); once it is confirmed they are covered by it.
                 work.retain(|w| w.link.bp_order_id != order_id);
+                let confirmed = status.whole_confirmed;
+                for c in &status.work.candidates {
+                    let outcome = if confirmed {
+                        Outcome::Skipped(format!(
+                            "order {order_id} was shipped as a whole before this note"
+                        ))
+                    } else {
+                        Outcome::Pending(format!(
+                            "waiting for the outcome of order {order_id}'s whole-order package"
+                        ))
+                    };
+                    self.record(
+                        &status.work.order_ref,
+                        order_id,
+                        c,
+                        outcome,
+                        "ship_waiting",
+                        None,
+                    )
+                    .await?;
+                }
                 continue;
             }
             if status.retire_whole {
@@ -643,6 +663,8 @@ impl<'a> Run<'a> {
                 .await?
         };
         let in_flight = in_flight(&order, view.as_ref());
+        // Our confirmed packages only (not the ones this run builds): for the order's state.
+        let confirmed_in_flight = in_flight.clone();
         let mut facts = OrderFacts {
             bp_order_id,
             row_external_refs: external_refs,
@@ -660,15 +682,32 @@ impl<'a> Run<'a> {
             if note.note_id.is_none() && note.warehouse_id.is_none() {
                 note.warehouse_id = order_warehouse;
             }
-            // Already on DSCO (an earlier run's package whose outcome we missed): done.
-            if build::found_on_dsco(&note, &order, &facts, &self.rules, now) {
+            // Already on DSCO (an earlier run's package whose outcome we missed): done. Our
+            // other confirmed packages under the same tracking number are not this one.
+            let ours: Vec<Vec<(u32, i64)>> = view
+                .iter()
+                .flat_map(|v| v.shipments.iter())
+                .filter(|s| {
+                    s.state == RecordStatus::Synced
+                        && s.source_id != c.source_id
+                        && s.tracking.is_some()
+                        && s.tracking == note.tracking
+                })
+                .map(|s| {
+                    s.lines
+                        .iter()
+                        .map(|l| (l.line_number, l.quantity))
+                        .collect()
+                })
+                .collect();
+            if build::found_on_dsco(&note, &order, &ours, &facts, &self.rules, now) {
                 self.record(
                     &work.order_ref,
                     bp_order_id,
                     &c,
                     Outcome::Synced,
                     "shipment_found",
-                    Some(if build::fully_shipped(&order, &facts.in_flight) {
+                    Some(if build::fully_shipped(&order, &confirmed_in_flight) {
                         OrderState::Shipped
                     } else {
                         OrderState::PartiallyShipped

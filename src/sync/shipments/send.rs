@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::build::{self, Built};
-use super::{BATCH_BYTES, Run, SHIPMENT_KIND, kind, shipment_view};
+use super::{BATCH_BYTES, RECHECK, Run, SHIPMENT_KIND, kind, shipment_view};
 use crate::dsco::{self, AsyncWrite, ChangeLog};
 use crate::flow_name::FlowName;
 use crate::store::{Intent, Outcome, RecordDetail, RecordStatus};
@@ -350,7 +350,22 @@ impl Run<'_> {
             .ok()
             .flatten();
         let (Some(dsco_order), Some(mut view)) = (dsco_order, view) else {
-            self.recheck.insert(order.dsco_order_id.clone());
+            // On the list at once (not at the run's end): a run that stops early keeps it.
+            let id = order.dsco_order_id.clone();
+            let listed = self
+                .ctx
+                .store
+                .call(move |s| {
+                    s.write(|tx| {
+                        let mut list: Recheck = tx.cursor(RECHECK)?.unwrap_or_default();
+                        list.entry(id).or_insert(tx.now());
+                        tx.set_cursor(RECHECK, &list)
+                    })
+                })
+                .await;
+            if let Err(e) = listed {
+                tracing::warn!(flow = "shipments", dsco_order_id = %order.dsco_order_id, error = %e, "could not list the order for a state check");
+            }
             return OrderState::PartiallyShipped;
         };
         let mut confirmed = package.clone();
@@ -360,31 +375,44 @@ impl Run<'_> {
     }
 
     /// Orders whose state after a confirmation could not be worked out: DSCO's order is read
-    /// again (they stay on the list until it is).
+    /// again, and each leaves the list in the transaction that sets its state. An order DSCO
+    /// does not answer for a day leaves the list with a warning (its state stays as it is).
     pub(super) async fn recheck_states(&mut self) -> Result<(), FlowError> {
-        for id in self.recheck.clone() {
-            let Ok(Some(dsco_order)) = self.dsco.get_order(dsco::OrderKey::DscoOrderId, &id).await
-            else {
-                continue;
+        let list: Recheck = self
+            .ctx
+            .store
+            .call(|s| s.read(|tx| tx.cursor(RECHECK)))
+            .await?
+            .unwrap_or_default();
+        let now = self.ctx.now();
+        for (id, since) in list {
+            let read = self.dsco.get_order(dsco::OrderKey::DscoOrderId, &id).await;
+            let dsco_order = match read {
+                Ok(Some(o)) => Some(o),
+                _ if now - since > RECHECK_FOR => {
+                    tracing::warn!(flow = "shipments", dsco_order_id = %id, "DSCO's order could not be read for a day; its state is left as it is");
+                    None
+                }
+                _ => continue,
             };
             let key = id.clone();
             self.ctx
                 .store
                 .call(move |s| {
                     s.write(|tx| {
-                        if let Some(mut view) = order_view::load_in(tx, &key)? {
-                            view.advance(
-                                "shipment_state_checked",
-                                state_of(&dsco_order, &view),
-                                tx.now(),
-                            );
+                        if let Some(dsco_order) = dsco_order
+                            && let Some(mut view) = order_view::load_in(tx, &key)?
+                        {
+                            let state = state_of(&dsco_order, &view);
+                            view.advance("shipment_state_checked", state, tx.now());
                             order_view::save(tx, &view)?;
                         }
-                        Ok(())
+                        let mut list: Recheck = tx.cursor(RECHECK)?.unwrap_or_default();
+                        list.remove(&key);
+                        tx.set_cursor(RECHECK, &list)
                     })
                 })
                 .await?;
-            self.recheck.remove(&id);
         }
         Ok(())
     }
@@ -473,8 +501,11 @@ mod built {
     }
 }
 
-/// How a package's change-log entry is recognised: its order and tracking number (untracked:
-/// its lines).
+/// DSCO orders whose state is to be worked out again, with when they were listed.
+type Recheck = BTreeMap<String, chrono::DateTime<chrono::Utc>>;
+/// How long an order stays on the recheck list.
+const RECHECK_FOR: chrono::Duration = chrono::Duration::days(1);
+
 /// The order's lifecycle step by DSCO's order and our confirmed packages not yet visible there.
 fn state_of(dsco_order: &dsco::Order, view: &order_view::OrderView) -> OrderState {
     let extra = super::in_flight(dsco_order, Some(view));
@@ -485,6 +516,8 @@ fn state_of(dsco_order: &dsco::Order, view: &order_view::OrderView) -> OrderStat
     }
 }
 
+/// How a package's change-log entry is recognised: its order and tracking number (untracked:
+/// its lines).
 fn matcher(built: &Built) -> Match {
     let mut lines: Vec<(u32, i64)> = built
         .lines
@@ -496,6 +529,7 @@ fn matcher(built: &Built) -> Match {
         key: built.dsco_order_id.clone(),
         tracking: built.tracking().map(str::to_owned),
         lines,
+        fields: Vec::new(),
     }
 }
 

@@ -359,23 +359,50 @@ fn a_line_without_a_sku_is_named_by_its_next_identifier() {
 fn a_package_counts_as_found_on_dsco_only_with_its_tracking_and_exactly_its_lines() {
     let n = note(&[(11, 101, 2)]);
     let o = order(&[(1, "A", 2), (2, "B", 3)]);
-    assert!(!found_on_dsco(&n, &o, &facts(), &rules(), now()));
+    assert!(!found_on_dsco(&n, &o, &[], &facts(), &rules(), now()));
     // Same tracking and lines: found, also when DSCO's stream-only shippedQuantity counts it.
     let mut shown = with_package(o.clone(), "1Z999", &[(1, 2)]);
-    assert!(found_on_dsco(&n, &shown, &facts(), &rules(), now()));
+    assert!(found_on_dsco(&n, &shown, &[], &facts(), &rules(), now()));
     shown.line_items[0].shipped_quantity = Some(2);
-    assert!(found_on_dsco(&n, &shown, &facts(), &rules(), now()));
+    assert!(found_on_dsco(&n, &shown, &[], &facts(), &rules(), now()));
     // Same tracking, other lines or quantities: another shipment, not this note's.
     let other = with_package(o.clone(), "1Z999", &[(2, 1)]);
-    assert!(!found_on_dsco(&n, &other, &facts(), &rules(), now()));
+    assert!(!found_on_dsco(&n, &other, &[], &facts(), &rules(), now()));
     let fewer = with_package(o.clone(), "1Z999", &[(1, 1)]);
-    assert!(!found_on_dsco(&n, &fewer, &facts(), &rules(), now()));
+    assert!(!found_on_dsco(&n, &fewer, &[], &facts(), &rules(), now()));
     // Untracked notes are never matched by tracking.
     let mut untracked = n.clone();
     untracked.tracking = None;
     assert!(!found_on_dsco(
         &untracked,
         &shown,
+        &[],
+        &facts(),
+        &rules(),
+        now()
+    ));
+}
+
+#[test]
+fn our_other_package_under_the_same_tracking_is_not_this_notes() {
+    // Two notes of one unit each of a two-unit line, shipped under one tracking number: the
+    // first is ours and confirmed; the second is not on DSCO yet.
+    let n = note(&[(11, 101, 1)]);
+    let shown = with_package(order(&[(1, "A", 2)]), "1Z999", &[(1, 1)]);
+    assert!(!found_on_dsco(
+        &n,
+        &shown,
+        &[vec![(1, 1)]],
+        &facts(),
+        &rules(),
+        now()
+    ));
+    // Both on DSCO: the second package is this note's.
+    let both = with_package(shown, "1Z999", &[(1, 1)]);
+    assert!(found_on_dsco(
+        &n,
+        &both,
+        &[vec![(1, 1)]],
         &facts(),
         &rules(),
         now()
