@@ -11,7 +11,7 @@ use super::error::Error;
 use super::tables::*;
 
 /// The schema version this binary writes.
-pub const LATEST: u64 = 5;
+pub const LATEST: u64 = 6;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
@@ -22,6 +22,7 @@ const STEPS: [Step; LATEST as usize] = [
     v3_catalog_tables,
     v4_order_view_tables,
     v5_webhook_inbox_tables,
+    v6_inventory_tables,
 ];
 
 /// Version 1: the tables every flow needs.
@@ -113,6 +114,14 @@ fn v5_webhook_inbox_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(FLOW_SEQ_TO_INBOX_ENTRY)?;
     tx.open_table(FLOW_EVENT_ID_TO_INBOX_SEQ)?;
     tx.open_table(EVENT_TO_LAST_DELIVERY_MILLIS)?;
+    Ok(())
+}
+
+/// Version 6: the inventory flow's state, its change queue and the units of pending orders.
+fn v6_inventory_tables(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(SKU_TO_INVENTORY)?;
+    tx.open_table(CHANGE_TO_MILLIS)?;
+    tx.open_table(DSCO_ORDER_ID_TO_PENDING_UNITS)?;
     Ok(())
 }
 

@@ -64,3 +64,11 @@ pub const FLOW_EVENT_ID_TO_INBOX_SEQ: TableDefinition<(&str, &str, u64), u64> =
 /// Brightpearl event → unix milliseconds of the last accepted delivery. Added by schema version 5.
 pub const EVENT_TO_LAST_DELIVERY_MILLIS: TableDefinition<&str, i64> =
     TableDefinition::new("webhook_deliveries");
+/// Published DSCO SKUs: what DSCO confirmed and what was last published. Added by schema version 6.
+pub const SKU_TO_INVENTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("inventory");
+/// The inventory change queue (`product:<id>`, `sku:<dsco sku>`) → unix milliseconds queued.
+/// Added by schema version 6.
+pub const CHANGE_TO_MILLIS: TableDefinition<&str, i64> = TableDefinition::new("stock_changes");
+/// DSCO orders not yet a Brightpearl order → the units they hold. Added by schema version 6.
+pub const DSCO_ORDER_ID_TO_PENDING_UNITS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("pending_units");

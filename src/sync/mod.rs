@@ -10,6 +10,7 @@ pub mod address;
 pub mod contacts;
 pub mod dsco_once;
 pub mod exactly_once;
+pub mod inventory;
 pub mod money;
 pub mod order_link;
 pub mod order_view;

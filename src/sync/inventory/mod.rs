@@ -1,0 +1,3 @@
+//! The `inventory` flow, Brightpearl → DSCO.
+
+pub mod quantity;
