@@ -1,3 +1,4 @@
 //! The `inventory` flow, Brightpearl → DSCO.
 
+pub mod items;
 pub mod quantity;
