@@ -356,7 +356,17 @@ impl Scheduler {
         .with_mode(mode)
         .with_progress(self.inner.progress.clone())
         .with_contacts(self.inner.registry.contacts())
-        .with_connections(self.inner.registry.connections());
+        .with_connections(self.inner.registry.connections())
+        .with_requester({
+            let scheduler = self.clone();
+            Arc::new(move |other: FlowName, delay: Duration| {
+                if scheduler.schedule(other).is_none() {
+                    return false;
+                }
+                scheduler.request_after(other, delay);
+                true
+            })
+        });
         // A panicking flow fails its run; it must not leave the flow marked running for good.
         let result = match futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
             tracing::Instrument::instrument(task_flow.run(&ctx), span),

@@ -127,8 +127,9 @@ pub enum AsyncWrite {
     Acknowledgements,
     /// `POST /order/shipment/batch/small` → `/order/log`.
     Shipments,
-    /// `POST /inventory/batch/small` → `/inventory/log`.
-    Inventory,
+    /// `POST /inventory/batch/small` → `/inventory/log`; with `skip_unknown`,
+    /// `?skipItemsThatDontExist=true` (DSCO drops SKUs it does not know instead of failing them).
+    Inventory { skip_unknown: bool },
     /// `POST /invoice/batch/small` → `/invoice/log`.
     Invoices,
     /// `POST /order/item/cancel/batch/small` → `/order/log`.
@@ -143,7 +144,9 @@ impl AsyncWrite {
                 "POST /order/shipment/batch/small",
                 "order/shipment/batch/small",
             ),
-            AsyncWrite::Inventory => ("POST /inventory/batch/small", "inventory/batch/small"),
+            AsyncWrite::Inventory { .. } => {
+                ("POST /inventory/batch/small", "inventory/batch/small")
+            }
             AsyncWrite::Invoices => ("POST /invoice/batch/small", "invoice/batch/small"),
             AsyncWrite::ItemCancels => (
                 "POST /order/item/cancel/batch/small",
@@ -158,7 +161,7 @@ impl AsyncWrite {
             AsyncWrite::Acknowledgements | AsyncWrite::Shipments | AsyncWrite::ItemCancels => {
                 ChangeLog::Order
             }
-            AsyncWrite::Inventory => ChangeLog::Inventory,
+            AsyncWrite::Inventory { .. } => ChangeLog::Inventory,
             AsyncWrite::Invoices => ChangeLog::Invoice,
         }
     }

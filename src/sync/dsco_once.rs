@@ -48,6 +48,10 @@ pub struct Match {
     /// `supplierOrderNumber`): another write on the same key is not this one.
     #[serde(default)]
     pub fields: Vec<(String, String)>,
+    /// An inventory item's `(code, quantity)` per warehouse, sorted: a publication of other
+    /// quantities for the same SKU is not this one.
+    #[serde(default)]
+    pub warehouses: Vec<(String, i64)>,
 }
 
 impl Match {
@@ -63,6 +67,24 @@ impl Match {
         };
         if !self.fields.iter().all(|(f, v)| same(f, v)) {
             return false;
+        }
+        if !self.warehouses.is_empty() {
+            let mut got: Vec<(String, i64)> = payload
+                .get("warehouses")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|w| {
+                            Some((
+                                w.get("code")?.as_str()?.to_owned(),
+                                w.get("quantity")?.as_i64()?,
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            got.sort();
+            return got == self.warehouses;
         }
         let Some(packages) = payload.get("shipments").and_then(Value::as_array) else {
             // Not a shipment payload: the key alone identifies it.
@@ -280,6 +302,8 @@ pub enum Settled {
     Succeeded {
         request_id: Option<String>,
         date_processed: Option<String>,
+        /// DSCO's informational messages (`ITEM_SKIPPED` for an unknown SKU it dropped).
+        messages: Vec<ApiResponseMessage>,
     },
     /// DSCO rejected the object, with its codes and words.
     Failed {
@@ -530,6 +554,7 @@ fn from_entry(entry: &ChangeLogEntry, again: DateTime<Utc>) -> Settled {
         "success" => Settled::Succeeded {
             request_id,
             date_processed: Some(entry.date_processed.clone()),
+            messages: entry.results.clone(),
         },
         "failure" => Settled::Failed {
             request_id,

@@ -128,7 +128,13 @@ pub struct FlowCtx {
     /// recorded twice in a run (imported, then acknowledged) counts once, in its final status.
     touched: Arc<Mutex<std::collections::HashMap<(String, String), store::RecordStatus>>>,
     progress: Progress,
+    /// Asks the scheduler for a run of another flow (queued, like a follow-up); answers whether
+    /// that flow is scheduled at all. None outside the scheduler.
+    requester: Option<RunRequester>,
 }
+
+/// Asks for a run of a flow; `false` when the flow has no schedule (it is off).
+pub type RunRequester = Arc<dyn Fn(FlowName, std::time::Duration) -> bool + Send + Sync>;
 
 /// What running flows last said about their progress, shown in `GET /v1/status`.
 pub type Progress = Arc<Mutex<std::collections::HashMap<FlowName, String>>>;
@@ -146,10 +152,22 @@ impl FlowCtx {
             connections: None,
             touched: Arc::default(),
             progress: Arc::default(),
+            requester: None,
         }
     }
 
     /// Run in `mode` (a mode of this flow).
+    pub fn with_requester(mut self, requester: RunRequester) -> Self {
+        self.requester = Some(requester);
+        self
+    }
+
+    /// Ask for a run of `flow` after `delay` (queued behind a running one). `None` when there
+    /// is no scheduler; `Some(false)` when `flow` has no schedule.
+    pub fn request_run(&self, flow: FlowName, delay: std::time::Duration) -> Option<bool> {
+        self.requester.as_ref().map(|r| r(flow, delay))
+    }
+
     pub fn with_mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self

@@ -136,7 +136,11 @@ impl Client {
         objects: &[T],
     ) -> Result<RequestId, Error> {
         let (endpoint, path) = write.endpoint();
-        let call = Call::post(endpoint, path, objects)?;
+        let mut call = Call::post(endpoint, path, objects)?;
+        if let AsyncWrite::Inventory { skip_unknown: true } = write {
+            call.query
+                .push(("skipItemsThatDontExist".into(), "true".into()));
+        }
         self.accepted(call, objects.len()).await
     }
 

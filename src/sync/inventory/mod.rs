@@ -1,4 +1,506 @@
-//! The `inventory` flow, Brightpearl → DSCO.
+//! The `inventory` flow, Brightpearl → DSCO: per published item and DSCO warehouse code the
+//! quantity of `quantity` (pure), sent only where it differs from what DSCO last confirmed, through
+//! `sync::dsco_once`, and confirmed only by DSCO's inventory log.
+//!
+//! Modes: `delta` (the products whose stock may have changed: stock webhooks, the change queue
+//! the orders and shipments flows fill, items not confirmed yet), `full` (every published
+//! product), `reconcile` (every item sent whatever is stored, with a report). A run reads
+//! availability (`read`), works out each item's quantity, and sends (`publish`).
 
 pub mod items;
+mod publish;
 pub mod quantity;
+mod read;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::brightpearl;
+use crate::dsco;
+use crate::flow_name::FlowName;
+use crate::mapping::MappingKind;
+use crate::mapping::items::{ItemMapping, ItemMatcher};
+use crate::mapping::warehouses::WarehouseMap;
+use crate::reference::CatalogProduct;
+use crate::settings::Settings;
+use crate::store::{InboxEntry, InventoryItem, Kind, Outcome, PendingUnits, RecordDetail};
+use crate::sync::webhooks::ON_HAND_EVENT;
+use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
+
+use quantity::{Codes, Stock, Untracked};
+
+/// Record and intent kind of inventory.
+pub const INVENTORY_KIND: &str = "inventory";
+/// When each mode last ran to the end (for `/v1/status`).
+pub const LAST_RUNS: &str = "inventory.last_runs";
+/// Set once the flow has published with `inventory.enabled` on: turning it on starts with a
+/// reconcile.
+const ENABLED_SEEN: &str = "inventory.enabled_seen";
+/// The orders flow's window cursor (`{"until": ...}`): how far it has seen DSCO's orders.
+const ORDERS_WINDOW: &str = "orders.window";
+/// How far behind its start an orders window ends, and a second more.
+const ORDERS_UNTIL_LAG: chrono::Duration = chrono::Duration::seconds(11);
+
+/// When each mode last finished.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LastRuns {
+    pub delta: Option<DateTime<Utc>>,
+    pub full: Option<DateTime<Utc>>,
+    pub reconcile: Option<DateTime<Utc>>,
+}
+
+/// The inventory flow.
+pub struct InventoryFlow;
+
+impl InventoryFlow {
+    pub fn new() -> Arc<InventoryFlow> {
+        Arc::new(InventoryFlow)
+    }
+}
+
+impl Flow for InventoryFlow {
+    fn name(&self) -> FlowName {
+        FlowName::Inventory
+    }
+
+    fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
+        Box::pin(async move {
+            let settings = ctx
+                .store
+                .call(|s| s.read(|tx| Settings::load(tx)))
+                .await?;
+            if !settings.inventory.enabled {
+                return Ok(RunReport {
+                    counts: ctx.counts(),
+                    note: Some("inventory.enabled is false: nothing read or sent".into()),
+                });
+            }
+            let bp = ctx.brightpearl()?;
+            let dsco = ctx.dsco()?;
+            let grace = ctx.dsco_settle_grace()?;
+            let mut run = Run::load(ctx, &bp, &dsco, grace, settings).await?;
+            run.execute().await
+        })
+    }
+}
+
+/// Which products a run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Delta,
+    Full,
+    Reconcile,
+}
+
+/// One run's working set.
+struct Run<'a> {
+    ctx: &'a FlowCtx,
+    bp: &'a brightpearl::Client,
+    dsco: &'a dsco::Client,
+    grace: std::time::Duration,
+    settings: Settings,
+    scope: Scope,
+    published: BTreeMap<String, items::Published>,
+    catalog: BTreeMap<u32, CatalogProduct>,
+    codes: Codes,
+    stored: BTreeMap<String, InventoryItem>,
+    pending: Vec<PendingUnits>,
+    changes: Vec<String>,
+    inbox: Vec<InboxEntry>,
+    notes: Vec<String>,
+    /// Reconcile report rows.
+    report: Vec<publish::ReportRow>,
+}
+
+impl<'a> Run<'a> {
+    async fn load(
+        ctx: &'a FlowCtx,
+        bp: &'a brightpearl::Client,
+        dsco: &'a dsco::Client,
+        grace: std::time::Duration,
+        settings: Settings,
+    ) -> Result<Run<'a>, FlowError> {
+        let items_settings = settings.items.clone();
+        let first_gets_all = true;
+        let (published, catalog, codes, stored, pending, changes, inbox, seen_before) = ctx
+            .store
+            .call(move |s| {
+                s.read(|tx| {
+                    let catalog = tx.catalog()?;
+                    let manual: Vec<ItemMapping> = tx
+                        .mappings::<ItemMapping>(MappingKind::Items.as_str())?
+                        .into_iter()
+                        .map(|(_, m)| m)
+                        .collect();
+                    let matcher = ItemMatcher::load(tx)?;
+                    let seen = tx.dsco_items()?;
+                    let published = items::published(
+                        &manual,
+                        &catalog,
+                        &seen,
+                        &items_settings,
+                        &matcher,
+                        first_gets_all,
+                    );
+                    let warehouses = WarehouseMap::load(tx)?;
+                    let codes: Codes = warehouses
+                        .dsco_codes()
+                        .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
+                        .collect();
+                    let stored: BTreeMap<String, InventoryItem> = tx
+                        .inventory_items()?
+                        .into_iter()
+                        .map(|i| (i.sku.to_lowercase(), i))
+                        .collect();
+                    let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
+                    Ok((
+                        published,
+                        catalog.into_iter().map(|p| (p.id, p)).collect(),
+                        codes,
+                        stored,
+                        tx.pending_units()?,
+                        tx.stock_changes()?,
+                        tx.inbox(FlowName::Inventory, 10_000)?,
+                        seen_before,
+                    ))
+                })
+            })
+            .await?;
+        let scope = if !seen_before {
+            Scope::Reconcile
+        } else {
+            match ctx.mode.as_str() {
+                "full" => Scope::Full,
+                "reconcile" => Scope::Reconcile,
+                _ => Scope::Delta,
+            }
+        };
+        Ok(Run {
+            ctx,
+            bp,
+            dsco,
+            grace,
+            settings,
+            scope,
+            published,
+            catalog,
+            codes,
+            stored,
+            pending,
+            changes,
+            inbox,
+            notes: Vec::new(),
+            report: Vec::new(),
+        })
+    }
+
+    async fn execute(&mut self) -> Result<RunReport, FlowError> {
+        if self.codes.is_empty() {
+            return Err(FlowError::Other(
+                "no warehouses mapping: map Brightpearl warehouses to DSCO warehouse codes first"
+                    .into(),
+            ));
+        }
+        self.settle_open().await?;
+        let products = self.products_to_read();
+        self.notes.push(format!(
+            "{}: {} products read, {} items published",
+            match self.scope {
+                Scope::Delta => "delta",
+                Scope::Full => "full",
+                Scope::Reconcile => "reconcile",
+            },
+            products.len(),
+            self.published.len()
+        ));
+        let read_started = self.ctx.now();
+        let read = read::availability(self.bp, &products)
+            .await
+            .map_err(|e| FlowError::brightpearl("reading product availability", e))?;
+        for (product, reason) in &read.refused {
+            let reason = format!("Brightpearl refused availability for product {product}: {reason}");
+            self.ctx
+                .record(
+                    INVENTORY_KIND,
+                    &format!("product:{product}"),
+                    Outcome::Permanent { reason, code: None },
+                    RecordDetail::default(),
+                )
+                .await?;
+        }
+        self.orders_guard(read_started).await?;
+        let wanted = self.compute(&products, &read);
+        self.send(wanted).await?;
+        self.finish(read_started).await?;
+        Ok(RunReport {
+            counts: self.ctx.counts(),
+            note: Some(self.notes.join("; ")),
+        })
+    }
+
+    /// The products this run reads.
+    fn products_to_read(&self) -> Vec<u32> {
+        let refused: BTreeSet<u32> = BTreeSet::new();
+        let of_item = |p: &items::Published| {
+            let mut out = vec![p.product_id];
+            if let Some(Stock::Bundle(components)) = Some(self.stock(p.product_id)) {
+                out.extend(components.iter().map(|(c, _)| *c));
+            }
+            out
+        };
+        let all = || {
+            self.published
+                .values()
+                .filter(|p| self.scope == Scope::Reconcile || !self.is_skipped(&p.sku))
+                .flat_map(of_item)
+                .filter(|p| !refused.contains(p))
+                .collect::<Vec<u32>>()
+        };
+        match self.scope {
+            Scope::Full | Scope::Reconcile => read::distinct(all()),
+            Scope::Delta => {
+                let mut products: BTreeSet<u32> = BTreeSet::new();
+                for change in &self.changes {
+                    if let Some(p) = change.strip_prefix("product:").and_then(|p| p.parse().ok()) {
+                        products.insert(p);
+                    } else if let Some(sku) = change.strip_prefix("sku:")
+                        && let Some(p) = self.published.get(&sku.to_lowercase())
+                    {
+                        products.insert(p.product_id);
+                    }
+                }
+                for entry in &self.inbox {
+                    if entry.event == ON_HAND_EVENT {
+                        products.insert(entry.id as u32);
+                    }
+                }
+                // Items not confirmed yet (never sent, pending, rejected).
+                for (key, p) in &self.published {
+                    let confirmed = self
+                        .stored
+                        .get(key)
+                        .is_some_and(|s| s.state == "in_sync" || s.state == "skipped");
+                    if !confirmed {
+                        products.insert(p.product_id);
+                    }
+                }
+                // Bundles whose component changed, and the components of changed bundles.
+                let changed = products.clone();
+                let mut out: Vec<u32> = Vec::new();
+                for p in self.published.values() {
+                    let mut mine = of_item(p);
+                    if mine.iter().any(|x| changed.contains(x)) && !self.is_skipped(&p.sku) {
+                        out.append(&mut mine);
+                    }
+                }
+                read::distinct(out)
+            }
+        }
+    }
+
+    fn is_skipped(&self, sku: &str) -> bool {
+        self.stored
+            .get(&sku.to_lowercase())
+            .is_some_and(|s| s.state == "skipped")
+    }
+
+    /// How a product's stock is known, from the stored catalog.
+    fn stock(&self, product: u32) -> Stock {
+        match self.catalog.get(&product) {
+            Some(p) => catalog_stock(p),
+            None => Stock::Tracked,
+        }
+    }
+
+    /// Each item's quantities, for the items whose product was read.
+    fn compute(&mut self, products: &[u32], read: &read::Read) -> Vec<publish::Wanted> {
+        let read_set: BTreeSet<u32> = products.iter().copied().collect();
+        let untracked = Untracked::Skip;
+        let stock_of = |p: u32| self.stock(p);
+        let mut bp_by_sku: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut holds: BTreeMap<String, String> = BTreeMap::new();
+        for (key, p) in &self.published {
+            if !read_set.contains(&p.product_id) {
+                continue;
+            }
+            if read.refused.iter().any(|(r, _)| *r == p.product_id) {
+                continue;
+            }
+            match quantity::brightpearl_quantity(
+                p.product_id,
+                &self.stock(p.product_id),
+                untracked,
+                &stock_of,
+                &read.on_hand,
+                &self.codes,
+            ) {
+                Ok(q) => {
+                    bp_by_sku.insert(key.clone(), q);
+                }
+                Err(reason) => {
+                    holds.insert(key.clone(), reason);
+                }
+            }
+        }
+        let retailer_code = |retailer: Option<&str>| {
+            let warehouse = match retailer {
+                Some(r) => self.settings.orders_for_retailer(r).warehouse_id,
+                None => self.settings.orders.defaults.warehouse_id,
+            }?;
+            self.codes
+                .iter()
+                .find(|(_, ids)| ids.contains(&warehouse))
+                .map(|(c, _)| c.clone())
+        };
+        let deductions =
+            quantity::pending_deductions(&self.pending, &self.codes, &retailer_code, &bp_by_sku);
+        let buffer = self.settings.inventory.safety_buffer;
+        let mut out = Vec::new();
+        for (key, bp) in &bp_by_sku {
+            let p = &self.published[key];
+            let mut detail = quantity::publish(bp, deductions.get(key), buffer, None);
+            if p.shared_with.is_some() {
+                for d in detail.values_mut() {
+                    d.published = 0;
+                }
+            }
+            out.push(publish::Wanted {
+                key: key.clone(),
+                published: p.clone(),
+                detail,
+            });
+        }
+        for (key, reason) in holds {
+            self.notes.push(format!("{}: {reason}", self.published[&key].sku));
+        }
+        out
+    }
+
+    /// The orders guard: publish only after an orders run whose window ends after this run's
+    /// availability read began (DSCO's auto-decrement of orders not yet seen would be undone).
+    async fn orders_guard(&mut self, read_started: DateTime<Utc>) -> Result<(), FlowError> {
+        if self.orders_window_end().await? > Some(read_started) {
+            return Ok(());
+        }
+        // The orders window ends 10 s before its run starts (DSCO refuses a younger `until`):
+        // the run that covers the read starts after that.
+        let after = (read_started + ORDERS_UNTIL_LAG - self.ctx.now())
+            .to_std()
+            .unwrap_or_default();
+        match self.ctx.request_run(FlowName::Orders, after) {
+            None => return Ok(()), // no scheduler (machinery tests)
+            Some(false) => {
+                self.notes.push(
+                    "inventory is published without the orders guard: the orders flow is off"
+                        .into(),
+                );
+                return Ok(());
+            }
+            Some(true) => {}
+        }
+        let lag = chrono::Duration::from_std(self.max_orders_lag()).unwrap_or_default();
+        let deadline = self.ctx.now() + lag;
+        loop {
+            if self.ctx.stopping() {
+                return Err(FlowError::Other(
+                    "stopped while waiting for an orders run; nothing published".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if self.orders_window_end().await? > Some(read_started) {
+                return Ok(());
+            }
+            // An earlier timer may have started a run too soon to cover the read: ask again.
+            let after = (read_started + ORDERS_UNTIL_LAG - self.ctx.now())
+                .to_std()
+                .unwrap_or_default();
+            self.ctx.request_run(FlowName::Orders, after);
+            let last = self
+                .ctx
+                .store
+                .call(|s| s.read(|tx| tx.last_run(FlowName::Orders)))
+                .await?;
+            if let Some(run) = &last
+                && run.started_at >= read_started
+                && run.status == crate::store::RunStatus::Failed
+            {
+                return Err(FlowError::Other(format!(
+                    "orders run {} failed, so DSCO orders placed since the stock was read may not                      be deducted; nothing published",
+                    run.id
+                )));
+            }
+            if self.ctx.now() > deadline {
+                let which = last.map_or("no orders run".to_owned(), |r| format!("orders run {}", r.id));
+                return Err(FlowError::Other(format!(
+                    "{which} did not cover the time the stock was read within                      inventory.max_orders_lag; nothing published"
+                )));
+            }
+        }
+    }
+
+    /// Where the orders flow's last window ended.
+    async fn orders_window_end(&self) -> Result<Option<DateTime<Utc>>, FlowError> {
+        #[derive(Deserialize)]
+        struct Window {
+            until: DateTime<Utc>,
+        }
+        Ok(self
+            .ctx
+            .store
+            .call(|s| s.read(|tx| tx.cursor::<Window>(ORDERS_WINDOW)))
+            .await?
+            .map(|w| w.until))
+    }
+
+    fn max_orders_lag(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(120)
+    }
+
+    /// Commit the end of the run: the change queue and inbox entries it dealt with, the time
+    /// this mode last ran, and (reconcile) the report.
+    async fn finish(&mut self, read_at: DateTime<Utc>) -> Result<(), FlowError> {
+        let changes = std::mem::take(&mut self.changes);
+        let inbox = std::mem::take(&mut self.inbox);
+        let scope = self.scope;
+        let now = self.ctx.now();
+        let report = (scope == Scope::Reconcile).then(|| publish::Report {
+            at: now,
+            rows: std::mem::take(&mut self.report),
+        });
+        self.ctx
+            .store
+            .call(move |s| {
+                s.write(|tx| {
+                    tx.clear_stock_changes(&changes, read_at)?;
+                    tx.inbox_remove(&inbox)?;
+                    let mut last: LastRuns = tx.cursor(LAST_RUNS)?.unwrap_or_default();
+                    match scope {
+                        Scope::Delta => last.delta = Some(now),
+                        Scope::Full => last.full = Some(now),
+                        Scope::Reconcile => last.reconcile = Some(now),
+                    }
+                    tx.set_cursor(LAST_RUNS, &last)?;
+                    tx.set_cursor(ENABLED_SEEN, &true)?;
+                    if let Some(report) = &report {
+                        tx.put_reconcile_report(report)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// A catalog product's stock kind.
+fn catalog_stock(_product: &CatalogProduct) -> Stock {
+    Stock::Tracked
+}
+
+fn kind() -> Kind {
+    Kind::Inventory
+}

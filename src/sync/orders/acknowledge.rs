@@ -107,6 +107,7 @@ impl Run<'_> {
                         key: a.id.clone(),
                         tracking: None,
                         lines: Vec::new(),
+                        warehouses: Vec::new(),
                         fields: a
                             .supplier_order_number
                             .iter()

@@ -530,6 +530,7 @@ fn matcher(built: &Built) -> Match {
         tracking: built.tracking().map(str::to_owned),
         lines,
         fields: Vec::new(),
+        warehouses: Vec::new(),
     }
 }
 

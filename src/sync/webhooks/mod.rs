@@ -25,7 +25,8 @@ use tokio_util::task::TaskTracker;
 use url::Url;
 
 pub use self::desired::{
-    BODY_TEMPLATE, GOODS_OUT_NOTE_EVENTS, HOOK_PATH, NOTE_DESTROYED_EVENT, ORDER_STATUS_EVENT,
+    BODY_TEMPLATE, GOODS_OUT_NOTE_EVENTS, HOOK_PATH, NOTE_DESTROYED_EVENT, ON_HAND_EVENT,
+    ORDER_STATUS_EVENT,
     desired_webhooks, flows_for_event, hook_uri, is_ours, redacted_uri,
 };
 pub use self::receive::{Accepted, Delivery, accept};
