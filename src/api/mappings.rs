@@ -116,7 +116,7 @@ fn kind_of(text: &str) -> Result<MappingKind, ApiError> {
 }
 
 /// Whether the caller asked for CSV.
-fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError> {
+pub(super) fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError> {
     match format {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),

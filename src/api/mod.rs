@@ -10,6 +10,7 @@ mod connections;
 mod dto;
 pub mod error;
 mod extract;
+mod inventory;
 mod mappings;
 mod orders;
 pub mod public;
@@ -88,6 +89,7 @@ pub fn router_and_spec(state: AppState) -> (axum::Router, utoipa::openapi::OpenA
         .merge(catalog::routes())
         .merge(connections::routes())
         .merge(orders::routes())
+        .merge(inventory::routes())
         .merge(webhooks::routes())
         .split_for_parts();
     let spec = Arc::new(spec);

@@ -154,9 +154,19 @@ impl Sandbox {
             let brightpearl = brightpearl.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                let mut n: u32 = 0;
                 loop {
                     tick.tick().await;
                     brightpearl.run_demo_due();
+                    n += 1;
+                    // Now and then the warehouse counts a product again or takes goods in: its
+                    // stock changes, a webhook tells the daemon, and inventory publishes it.
+                    if n.is_multiple_of(15) {
+                        let product = 1 + (n / 15 * 37) % 150;
+                        if !product.is_multiple_of(40) {
+                            brightpearl.set_stock(product, 1, i64::from(5 + (n / 15) % 30));
+                        }
+                    }
                 }
             })
         };
@@ -228,7 +238,8 @@ async fn configure(
             "shipping_method_id": 1, "price_source": "expected_cost",
             "shipping_charge_nominal_code": "4040"
         },
-        "cancellations": {"dsco_cancelled_status_id": 5}
+        "cancellations": {"dsco_cancelled_status_id": 5},
+        "inventory": {"enabled": true}
     });
     let r = http
         .patch(format!("{url}/v1/settings"))

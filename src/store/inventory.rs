@@ -13,9 +13,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, decode, encode};
-use super::tables::{
-    CHANGE_TO_MILLIS, DSCO_ORDER_ID_TO_PENDING_UNITS, NAME_TO_DOCUMENT, SKU_TO_INVENTORY,
-};
+use super::tables::{CHANGE_TO_MILLIS, DSCO_ORDER_ID_TO_PENDING_UNITS, SKU_TO_INVENTORY};
 use super::tx::{Reads, Tx, WriteTx};
 
 /// The latest reconcile report's document name.
@@ -101,6 +99,15 @@ impl<T: Reads> Tx<T> {
         Ok(out)
     }
 
+    /// The units one DSCO order holds, when it is not yet a Brightpearl order.
+    pub fn pending_units_of(&self, dsco_order_id: &str) -> Result<Option<PendingUnits>, Error> {
+        let table = self.table(DSCO_ORDER_ID_TO_PENDING_UNITS)?;
+        match table.get(dsco_order_id).map_err(Error::db)? {
+            Some(value) => Ok(Some(decode("pending_units", value.value())?)),
+            None => Ok(None),
+        }
+    }
+
     /// Every DSCO order holding units that is not yet a Brightpearl order.
     pub fn pending_units(&self) -> Result<Vec<PendingUnits>, Error> {
         let table = self.table(DSCO_ORDER_ID_TO_PENDING_UNITS)?;
@@ -176,14 +183,5 @@ impl WriteTx<'_> {
             .map_err(Error::db)?
             .map(|v| decode::<PendingUnits>("pending_units", v.value()));
         removed.transpose()
-    }
-
-    /// Store the latest reconcile report (replacing the previous one).
-    pub fn put_reconcile_report<T: Serialize>(&self, report: &T) -> Result<(), Error> {
-        let bytes = encode(report);
-        self.table_mut(NAME_TO_DOCUMENT)?
-            .insert(RECONCILE_DOCUMENT, bytes.as_slice())
-            .map_err(Error::db)?;
-        Ok(())
     }
 }

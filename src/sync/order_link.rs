@@ -207,7 +207,17 @@ pub fn find_by_bp_order(tx: &ReadTx, bp_order_id: u64) -> Result<Option<OrderLin
 }
 
 /// Store a link; relinking a DSCO order to another Brightpearl order is refused.
+/// Save a link. The DSCO order is a Brightpearl order now: the units it held for the inventory
+/// flow are released (and their SKUs queued for its next delta) in the same transaction.
 pub fn save(tx: &WriteTx, link: &OrderLink) -> Result<(), store::Error> {
+    if let Some(held) = tx.remove_pending_units(&link.dsco_order_id)? {
+        let changes: Vec<String> = held
+            .lines
+            .iter()
+            .map(|l| format!("sku:{}", l.sku))
+            .collect();
+        tx.queue_stock_changes(&changes)?;
+    }
     tx.put_link(ORDER_KIND, &link.to_link())
 }
 

@@ -8,7 +8,7 @@
 //! availability (`read`), works out each item's quantity, and sends (`publish`).
 
 pub mod items;
-mod publish;
+pub mod publish;
 pub mod quantity;
 mod read;
 
@@ -69,10 +69,7 @@ impl Flow for InventoryFlow {
 
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
         Box::pin(async move {
-            let settings = ctx
-                .store
-                .call(|s| s.read(|tx| Settings::load(tx)))
-                .await?;
+            let settings = ctx.store.call(|s| s.read(|tx| Settings::load(tx))).await?;
             if !settings.inventory.enabled {
                 return Ok(RunReport {
                     counts: ctx.counts(),
@@ -222,7 +219,8 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| FlowError::brightpearl("reading product availability", e))?;
         for (product, reason) in &read.refused {
-            let reason = format!("Brightpearl refused availability for product {product}: {reason}");
+            let reason =
+                format!("Brightpearl refused availability for product {product}: {reason}");
             self.ctx
                 .record(
                     INVENTORY_KIND,
@@ -375,7 +373,8 @@ impl<'a> Run<'a> {
             });
         }
         for (key, reason) in holds {
-            self.notes.push(format!("{}: {reason}", self.published[&key].sku));
+            self.notes
+                .push(format!("{}: {reason}", self.published[&key].sku));
         }
         out
     }
@@ -434,7 +433,9 @@ impl<'a> Run<'a> {
                 )));
             }
             if self.ctx.now() > deadline {
-                let which = last.map_or("no orders run".to_owned(), |r| format!("orders run {}", r.id));
+                let which = last.map_or("no orders run".to_owned(), |r| {
+                    format!("orders run {}", r.id)
+                });
                 return Err(FlowError::Other(format!(
                     "{which} did not cover the time the stock was read within                      inventory.max_orders_lag; nothing published"
                 )));
@@ -486,7 +487,7 @@ impl<'a> Run<'a> {
                     tx.set_cursor(LAST_RUNS, &last)?;
                     tx.set_cursor(ENABLED_SEEN, &true)?;
                     if let Some(report) = &report {
-                        tx.put_reconcile_report(report)?;
+                        tx.put_document(crate::store::RECONCILE_DOCUMENT, report)?;
                     }
                     Ok(())
                 })

@@ -70,9 +70,14 @@ impl Run<'_> {
         if intents.is_empty() {
             return Ok(());
         }
-        let settled =
-            dsco_once::settle(self.dsco, &self.ctx.store, self.settle_rules(), kind(), intents)
-                .await?;
+        let settled = dsco_once::settle(
+            self.dsco,
+            &self.ctx.store,
+            self.settle_rules(),
+            kind(),
+            intents,
+        )
+        .await?;
         self.apply(settled).await
     }
 
@@ -92,12 +97,16 @@ impl Run<'_> {
         let mut unchanged = 0usize;
         for w in wanted {
             let q = quantities(&w.detail);
-            let mut item = self.stored.get(&w.key).cloned().unwrap_or_else(|| InventoryItem {
-                sku: w.published.sku.clone(),
-                product_id: w.published.product_id,
-                state: "pending".into(),
-                ..Default::default()
-            });
+            let mut item = self
+                .stored
+                .get(&w.key)
+                .cloned()
+                .unwrap_or_else(|| InventoryItem {
+                    sku: w.published.sku.clone(),
+                    product_id: w.published.product_id,
+                    state: "pending".into(),
+                    ..Default::default()
+                });
             item.sku = w.published.sku.clone();
             item.product_id = w.published.product_id;
             item.rule = w.published.rule.to_owned();
@@ -112,7 +121,8 @@ impl Run<'_> {
                 updates.push(item);
                 continue;
             }
-            let send = reconcile || quantity::differs(&item.confirmed, &q) || item.confirmed_at.is_none();
+            let send =
+                reconcile || quantity::differs(&item.confirmed, &q) || item.confirmed_at.is_none();
             if reconcile {
                 for (code, published) in &q {
                     self.report.push(ReportRow {
@@ -159,7 +169,12 @@ impl Run<'_> {
             let keys: Vec<String> = batch.iter().map(|(i, _)| i.sku.clone()).collect();
             let intents: Vec<(String, WriteIntent)> = batch
                 .iter()
-                .map(|(i, wire)| (i.sku.clone(), WriteIntent::new(matcher(&i.sku, &i.published), wire)))
+                .map(|(i, wire)| {
+                    (
+                        i.sku.clone(),
+                        WriteIntent::new(matcher(&i.sku, &i.published), wire),
+                    )
+                })
                 .collect();
             let items: Vec<InventoryItem> = batch.iter().map(|(i, _)| i.clone()).collect();
             // The items (with what is sent) before their intents.
@@ -212,8 +227,15 @@ impl Run<'_> {
                     for (mut item, _) in batch {
                         item.state = "rejected".into();
                         item.reason = Some(reason.clone());
-                        self.record_item(item, Outcome::Permanent { reason: reason.clone(), code: code.clone() }, None)
-                            .await?;
+                        self.record_item(
+                            item,
+                            Outcome::Permanent {
+                                reason: reason.clone(),
+                                code: code.clone(),
+                            },
+                            None,
+                        )
+                        .await?;
                     }
                 }
                 Submitted::NotApplied { reason, error } | Submitted::Unknown { reason, error } => {
@@ -267,9 +289,14 @@ impl Run<'_> {
                     })
                 })
                 .await?;
-            let settled =
-                dsco_once::settle(self.dsco, &self.ctx.store, self.settle_rules(), kind(), intents)
-                    .await?;
+            let settled = dsco_once::settle(
+                self.dsco,
+                &self.ctx.store,
+                self.settle_rules(),
+                kind(),
+                intents,
+            )
+            .await?;
             let (waiting, done): (BTreeMap<_, _>, BTreeMap<_, _>) = settled
                 .into_iter()
                 .partition(|(_, s)| matches!(s, Settled::Waiting { .. }));

@@ -236,9 +236,42 @@ impl Run<'_> {
             .collect();
         let retailer = order.dsco_retailer_id.clone();
         let name = order.dsco_trading_partner_name.clone();
+        // The units DSCO took for this order (its auto-decrement) while it is not yet a
+        // Brightpearl order: the inventory flow deducts them.
+        let id = crate::sync::order_link::dsco_id(order);
+        let cancelled = order.lifecycle() == Lifecycle::Cancelled;
+        let units = crate::store::PendingUnits {
+            dsco_order_id: id.clone(),
+            retailer: retailer.clone(),
+            lines: order
+                .line_items
+                .iter()
+                .filter_map(|l| {
+                    let sku = l.sku.clone().filter(|s| !s.trim().is_empty())?;
+                    let quantity = l.quantity - l.cancelled_quantity.unwrap_or(0);
+                    (quantity > 0).then(|| crate::store::PendingLine {
+                        sku,
+                        quantity,
+                        warehouse_code: l.warehouse_code.clone(),
+                    })
+                })
+                .collect(),
+        };
         self.store()
             .call(move |s| {
                 s.write(|tx| {
+                    let linked = order_link::find_in(tx, &id)?.is_some();
+                    if linked || cancelled || units.lines.is_empty() {
+                        if let Some(held) = tx.remove_pending_units(&id)? {
+                            tx.queue_stock_changes(&changes_of(&held))?;
+                        }
+                    } else {
+                        let known = tx.pending_units_of(&id)?.is_some_and(|u| u == units);
+                        if !known {
+                            tx.put_pending_units(&units)?;
+                            tx.queue_stock_changes(&changes_of(&units))?;
+                        }
+                    }
                     for item in &items {
                         tx.note_dsco_item(item)?;
                     }
@@ -293,4 +326,13 @@ impl Run<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// The inventory change-queue entries for the SKUs of an order's units.
+fn changes_of(units: &crate::store::PendingUnits) -> Vec<String> {
+    units
+        .lines
+        .iter()
+        .map(|l| format!("sku:{}", l.sku))
+        .collect()
 }

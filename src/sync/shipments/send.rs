@@ -436,6 +436,15 @@ impl Run<'_> {
             view.dsco_request_id.as_deref(),
         );
         let key = source.to_owned();
+        // A confirmed package changed stock: its SKUs go to the inventory flow's next delta.
+        let shipped: Vec<String> = if matches!(outcome, Outcome::Synced) {
+            view.lines
+                .iter()
+                .filter_map(|l| l.sku.as_ref().map(|s| format!("sku:{s}")))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let step = Step {
             kind: SHIPMENT_KIND,
             outcome,
@@ -452,6 +461,9 @@ impl Run<'_> {
             move |tx| {
                 if clear {
                     tx.clear_intent(SHIPMENT_KIND, &key)?;
+                }
+                if !shipped.is_empty() {
+                    tx.queue_stock_changes(&shipped)?;
                 }
                 Ok(())
             },

@@ -26,8 +26,7 @@ use url::Url;
 
 pub use self::desired::{
     BODY_TEMPLATE, GOODS_OUT_NOTE_EVENTS, HOOK_PATH, NOTE_DESTROYED_EVENT, ON_HAND_EVENT,
-    ORDER_STATUS_EVENT,
-    desired_webhooks, flows_for_event, hook_uri, is_ours, redacted_uri,
+    ORDER_STATUS_EVENT, desired_webhooks, flows_for_event, hook_uri, is_ours, redacted_uri,
 };
 pub use self::receive::{Accepted, Delivery, accept};
 pub use self::reconcile::{HookChange, LANE, ReconcileReport, reconcile};
