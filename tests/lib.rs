@@ -5,6 +5,7 @@ mod support;
 mod architecture;
 mod connections;
 mod daemon;
+mod inventory;
 mod journal;
 mod mappings;
 mod modes;

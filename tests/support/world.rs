@@ -200,15 +200,25 @@ impl World {
         run
     }
 
+    /// One run of `flow` in `mode`, started by the test.
+    pub async fn run_flow_mode(&self, flow: &str, mode: &str) -> Value {
+        let run = self.try_run_flow_with(flow, Some(mode)).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        run
+    }
+
     /// [`World::run_flow`] without asserting how the run ended.
     pub async fn try_run_flow(&self, flow: &str) -> Value {
+        self.try_run_flow_with(flow, None).await
+    }
+
+    async fn try_run_flow_with(&self, flow: &str, mode: Option<&str>) -> Value {
         let id = loop {
-            let r = self
-                .app
-                .post(&format!("/v1/sync/{flow}/run"))
-                .send()
-                .await
-                .unwrap();
+            let mut request = self.app.post(&format!("/v1/sync/{flow}/run"));
+            if let Some(mode) = mode {
+                request = request.json(&json!({ "mode": mode }));
+            }
+            let r = request.send().await.unwrap();
             if r.status() == 409 {
                 self.idle_flow(flow).await;
                 continue;

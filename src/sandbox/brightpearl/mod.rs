@@ -116,6 +116,13 @@ impl BrightpearlSim {
         id
     }
 
+    /// Delete a product, as a person does in Brightpearl: its reads answer "does not exist".
+    pub fn delete_product(&self, product_id: u32) {
+        let mut state = lock(&self.inner().state);
+        state.products.remove(&product_id);
+        state.stock.retain(|(p, _), _| *p != product_id);
+    }
+
     /// Set the available (`onHand`) quantity of a product in a warehouse; `inStock` becomes
     /// `on_hand + allocated`.
     pub fn set_stock(&self, product_id: u32, warehouse_id: u32, on_hand: i64) {

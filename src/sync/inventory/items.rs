@@ -31,6 +31,7 @@ pub fn published(
     settings: &ItemsSettings,
     matcher: &ItemMatcher,
     first_gets_all: bool,
+    skipped: &BTreeSet<String>,
 ) -> BTreeMap<String, Published> {
     let mut out: BTreeMap<String, Published> = BTreeMap::new();
     let mut add = |sku: &str, product_id: u32, rule: &'static str| {
@@ -68,9 +69,10 @@ pub fn published(
         }
     }
     if first_gets_all {
-        // Product → (key, SKU) of its lowest SKU.
+        // Product → (key, SKU) of its lowest SKU that DSCO knows (a SKU DSCO dropped as unknown
+        // would take the quantity from the one it does know).
         let mut first: BTreeMap<u32, (String, String)> = BTreeMap::new();
-        for (key, p) in &out {
+        for (key, p) in out.iter().filter(|(k, _)| !skipped.contains(*k)) {
             first
                 .entry(p.product_id)
                 .or_insert_with(|| (key.clone(), p.sku.clone()));
@@ -87,8 +89,10 @@ pub fn published(
                 .collect()
         };
         for (key, p) in out.iter_mut() {
-            let (first_key, first_sku) = &first[&p.product_id];
-            if shared.contains(&p.product_id) && first_key != key {
+            if let Some((first_key, first_sku)) = first.get(&p.product_id)
+                && shared.contains(&p.product_id)
+                && first_key != key
+            {
                 p.shared_with = Some(first_sku.clone());
             }
         }
@@ -126,7 +130,15 @@ mod tests {
             title: None,
             seen_at: chrono::Utc::now(),
         }];
-        let out = published(&manual, &catalog, &seen, &settings, &matcher, true);
+        let out = published(
+            &manual,
+            &catalog,
+            &seen,
+            &settings,
+            &matcher,
+            true,
+            &BTreeSet::new(),
+        );
         let rules: Vec<(&str, u32, &str)> = out
             .values()
             .map(|p| (p.sku.as_str(), p.product_id, p.rule))
@@ -142,7 +154,15 @@ mod tests {
         // Product 1 is reached by two SKUs: the lowest ("retailer-1") gets the quantity.
         assert_eq!(out["retailer-1"].shared_with, None);
         assert_eq!(out["sku-1"].shared_with.as_deref(), Some("RETAILER-1"));
-        let each = published(&manual, &catalog, &seen, &settings, &matcher, false);
+        let each = published(
+            &manual,
+            &catalog,
+            &seen,
+            &settings,
+            &matcher,
+            false,
+            &BTreeSet::new(),
+        );
         assert!(each.values().all(|p| p.shared_with.is_none()));
     }
 }

@@ -135,6 +135,16 @@ impl<'a> Run<'a> {
                         .collect();
                     let matcher = ItemMatcher::load(tx)?;
                     let seen = tx.dsco_items()?;
+                    let stored: BTreeMap<String, InventoryItem> = tx
+                        .inventory_items()?
+                        .into_iter()
+                        .map(|i| (i.sku.to_lowercase(), i))
+                        .collect();
+                    let skipped: BTreeSet<String> = stored
+                        .iter()
+                        .filter(|(_, i)| i.state == "skipped")
+                        .map(|(k, _)| k.clone())
+                        .collect();
                     let published = items::published(
                         &manual,
                         &catalog,
@@ -142,16 +152,12 @@ impl<'a> Run<'a> {
                         &items_settings,
                         &matcher,
                         first_gets_all,
+                        &skipped,
                     );
                     let warehouses = WarehouseMap::load(tx)?;
                     let codes: Codes = warehouses
                         .dsco_codes()
                         .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
-                        .collect();
-                    let stored: BTreeMap<String, InventoryItem> = tx
-                        .inventory_items()?
-                        .into_iter()
-                        .map(|i| (i.sku.to_lowercase(), i))
                         .collect();
                     let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
                     Ok((

@@ -1,0 +1,219 @@
+//! The `inventory` flow against both simulators over real HTTP: quantities per DSCO warehouse
+//! code, only what changed, pending-order deductions, refusals, unknown SKUs, drift.
+
+use serde_json::{Value, json};
+
+use crate::support::world::{RETAILER, World};
+
+/// Brightpearl warehouses 1 and 2 feed `WH-MAIN`, 3 feeds `WH-EAST`.
+const WAREHOUSES: &str =
+    "brightpearl_warehouse_id,dsco_warehouse_code\n1,WH-MAIN\n2,WH-MAIN\n3,WH-EAST\n";
+
+async fn world(settings: Value) -> World {
+    let mut s = json!({"inventory": {"enabled": true}});
+    crate::support::world::merge(&mut s, settings);
+    let w = World::new(s).await;
+    w.upload("warehouses", WAREHOUSES).await;
+    w
+}
+
+/// What DSCO has for a SKU: (code → quantity, quantityAvailable).
+fn on_dsco(w: &World, sku: &str) -> Option<(Vec<(String, i64)>, i64)> {
+    let item = w
+        .sims
+        .dsco
+        .inventory()
+        .into_iter()
+        .find(|i| i["sku"] == sku)?;
+    let mut codes: Vec<(String, i64)> = item["warehouses"]
+        .as_array()?
+        .iter()
+        .map(|w| {
+            (
+                w["code"].as_str().unwrap_or("").to_owned(),
+                w["quantity"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    codes.sort();
+    Some((codes, item["quantityAvailable"].as_i64().unwrap_or(-1)))
+}
+
+fn submits(w: &World) -> usize {
+    w.sims
+        .dsco
+        .requests()
+        .count("POST", "/inventory/batch/small")
+}
+
+async fn item(w: &World, sku: &str) -> Value {
+    let page = w.app.json(&format!("/v1/inventory?sku={sku}")).await;
+    page["items"][0].clone()
+}
+
+#[tokio::test]
+async fn warehouses_add_up_per_code_and_only_what_changed_is_sent() {
+    let w = world(json!({})).await;
+    // Turning inventory on starts with a reconcile of every item.
+    let run = w.run_flow("inventory").await;
+    assert!(
+        run["note"].as_str().unwrap().starts_with("reconcile:"),
+        "{run}"
+    );
+    // Product 1: 27 + 3 in warehouses 1 and 2, 1 in warehouse 3.
+    assert_eq!(
+        on_dsco(&w, "SKU-0001"),
+        Some((vec![("WH-EAST".into(), 1), ("WH-MAIN".into(), 30)], 31))
+    );
+    let view = item(&w, "SKU-0001").await;
+    assert_eq!(view["state"], "in_sync", "{view}");
+    assert_eq!(view["rule"], "catalog");
+    // Nothing changed: a delta reads nothing and sends nothing; a full read sends nothing.
+    let before = submits(&w);
+    w.run_flow("inventory").await;
+    w.run_flow_mode("inventory", "full").await;
+    assert_eq!(submits(&w), before, "no change, no DSCO write");
+    // One change: exactly that item goes.
+    w.sims.brightpearl.set_stock(5, 3, 9);
+    let run = w.run_flow_mode("inventory", "full").await;
+    assert!(
+        run["note"].as_str().unwrap().contains("1 items sent"),
+        "{run}"
+    );
+    assert_eq!(submits(&w), before + 1);
+    assert_eq!(on_dsco(&w, "SKU-0005").unwrap().0[0], ("WH-EAST".into(), 9));
+}
+
+#[tokio::test]
+async fn the_buffer_and_a_pending_order_lower_the_quantity_until_the_order_is_imported() {
+    let w = world(json!({"inventory": {"safety_buffer": 2}})).await;
+    w.run_flow("inventory").await;
+    // Product 2: warehouse 1 has 34, 2 has 6, 3 has 2. Less the buffer: 38 and 0.
+    assert_eq!(
+        on_dsco(&w, "SKU-0002"),
+        Some((vec![("WH-EAST".into(), 0), ("WH-MAIN".into(), 38)], 38))
+    );
+    // A DSCO order of 3 the orders flow has seen but cannot import yet (no customer).
+    w.patch_settings(json!({"orders": {"tax_code": null}}))
+        .await;
+    let id = w.order(
+        RETAILER,
+        "PO-INV-1",
+        json!([{"sku": "SKU-0002", "quantity": 3, "warehouseCode": "WH-MAIN"}]),
+        json!({}),
+    );
+    w.run().await;
+    assert_ne!(w.view(&id).await["bp_order_id"].is_u64(), true);
+    w.run_flow("inventory").await;
+    let view = item(&w, "SKU-0002").await;
+    let main = view["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "WH-MAIN")
+        .cloned()
+        .unwrap();
+    assert_eq!(main["pending_orders"], 3, "{view}");
+    assert_eq!(main["published"], 35, "{view}");
+    assert_eq!(
+        on_dsco(&w, "SKU-0002").unwrap().0[1],
+        ("WH-MAIN".into(), 35)
+    );
+    // Once it is a Brightpearl order it no longer lowers the quantity.
+    w.patch_settings(json!({"orders": {"tax_code": "T"}})).await;
+    w.retry_all().await;
+    w.run().await;
+    assert!(w.view(&id).await["bp_order_id"].is_u64());
+    w.run_flow("inventory").await;
+    assert_eq!(
+        on_dsco(&w, "SKU-0002").unwrap().0[1],
+        ("WH-MAIN".into(), 38)
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_sku_is_skipped_and_not_sent_again_until_the_next_reconcile() {
+    let w = world(json!({})).await;
+    w.upload("items", "dsco_sku,brightpearl_product_id\nNOT-ON-DSCO,3\n")
+        .await;
+    w.run_flow("inventory").await;
+    let view = item(&w, "NOT-ON-DSCO").await;
+    assert_eq!(view["state"], "skipped", "{view}");
+    assert_eq!(view["rule"], "item_mapping");
+    let record = w.record_of("inventory", "inventory", "NOT-ON-DSCO").await;
+    assert_eq!(record["status"], "skipped", "{record}");
+    assert_eq!(record["reason"], "SKU not on DSCO");
+    // A full read does not send it again; a reconcile does.
+    w.sims.brightpearl.set_stock(3, 1, 1);
+    let run = w.run_flow_mode("inventory", "full").await;
+    assert!(
+        run["note"].as_str().unwrap().contains("1 items sent"),
+        "{run}"
+    );
+    let run = w.run_flow_mode("inventory", "reconcile").await;
+    assert!(
+        run["note"].as_str().unwrap().contains("items sent"),
+        "{run}"
+    );
+    let report = w.app.json("/v1/inventory/reconcile/latest").await;
+    assert!(
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["sku"] == "NOT-ON-DSCO"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_reconcile_corrects_a_drift_made_on_dsco_and_reports_it() {
+    let w = world(json!({})).await;
+    w.run_flow("inventory").await;
+    let (codes, _) = on_dsco(&w, "SKU-0004").unwrap();
+    // Someone sets SKU-0004 to 999 on DSCO directly.
+    w.sims
+        .dsco
+        .set_inventory(json!({"sku": "SKU-0004", "quantityAvailable": 999,
+            "warehouses": [{"code": "WH-MAIN", "quantity": 999}, {"code": "WH-EAST", "quantity": 0}]}))
+        .unwrap();
+    // A full read compares with what DSCO confirmed to us: it does not see the drift.
+    w.run_flow_mode("inventory", "full").await;
+    assert_eq!(on_dsco(&w, "SKU-0004").unwrap().1, 999);
+    w.run_flow_mode("inventory", "reconcile").await;
+    assert_eq!(on_dsco(&w, "SKU-0004").unwrap().0, codes);
+    let r = w
+        .app
+        .get("/v1/inventory/reconcile/latest?format=csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.starts_with("sku,code,stored,published,outcome\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("SKU-0004,WH-MAIN,"), "{csv}");
+}
+
+#[tokio::test]
+async fn a_product_brightpearl_refuses_needs_attention_and_the_others_are_published() {
+    let w = world(json!({})).await;
+    // A product deleted in Brightpearl after the catalog was read: its set is refused (400),
+    // halved until it is alone.
+    w.sims.brightpearl.delete_product(6);
+    w.run_flow("inventory").await;
+    let record = w.record_of("inventory", "inventory", "product:6").await;
+    assert_eq!(record["status"], "needs_attention", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Brightpearl refused availability for product 6:"),
+        "{record}"
+    );
+    assert_eq!(item(&w, "SKU-0005").await["state"], "in_sync");
+    assert_eq!(item(&w, "SKU-0007").await["state"], "in_sync");
+    assert!(on_dsco(&w, "SKU-0007").is_some());
+}
