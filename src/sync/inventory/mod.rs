@@ -69,7 +69,7 @@ impl Flow for InventoryFlow {
 
     fn run<'a>(&'a self, ctx: &'a FlowCtx) -> BoxFuture<'a, Result<RunReport, FlowError>> {
         Box::pin(async move {
-            let settings = ctx.store.call(|s| s.read(|tx| Settings::load(tx))).await?;
+            let settings = ctx.store.call(|s| s.read(Settings::load)).await?;
             if !settings.inventory.enabled {
                 return Ok(RunReport {
                     counts: ctx.counts(),
