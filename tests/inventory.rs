@@ -103,7 +103,7 @@ async fn the_buffer_and_a_pending_order_lower_the_quantity_until_the_order_is_im
         json!({}),
     );
     w.run().await;
-    assert_ne!(w.view(&id).await["bp_order_id"].is_u64(), true);
+    assert!(!w.view(&id).await["bp_order_id"].is_u64());
     w.run_flow("inventory").await;
     let view = item(&w, "SKU-0002").await;
     let main = view["codes"]
