@@ -1,4 +1,4 @@
-//! The scheduler: one cron job per enabled flow, a per-flow guard so a flow never overlaps itself,
+//! The scheduler: one cron job per scheduled flow and mode, a per-flow guard so a flow never overlaps itself,
 //! and the single path through which every run starts (cron ticks, `POST /v1/sync/{flow}/run`,
 //! start-up runs and `run-once`).
 //!
@@ -43,7 +43,9 @@ pub enum TriggerError {
 /// What the scheduler needs to know about schedules.
 #[derive(Debug, Clone)]
 pub struct Schedules {
-    pub by_flow: BTreeMap<FlowName, String>,
+    /// Flow mode → six-field cron schedule (`[schedules] <flow>` for the flow's first mode,
+    /// `<flow>_<mode>` for another; `Config::schedules`).
+    pub by_mode: BTreeMap<Mode, String>,
     pub timezone: Option<chrono_tz::Tz>,
     /// A run ending with records due within this long is followed by one more run when the
     /// first of them is due (`[records] retry_soon`); zero turns follow-ups off.
@@ -53,7 +55,7 @@ pub struct Schedules {
 impl Default for Schedules {
     fn default() -> Self {
         Schedules {
-            by_flow: BTreeMap::new(),
+            by_mode: BTreeMap::new(),
             timezone: None,
             retry_soon: Duration::from_secs(30),
         }
@@ -118,36 +120,40 @@ impl Scheduler {
         &self.inner.registry
     }
 
-    /// Start one cron job per flow with a schedule. Flows this build lacks are logged and skipped.
+    /// Start one cron job per scheduled flow and mode; a tick queues a run of the flow in that
+    /// mode ([`Scheduler::request_mode`], so it collapses with a running run like any follow-up).
+    /// Flows this build lacks are logged and skipped.
     pub async fn start(&self) -> Result<(), String> {
         let cron = JobScheduler::new().await.map_err(|e| e.to_string())?;
         let tz = self.inner.schedules.timezone.unwrap_or(chrono_tz::UTC);
-        for (flow, schedule) in &self.inner.schedules.by_flow {
-            if self.inner.registry.get(*flow).is_none() {
-                tracing::warn!(flow = %flow, "flow is not available in this version; its schedule is ignored");
+        for (mode, schedule) in &self.inner.schedules.by_mode {
+            let (mode, flow) = (*mode, mode.flow());
+            if self.inner.registry.get(flow).is_none() {
+                tracing::warn!(flow = %flow, mode = %mode, "flow is not available in this version; its schedule is ignored");
                 continue;
             }
             let scheduler = self.clone();
-            let flow = *flow;
             let job = Job::new_async_tz(schedule.as_str(), tz, move |_, _| {
                 let scheduler = scheduler.clone();
                 Box::pin(async move {
-                    match scheduler.request(flow, Trigger::Schedule).await {
+                    match scheduler.request_mode(flow, Trigger::Schedule, mode).await {
                         Ok(Queued::Started(_)) => {}
-                        Ok(Queued::Pending(_)) => tracing::info!(
+                        Ok(Queued::Pending(pending)) => tracing::info!(
                             flow = %flow,
+                            mode = %mode,
+                            pending = %pending,
                             "scheduled tick while the previous run is going: one follow-up run queued"
                         ),
                         Err(TriggerError::ShuttingDown) => {}
                         Err(e) => {
-                            tracing::error!(flow = %flow, error = %e, "scheduled run did not start")
+                            tracing::error!(flow = %flow, mode = %mode, error = %e, "scheduled run did not start")
                         }
                     }
                 })
             })
-            .map_err(|e| format!("schedules.{flow}: {e}"))?;
+            .map_err(|e| format!("schedules.{}: {e}", mode.schedule_key()))?;
             cron.add(job).await.map_err(|e| e.to_string())?;
-            tracing::info!(flow = %flow, schedule = %schedule, timezone = %tz, "flow scheduled");
+            tracing::info!(flow = %flow, mode = %mode, schedule = %schedule, timezone = %tz, "flow scheduled");
         }
         cron.start().await.map_err(|e| e.to_string())?;
         *self.inner.cron.lock().await = Some(cron);
@@ -181,7 +187,7 @@ impl Scheduler {
         Ok(run_id)
     }
 
-    /// [`Scheduler::request_mode`] in the flow's first mode (cron ticks, webhooks).
+    /// [`Scheduler::request_mode`] in the flow's first mode (webhooks, `[schedules] <flow>`).
     pub async fn request(&self, flow: FlowName, trigger: Trigger) -> Result<Queued, TriggerError> {
         self.request_mode(flow, trigger, flow.default_mode()).await
     }
@@ -477,14 +483,44 @@ impl Scheduler {
         lock(&self.inner.running).get(&flow).copied()
     }
 
-    /// The flow's schedule, if enabled.
+    /// The schedule of the flow's first mode (`[schedules] <flow>`), if it has one.
     pub fn schedule(&self, flow: FlowName) -> Option<&str> {
-        self.inner.schedules.by_flow.get(&flow).map(String::as_str)
+        self.mode_schedule(flow.default_mode())
     }
 
-    /// When the flow's next scheduled tick is due (cron ticks follow the wall clock).
+    /// The schedule of one mode of a flow, if it has one.
+    pub fn mode_schedule(&self, mode: Mode) -> Option<&str> {
+        self.inner.schedules.by_mode.get(&mode).map(String::as_str)
+    }
+
+    /// The flow's scheduled modes with their schedules, in the flow's order of modes.
+    pub fn schedules_of(&self, flow: FlowName) -> Vec<(Mode, &str)> {
+        self.inner
+            .schedules
+            .by_mode
+            .iter()
+            .filter(|(mode, _)| mode.flow() == flow)
+            .map(|(mode, schedule)| (*mode, schedule.as_str()))
+            .collect()
+    }
+
+    /// Whether any mode of the flow has a schedule (the flow is enabled).
+    pub fn is_scheduled(&self, flow: FlowName) -> bool {
+        !self.schedules_of(flow).is_empty()
+    }
+
+    /// When the flow's next scheduled tick is due, whichever of its modes it is for (cron ticks
+    /// follow the wall clock).
     pub fn next_run(&self, flow: FlowName) -> Option<DateTime<Utc>> {
-        let cron = parse_cron(self.schedule(flow)?).ok()?;
+        self.schedules_of(flow)
+            .into_iter()
+            .filter_map(|(mode, _)| self.next_run_of(mode))
+            .min()
+    }
+
+    /// When the next tick of one mode's schedule is due.
+    pub fn next_run_of(&self, mode: Mode) -> Option<DateTime<Utc>> {
+        let cron = parse_cron(self.mode_schedule(mode)?).ok()?;
         let tz = self.inner.schedules.timezone.unwrap_or(chrono_tz::UTC);
         cron.find_next_occurrence(&Utc::now().with_timezone(&tz), false)
             .ok()
