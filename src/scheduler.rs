@@ -518,11 +518,14 @@ impl Scheduler {
             .min()
     }
 
-    /// When the next tick of one mode's schedule is due.
+    /// When the next tick of one mode's schedule is due, to the second (cron ticks are on whole
+    /// seconds).
     pub fn next_run_of(&self, mode: Mode) -> Option<DateTime<Utc>> {
         let cron = parse_cron(self.mode_schedule(mode)?).ok()?;
         let tz = self.inner.schedules.timezone.unwrap_or(chrono_tz::UTC);
-        cron.find_next_occurrence(&Utc::now().with_timezone(&tz), false)
+        let now = Utc::now();
+        let now = now - Duration::from_nanos(u64::from(now.timestamp_subsec_nanos()));
+        cron.find_next_occurrence(&now.with_timezone(&tz), false)
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }
@@ -764,6 +767,48 @@ mod tests {
         s.request_after(FlowName::Orders, Duration::from_secs(3600));
         s.stop_accepting().await;
         assert!(s.drain(Duration::from_secs(5)).await);
+    }
+
+    #[tokio::test]
+    async fn each_mode_has_its_own_schedule_and_the_flows_next_run_is_the_earliest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let inventory = |m| FlowName::Inventory.mode(m).unwrap();
+        let by_mode = BTreeMap::from([
+            (inventory("reconcile"), "0 0 0 1 1 *".to_owned()),
+            (inventory("full"), "* * * * * *".to_owned()),
+            (FlowName::Orders.default_mode(), "0 0 3 * * *".to_owned()),
+        ]);
+        let s = Scheduler::new(
+            store,
+            Registry::default(),
+            Schedules {
+                by_mode,
+                ..Default::default()
+            },
+        );
+        let modes: Vec<&str> = s
+            .schedules_of(FlowName::Inventory)
+            .into_iter()
+            .map(|(mode, _)| mode.as_str())
+            .collect();
+        assert_eq!(modes, ["full", "reconcile"]);
+        // No plain schedule, yet scheduled.
+        assert_eq!(s.schedule(FlowName::Inventory), None);
+        assert!(s.is_scheduled(FlowName::Inventory));
+        assert_eq!(s.schedule(FlowName::Orders), Some("0 0 3 * * *"));
+        assert!(!s.is_scheduled(FlowName::Shipments));
+        assert_eq!(s.next_run(FlowName::Shipments), None);
+        let full = s.next_run_of(inventory("full")).unwrap();
+        let reconcile = s.next_run_of(inventory("reconcile")).unwrap();
+        assert!(full < reconcile);
+        assert_eq!(
+            full.timestamp_subsec_nanos(),
+            0,
+            "ticks are on whole seconds"
+        );
+        let next = s.next_run(FlowName::Inventory).unwrap();
+        assert!(next < reconcile, "{next} is the full read's tick");
     }
 
     /// Fails its object transiently on the first run, syncs it on the next.

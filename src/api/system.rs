@@ -86,13 +86,9 @@ async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, Api
                 flow,
                 available,
                 enabled: available && !schedules.is_empty(),
-                schedules,
-                next_run: if available {
-                    state.scheduler.next_run(flow)
-                } else {
-                    None
-                },
+                next_run: schedules.iter().filter_map(|s| s.next_run).min(),
                 schedule,
+                schedules,
                 connected: missing.is_none(),
                 note: match (&missing, available) {
                     (_, false) => Some("not available in this version".into()),

@@ -458,9 +458,12 @@ fn every_public_problem_is_named() {
 fn schedules_take_a_flow_or_a_flow_and_one_of_its_modes() {
     let mode = |flow: FlowName, name| flow.mode(name).unwrap();
     let c = load(
-        "[schedules]\ninventory = \"0 */5 * * * *\"\ninventory_full = \" 0 */15 * * * * \"\n\
+        "[schedules]\ninventory = \"0 */5 * * * *\"\ninventory_reconcile = \"0 30 2 * * *\"\n\
          orders = \"0 */2 * * * *\"\nreference = \"\"\n",
-        &[("DSCO_BRIGHTPEARL_SCHEDULES__INVENTORY_RECONCILE", "0 30 2 * * *")],
+        &[(
+            "DSCO_BRIGHTPEARL_SCHEDULES__INVENTORY_FULL",
+            " 0 */15 * * * * ",
+        )],
     )
     .unwrap();
     // The plain key is the flow's first mode; the others are named.
@@ -559,7 +562,9 @@ inventory_reconcile = "nightly"
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "schedules.orders_default");
     assert!(
-        found[0].1.contains("default is the first mode of flow orders"),
+        found[0]
+            .1
+            .contains("default is the first mode of flow orders"),
         "{found:?}"
     );
 }
