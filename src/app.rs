@@ -171,7 +171,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         store.clone(),
         registry,
         Schedules {
-            by_flow: config.schedules.clone(),
+            by_mode: config.schedules.clone(),
             timezone: Some(config.scheduler.timezone),
             retry_soon: config.records.retry_soon,
         },
@@ -181,8 +181,8 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .await
         .map_err(|e| anyhow::anyhow!("scheduler: {e}"))?;
 
-    // Enabled = has a schedule: the flows webhooks are registered and stored for.
-    let enabled = config.schedules.keys().copied().collect();
+    // Enabled = any of its modes has a schedule: the flows webhooks are registered and stored for.
+    let enabled = config.scheduled_flows();
     let webhooks = Arc::new(
         WebhookRegistry::open(
             store.clone(),

@@ -1,5 +1,5 @@
-//! The flows' contract names: config keys (`[schedules] <flow>`), routes (`/v1/sync/{flow}/run`),
-//! record and run fields. A leaf: it imports nothing from the crate.
+//! The flows' contract names: config keys (`[schedules] <flow>` and `<flow>_<mode>`), routes
+//! (`/v1/sync/{flow}/run`), record and run fields. A leaf: it imports nothing from the crate.
 
 use std::fmt;
 use std::str::FromStr;
@@ -117,6 +117,21 @@ impl Mode {
         self.flow.modes()[self.index]
     }
 
+    /// Whether this is the flow's first mode (what `[schedules] <flow>` and unqualified runs use).
+    pub fn is_default(self) -> bool {
+        self.index == 0
+    }
+
+    /// Its `[schedules]` key: `<flow>` for the flow's first mode, `<flow>_<mode>` for the others
+    /// (`inventory`, `inventory_full`).
+    pub fn schedule_key(self) -> String {
+        if self.is_default() {
+            self.flow.as_str().to_owned()
+        } else {
+            format!("{}_{}", self.flow, self.as_str())
+        }
+    }
+
     /// The later of two modes of the same flow in the flow's list (what pending follow-ups
     /// collapse to).
     pub fn wider(self, other: Mode) -> Mode {
@@ -182,5 +197,8 @@ mod tests {
         assert_eq!(inv("full").wider(inv("delta")), inv("full"));
         assert_eq!(inv("delta").wider(inv("reconcile")), inv("reconcile"));
         assert_eq!(inv("delta").wider(inv("delta")), inv("delta"));
+        assert_eq!(inv("delta").schedule_key(), "inventory");
+        assert_eq!(inv("full").schedule_key(), "inventory_full");
+        assert_eq!(FlowName::Orders.default_mode().schedule_key(), "orders");
     }
 }

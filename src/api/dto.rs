@@ -64,9 +64,13 @@ pub struct FlowStatus {
     pub flow: FlowName,
     /// Whether this build has the flow.
     pub available: bool,
-    /// Whether it has a schedule (`[schedules]` in the config).
+    /// Whether any of its modes has a schedule (`[schedules]` in the config).
     pub enabled: bool,
+    /// The schedule of its first mode (`[schedules] <flow>`); see `schedules` for every mode.
     pub schedule: Option<String>,
+    /// Every scheduled mode (`[schedules] <flow>` and `<flow>_<mode>`), in the flow's order of
+    /// modes.
+    pub schedules: Vec<ModeSchedule>,
     /// Whether the credentials the flow needs are set.
     pub connected: bool,
     /// What is missing, e.g. "not connected: Brightpearl credentials are not set".
@@ -75,9 +79,23 @@ pub struct FlowStatus {
     /// What the running run last reported (e.g. "products 4000 of 20000").
     pub progress: Option<String>,
     pub last_run: Option<RunDto>,
+    /// The next scheduled tick, whichever mode it is for.
     pub next_run: Option<DateTime<Utc>>,
     /// Sync records of this flow by status.
     pub counts: StatusCounts,
+}
+
+/// One scheduled mode of a flow.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModeSchedule {
+    /// One of the flow's modes.
+    #[schema(example = "full")]
+    pub mode: String,
+    /// Its six-field cron schedule.
+    #[schema(example = "0 */15 * * * *")]
+    pub schedule: String,
+    /// Its next tick (null when the flow is not available in this version).
+    pub next_run: Option<DateTime<Utc>>,
 }
 
 /// The answer to `POST /v1/sync/{flow}/run`: the run that started, or (with `?queue=true`

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::dto::{FlowStatus, Health, Ready, RunDto, Status};
+use super::dto::{FlowStatus, Health, ModeSchedule, Ready, RunDto, Status};
 use super::{ApiError, AppState};
 use crate::flow_name::FlowName;
 
@@ -46,7 +46,8 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     (code, axum::Json(body))
 }
 
-/// Every flow: enabled, schedule, connection, last and next run, record counts by status.
+/// Every flow: enabled, its schedules per mode, connection, last and next run, record counts by
+/// status.
 #[utoipa::path(get, path = "/v1/status", tag = "system",
     responses((status = 200, body = Status), (status = 401, body = super::ErrorBody)))]
 async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, ApiError> {
@@ -67,16 +68,27 @@ async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, Api
             let available = state.scheduler.registry().get(flow).is_some();
             let missing = state.connections.missing_for(flow);
             let schedule = state.scheduler.schedule(flow).map(str::to_owned);
+            let schedules: Vec<ModeSchedule> = state
+                .scheduler
+                .schedules_of(flow)
+                .into_iter()
+                .map(|(mode, schedule)| ModeSchedule {
+                    mode: mode.as_str().to_owned(),
+                    schedule: schedule.to_owned(),
+                    next_run: if available {
+                        state.scheduler.next_run_of(mode)
+                    } else {
+                        None
+                    },
+                })
+                .collect();
             FlowStatus {
                 flow,
                 available,
-                enabled: available && schedule.is_some(),
-                next_run: if available {
-                    state.scheduler.next_run(flow)
-                } else {
-                    None
-                },
+                enabled: available && !schedules.is_empty(),
+                next_run: schedules.iter().filter_map(|s| s.next_run).min(),
                 schedule,
+                schedules,
                 connected: missing.is_none(),
                 note: match (&missing, available) {
                     (_, false) => Some("not available in this version".into()),

@@ -14,7 +14,7 @@ use super::{
     ApiConfig, BrightpearlConfig, Config, DscoConfig, LogConfig, PublicConfig, RecordsConfig,
     SchedulerConfig, parse_cron,
 };
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 use crate::problem::Problem;
 use crate::secret::Secret;
 
@@ -23,8 +23,9 @@ impl TryFrom<RawConfig> for Config {
 
     fn try_from(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         let mut problems = Problems::default();
-        // An unknown flow is a wrong key: named before the values, like the unknown keys.
-        let flows = known_flows(raw.schedules, &mut problems);
+        // A key naming no flow or mode is a wrong key: named before the values, like the
+        // unknown keys.
+        let schedule_entries = schedule_entries(raw.schedules, &mut problems);
         let state_dir = problems.check("state_dir", state_dir(&raw.state_dir));
         let shutdown_grace = problems.check("shutdown_grace", duration(&raw.shutdown_grace));
         let log = log(raw.log);
@@ -33,7 +34,7 @@ impl TryFrom<RawConfig> for Config {
         let brightpearl = brightpearl(raw.brightpearl, &mut problems);
         let dsco = dsco(raw.dsco, &mut problems);
         let timezone = problems.check("scheduler.timezone", timezone(&raw.scheduler.timezone));
-        let schedules = schedules(flows, &mut problems);
+        let schedules = schedules(schedule_entries, &mut problems);
         let records = records(raw.records, &mut problems);
         // Every part was checked above, so the list is complete before the first `?`.
         let config = (|| {
@@ -348,41 +349,80 @@ fn dsco(raw: RawDsco, problems: &mut Problems) -> Option<DscoConfig> {
     })
 }
 
-/// The schedules of known flows, with their names as written.
-fn known_flows(
-    raw: BTreeMap<String, String>,
-    problems: &mut Problems,
-) -> Vec<(FlowName, String, String)> {
-    let mut flows = Vec::new();
-    for (name, text) in raw {
-        match FlowName::from_str(&name) {
-            Ok(flow) => flows.push((flow, name, text)),
-            Err(_) => problems.push(
-                format!("schedules.{name}"),
-                format!("unknown flow; flows are {}", FlowName::list()),
-            ),
-        }
-    }
-    flows
+/// One `[schedules]` entry whose key names a flow and one of its modes, with the key as written.
+struct ScheduleEntry {
+    mode: Mode,
+    key: String,
+    text: String,
 }
 
-/// Flows with a valid cron schedule; empty schedules are off and left out.
-fn schedules(
-    flows: Vec<(FlowName, String, String)>,
-    problems: &mut Problems,
-) -> BTreeMap<FlowName, String> {
+/// The entries whose keys name a flow (`<flow>`, its first mode) or a flow and one of its modes
+/// (`<flow>_<mode>`). An unknown flow, a mode the flow lacks and two keys for one mode are wrong
+/// keys, named before the values like the unknown keys.
+fn schedule_entries(raw: BTreeMap<String, String>, problems: &mut Problems) -> Vec<ScheduleEntry> {
+    let mut entries: Vec<ScheduleEntry> = Vec::new();
+    for (key, text) in raw {
+        match schedule_mode(&key) {
+            Ok(mode) => entries.push(ScheduleEntry { mode, key, text }),
+            Err(message) => problems.push(format!("schedules.{key}"), message),
+        }
+    }
+    // `<flow>_<first mode>` and `<flow>` are the same schedule; the keys sort with `<flow>` first.
+    let mut seen: BTreeMap<Mode, String> = BTreeMap::new();
+    entries.retain(|entry| match seen.get(&entry.mode) {
+        Some(first) => {
+            problems.push(
+                format!("schedules.{}", entry.key),
+                format!(
+                    "the same schedule as schedules.{first}: {} is the first mode of flow {}, which schedules.{first} already runs; keep one of the two keys",
+                    entry.mode,
+                    entry.mode.flow()
+                ),
+            );
+            false
+        }
+        None => {
+            seen.insert(entry.mode, entry.key.clone());
+            true
+        }
+    });
+    entries
+}
+
+/// The mode a `[schedules]` key names: `<flow>` is the flow's first mode, `<flow>_<mode>` the
+/// named one.
+fn schedule_mode(key: &str) -> Result<Mode, String> {
+    if let Ok(flow) = FlowName::from_str(key) {
+        return Ok(flow.default_mode());
+    }
+    let qualified = FlowName::ALL.into_iter().find_map(|flow| {
+        key.strip_prefix(flow.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .map(|mode| (flow, mode))
+    });
+    match qualified {
+        Some((flow, mode)) => flow.mode(mode),
+        None => Err(format!(
+            "unknown flow; flows are {} (a key is a flow, or <flow>_<mode> for one of its modes, like inventory_full)",
+            FlowName::list()
+        )),
+    }
+}
+
+/// Modes with a valid cron schedule; empty schedules are off and left out.
+fn schedules(entries: Vec<ScheduleEntry>, problems: &mut Problems) -> BTreeMap<Mode, String> {
     let mut schedules = BTreeMap::new();
-    for (flow, name, text) in flows {
+    for ScheduleEntry { mode, key, text } in entries {
         let text = text.trim();
         if text.is_empty() {
             continue;
         }
         match parse_cron(text) {
             Ok(_) => {
-                schedules.insert(flow, text.to_owned());
+                schedules.insert(mode, text.to_owned());
             }
             Err(e) => problems.push(
-                format!("schedules.{name}"),
+                format!("schedules.{key}"),
                 format!(
                     "{text:?} is not a six-field cron schedule with seconds, like \"0 */5 * * * *\" ({e})"
                 ),

@@ -9,7 +9,7 @@
 mod convert;
 mod raw;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ use serde::Serialize;
 pub use self::raw::{
     RawApi, RawBrightpearl, RawConfig, RawDsco, RawLog, RawPublic, RawRecords, RawScheduler,
 };
-use crate::flow_name::FlowName;
+use crate::flow_name::{FlowName, Mode};
 use crate::problem::Problem;
 use crate::secret::Secret;
 
@@ -73,7 +73,10 @@ pub struct Config {
     pub brightpearl: BrightpearlConfig,
     pub dsco: DscoConfig,
     pub scheduler: SchedulerConfig,
-    pub schedules: BTreeMap<FlowName, String>,
+    /// Flow mode → its six-field cron schedule (`[schedules] <flow>` is the flow's first mode,
+    /// `<flow>_<mode>` another); modes without one are absent. Shown by its config keys.
+    #[serde(serialize_with = "serialize_schedules")]
+    pub schedules: BTreeMap<Mode, String>,
     pub records: RecordsConfig,
 }
 
@@ -155,6 +158,18 @@ pub struct RecordsConfig {
     pub retry_soon: Duration,
 }
 
+/// The schedules under their `[schedules]` keys (`inventory`, `inventory_full`).
+fn serialize_schedules<S: serde::Serializer>(
+    schedules: &BTreeMap<Mode, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        schedules
+            .iter()
+            .map(|(mode, schedule)| (mode.schedule_key(), schedule)),
+    )
+}
+
 fn serialize_display<T: fmt::Display, S: serde::Serializer>(
     v: &T,
     s: S,
@@ -232,9 +247,29 @@ impl Config {
         }
     }
 
-    /// Whether a flow has a schedule (absent or empty = off).
+    /// The schedule of the flow's first mode, `[schedules] <flow>` (absent or empty = off).
     pub fn schedule(&self, flow: FlowName) -> Option<&str> {
-        self.schedules.get(&flow).map(String::as_str)
+        self.mode_schedule(flow.default_mode())
+    }
+
+    /// The schedule of one mode of a flow (`[schedules] <flow>_<mode>`, or `<flow>` for its
+    /// first mode).
+    pub fn mode_schedule(&self, mode: Mode) -> Option<&str> {
+        self.schedules.get(&mode).map(String::as_str)
+    }
+
+    /// Every scheduled mode with its schedule, by flow then mode (one cron job each).
+    pub fn mode_schedules(&self) -> Vec<(Mode, String)> {
+        self.schedules
+            .iter()
+            .map(|(mode, schedule)| (*mode, schedule.clone()))
+            .collect()
+    }
+
+    /// The flows with at least one scheduled mode: the enabled flows (webhooks are registered
+    /// and stored for them).
+    pub fn scheduled_flows(&self) -> BTreeSet<FlowName> {
+        self.schedules.keys().map(|mode| mode.flow()).collect()
     }
 
     /// The effective configuration as TOML-ish JSON with every secret shown as `***`.

@@ -30,7 +30,8 @@ pub struct RawConfig {
     pub brightpearl: RawBrightpearl,
     pub dsco: RawDsco,
     pub scheduler: RawScheduler,
-    /// Flow name → six-field cron schedule; absent or empty = off.
+    /// `<flow>` (its first mode) or `<flow>_<mode>` → six-field cron schedule; absent or
+    /// empty = off.
     pub schedules: BTreeMap<String, String>,
     pub records: RawRecords,
 }

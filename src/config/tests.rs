@@ -453,3 +453,140 @@ fn every_public_problem_is_named() {
         &[("public.url", "must be an https:// URL")],
     );
 }
+
+#[test]
+fn schedules_take_a_flow_or_a_flow_and_one_of_its_modes() {
+    let mode = |flow: FlowName, name| flow.mode(name).unwrap();
+    let c = load(
+        "[schedules]\ninventory = \"0 */5 * * * *\"\ninventory_reconcile = \"0 30 2 * * *\"\n\
+         orders = \"0 */2 * * * *\"\nreference = \"\"\n",
+        &[(
+            "DSCO_BRIGHTPEARL_SCHEDULES__INVENTORY_FULL",
+            " 0 */15 * * * * ",
+        )],
+    )
+    .unwrap();
+    // The plain key is the flow's first mode; the others are named.
+    assert_eq!(c.schedule(FlowName::Inventory), Some("0 */5 * * * *"));
+    assert_eq!(
+        c.mode_schedule(mode(FlowName::Inventory, "full")),
+        Some("0 */15 * * * *")
+    );
+    assert_eq!(
+        c.mode_schedules()
+            .into_iter()
+            .map(|(m, s)| (m.schedule_key(), s))
+            .collect::<Vec<_>>(),
+        [
+            ("orders".to_owned(), "0 */2 * * * *".to_owned()),
+            ("inventory".to_owned(), "0 */5 * * * *".to_owned()),
+            ("inventory_full".to_owned(), "0 */15 * * * *".to_owned()),
+            ("inventory_reconcile".to_owned(), "0 30 2 * * *".to_owned()),
+        ]
+    );
+    assert_eq!(
+        c.scheduled_flows().into_iter().collect::<Vec<_>>(),
+        [FlowName::Orders, FlowName::Inventory]
+    );
+    // Shown under the keys they are written with.
+    assert_eq!(
+        c.redacted()["schedules"],
+        serde_json::json!({
+            "orders": "0 */2 * * * *",
+            "inventory": "0 */5 * * * *",
+            "inventory_full": "0 */15 * * * *",
+            "inventory_reconcile": "0 30 2 * * *",
+        })
+    );
+
+    // A flow with only another mode scheduled is enabled, and its plain schedule is unset;
+    // `<flow>_<first mode>` alone is the plain schedule.
+    let c = load(
+        "[schedules]\ninventory_reconcile = \"0 30 2 * * *\"\norders_default = \"0 * * * * *\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.schedule(FlowName::Inventory), None);
+    assert_eq!(c.schedule(FlowName::Orders), Some("0 * * * * *"));
+    assert_eq!(
+        c.scheduled_flows().into_iter().collect::<Vec<_>>(),
+        [FlowName::Orders, FlowName::Inventory]
+    );
+}
+
+#[test]
+fn every_wrong_schedule_key_is_named_with_what_the_flow_has() {
+    let found = problems(
+        r#"
+[schedules]
+orders_full = "0 * * * * *"
+inventory_everything = "0 * * * * *"
+inventory = "0 */5 * * * *"
+inventory_delta = "0 */5 * * * *"
+stock_full = "0 * * * * *"
+inventory_ = "0 * * * * *"
+inventory_reconcile = "nightly"
+"#,
+        &[],
+    );
+    let expected = [
+        ("schedules.orders_full", "flow orders has modes: default"),
+        (
+            "schedules.inventory_everything",
+            "flow inventory has modes: delta, full, reconcile",
+        ),
+        (
+            "schedules.inventory_",
+            "flow inventory has modes: delta, full, reconcile",
+        ),
+        (
+            "schedules.inventory_delta",
+            "the same schedule as schedules.inventory",
+        ),
+        ("schedules.stock_full", "unknown flow; flows are orders"),
+        ("schedules.inventory_reconcile", "six-field cron"),
+    ];
+    for (path, words) in expected {
+        assert!(
+            found.iter().any(|(p, m)| p == path && m.contains(words)),
+            "{path} ({words}) missing from {found:?}"
+        );
+    }
+    assert_eq!(found.len(), expected.len(), "{found:?}");
+    // Two keys for one schedule are refused even when one of them is empty: which one is meant
+    // would be a guess.
+    let found = problems(
+        "[schedules]\norders_default = \"0 * * * * *\"\n",
+        &[("DSCO_BRIGHTPEARL_SCHEDULES__ORDERS", "")],
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "schedules.orders_default");
+    assert!(
+        found[0]
+            .1
+            .contains("default is the first mode of flow orders"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn the_example_schedules_load_when_uncommented() {
+    let example = include_str!("../../config/dsco-brightpearl.example.toml");
+    let table = example
+        .split_once("\n[schedules]\n")
+        .and_then(|(_, rest)| rest.split("\n[").next())
+        .unwrap();
+    let uncommented: String = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|line| line.contains(" = \""))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(uncommented.contains("inventory_full = "), "{uncommented}");
+    let c = load(&format!("[schedules]\n{uncommented}"), &[]).unwrap();
+    let full = FlowName::Inventory.mode("full").unwrap();
+    let reconcile = FlowName::Inventory.mode("reconcile").unwrap();
+    assert_eq!(c.mode_schedule(full), Some("0 */15 * * * *"));
+    assert_eq!(c.mode_schedule(reconcile), Some("0 30 2 * * *"));
+    assert_eq!(c.scheduled_flows().len(), FlowName::ALL.len());
+}
