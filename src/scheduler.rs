@@ -366,7 +366,7 @@ impl Scheduler {
         .with_requester({
             let scheduler = self.clone();
             Arc::new(move |other: FlowName, delay: Duration| {
-                if scheduler.schedule(other).is_none() {
+                if !scheduler.is_scheduled(other) {
                     return false;
                 }
                 scheduler.request_after(other, delay);
