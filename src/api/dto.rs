@@ -83,6 +83,18 @@ pub struct FlowStatus {
     pub next_run: Option<DateTime<Utc>>,
     /// Sync records of this flow by status.
     pub counts: StatusCounts,
+    /// What the operator should know about how the flow works here (e.g. "no stock webhooks").
+    pub warnings: Vec<String>,
+    /// Inventory only: when each mode last finished.
+    pub last_modes: Option<LastModes>,
+}
+
+/// When each inventory mode last finished.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LastModes {
+    pub delta: Option<DateTime<Utc>>,
+    pub full: Option<DateTime<Utc>>,
+    pub reconcile: Option<DateTime<Utc>>,
 }
 
 /// One scheduled mode of a flow.

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::dto::{FlowStatus, Health, ModeSchedule, Ready, RunDto, Status};
+use super::dto::{FlowStatus, Health, LastModes, ModeSchedule, Ready, RunDto, Status};
 use super::{ApiError, AppState};
 use crate::flow_name::FlowName;
 
@@ -62,9 +62,32 @@ async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, Api
             })
         })
         .await?;
+    let last_modes: crate::sync::inventory::LastRuns = state
+        .store
+        .call(|s| s.read(|tx| tx.cursor(crate::sync::inventory::LAST_RUNS)))
+        .await?
+        .unwrap_or_default();
+    let public = state.webhooks.public_url().is_some();
+    let orders_on = state.scheduler.is_scheduled(FlowName::Orders);
     let flows = per_flow
         .into_iter()
         .map(|(flow, last_run, counts)| {
+            let mut warnings = Vec::new();
+            let inventory = flow == FlowName::Inventory;
+            if inventory && state.scheduler.is_scheduled(flow) {
+                if !orders_on {
+                    warnings.push(
+                        "inventory is published without the orders guard: the orders flow is off"
+                            .to_owned(),
+                    );
+                }
+                if !public {
+                    warnings.push(
+                        "no stock webhooks: changes made in Brightpearl are seen by the full read only"
+                            .to_owned(),
+                    );
+                }
+            }
             let available = state.scheduler.registry().get(flow).is_some();
             let missing = state.connections.missing_for(flow);
             let schedule = state.scheduler.schedule(flow).map(str::to_owned);
@@ -99,6 +122,12 @@ async fn status(State(state): State<AppState>) -> Result<axum::Json<Status>, Api
                 progress: state.scheduler.progress(flow),
                 last_run: last_run.map(RunDto::from),
                 counts,
+                warnings,
+                last_modes: inventory.then_some(LastModes {
+                    delta: last_modes.delta,
+                    full: last_modes.full,
+                    reconcile: last_modes.reconcile,
+                }),
             }
         })
         .collect();
