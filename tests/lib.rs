@@ -6,6 +6,7 @@ mod architecture;
 mod connections;
 mod daemon;
 mod journal;
+mod mapping_buffers;
 mod mappings;
 mod modes;
 mod orders;
