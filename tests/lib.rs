@@ -12,6 +12,7 @@ mod modes;
 mod orders;
 mod reference;
 mod sandbox_brightpearl;
+mod sandbox_bundles;
 mod sandbox_cmd;
 mod sandbox_demo;
 mod sandbox_dsco;
