@@ -263,8 +263,8 @@ pub struct InventorySettings {
     pub untracked: UntrackedPolicy,
     /// The most units ever published for one item and warehouse code (0 or more); none when null.
     pub max_quantity: Option<i64>,
-    /// How old the latest orders run may be before an inventory run waits for a new one, e.g.
-    /// `"2m"` (read with [`InventorySettings::max_orders_lag`]).
+    /// How old the latest orders run may be before an inventory run waits for a new one, as a
+    /// duration such as `"2m"`.
     pub max_orders_lag: String,
 }
 
