@@ -1,5 +1,6 @@
 //! Reference data both sides provide, as the store keeps it: Brightpearl's lists (warehouses,
-//! shipping methods, order statuses, channels, price lists, tax codes) and product catalog, which
+//! shipping methods, order statuses, channels, price lists, tax codes) and product catalog (with
+//! each product's stock tracking and bundle components), which
 //! the `reference` flow retrieves; DSCO's warehouses and ship methods, which the user uploads or
 //! the DSCO client refreshes; and the DSCO items and retailers the orders flow has seen.
 //!
@@ -116,6 +117,28 @@ pub struct CatalogProduct {
     /// Price by price list id, as a decimal string.
     #[serde(default)]
     pub prices: BTreeMap<u32, String>,
+    /// Whether Brightpearl tracks the product's stock (`stock.stockTracked`). `None`: not read
+    /// yet, for a catalog stored before the reference flow read it; the next reference run sets it.
+    #[serde(default)]
+    pub stock_tracked: Option<bool>,
+    /// The components of a bundle (`composition.bundleComponents`), `Some(vec![])` for a product
+    /// that is not a bundle; `None` like `stock_tracked`: not read yet.
+    #[serde(default)]
+    pub bundle_components: Option<Vec<BundleComponent>>,
+}
+
+impl CatalogProduct {
+    /// Whether the product is a bundle; `None` until a reference run has read its composition.
+    pub fn is_bundle(&self) -> Option<bool> {
+        self.bundle_components.as_ref().map(|c| !c.is_empty())
+    }
+}
+
+/// One component of a bundle product: `quantity` units of `product_id` make one bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BundleComponent {
+    pub product_id: u32,
+    pub quantity: i64,
 }
 
 /// A DSCO item the orders flow has seen on an order line, keyed by `sku`.

@@ -18,7 +18,7 @@ use super::dto::{Page, limit};
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState, FieldError};
 use crate::mapping::{
-    self, CustomerMapping, ItemMapping, MappingError, MappingKind, Mode, RowError,
+    self, CustomerMapping, InventoryBuffer, ItemMapping, MappingError, MappingKind, Mode, RowError,
     ShippingMethodMapping, WarehouseMapping, dsco_lists,
 };
 use crate::reference::{DscoShipMethod, DscoWarehouse};
@@ -76,6 +76,7 @@ pub enum MappingDto {
     Customer(CustomerMapping),
     ShippingMethod(ShippingMethodMapping),
     Warehouse(WarehouseMapping),
+    InventoryBuffer(InventoryBuffer),
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -151,7 +152,7 @@ pub(super) fn csv_response(bytes: Vec<u8>) -> Response {
 /// The manual mappings of a kind: a JSON page, or every row as CSV (`?format=csv` or
 /// `Accept: text/csv`).
 #[utoipa::path(get, path = "/v1/mappings/{kind}", tag = "mappings",
-    params(("kind" = String, Path, description = "items | customers | shipping-methods | warehouses"), ListQuery),
+    params(("kind" = String, Path, description = "items | customers | shipping-methods | warehouses | inventory-buffers"), ListQuery),
     responses((status = 200, body = Page<MappingDto>, description = "JSON page; text/csv with the kind's header when CSV is asked for"),
               (status = 404, body = super::ErrorBody)))]
 async fn list_mappings(
@@ -188,7 +189,7 @@ async fn list_mappings(
 /// Bulk upload as CSV (`Content-Type: text/csv`), atomic: when any row is bad nothing is applied
 /// and the 400 lists every bad row by line number.
 #[utoipa::path(put, path = "/v1/mappings/{kind}", tag = "mappings",
-    params(("kind" = String, Path, description = "items | customers | shipping-methods | warehouses"), UploadQuery),
+    params(("kind" = String, Path, description = "items | customers | shipping-methods | warehouses | inventory-buffers"), UploadQuery),
     request_body(content = String, content_type = "text/csv", description = "The kind's header, then one row per mapping; a UTF-8 BOM is accepted"),
     responses((status = 200, body = UploadResult), (status = 400, body = super::ErrorBody),
               (status = 404, body = super::ErrorBody),

@@ -78,7 +78,7 @@ pub enum Command {
 pub enum MappingsCommand {
     /// Upload a CSV file; nothing is applied if any row is bad, and every bad row is printed.
     Import {
-        /// items | customers | shipping-methods | warehouses
+        /// items | customers | shipping-methods | warehouses | inventory-buffers
         kind: MappingKind,
         /// The CSV file (`-` for stdin).
         file: PathBuf,
@@ -88,7 +88,7 @@ pub enum MappingsCommand {
     },
     /// Download the manual mappings of a kind as CSV.
     Export {
-        /// items | customers | shipping-methods | warehouses
+        /// items | customers | shipping-methods | warehouses | inventory-buffers
         kind: MappingKind,
         /// Where to write the CSV (`-` for stdout).
         file: PathBuf,

@@ -1,9 +1,10 @@
 //! Manual mappings between DSCO and Brightpearl, their rules and their CSV form.
 //!
-//! Four kinds: [`items`] (DSCO SKU → Brightpearl product, overriding the automatic match that
+//! Five kinds: [`items`] (DSCO SKU → Brightpearl product, overriding the automatic match that
 //! [`items::ItemMatcher`] also performs), [`customers`] (DSCO retailer → Brightpearl contact),
 //! [`shipping_methods`] (both directions between DSCO ship codes and Brightpearl shipping
-//! methods) and [`warehouses`] (Brightpearl warehouse → DSCO warehouse code). Each kind is a
+//! methods), [`warehouses`] (Brightpearl warehouse → DSCO warehouse code) and
+//! [`inventory_buffers`] (DSCO SKU → units held back from its published stock). Each kind is a
 //! [`MappingRow`]: its CSV columns (key columns first), how a row is parsed and checked against
 //! reference data, and its key. Uploads ([`upload`]) parse and check every row in one pass and
 //! write in one store transaction: all rows apply, or none and every bad row is reported.
@@ -13,6 +14,7 @@
 pub mod csv;
 pub mod customers;
 pub mod dsco_lists;
+pub mod inventory_buffers;
 pub mod items;
 pub mod shipping_methods;
 pub mod warehouses;
@@ -29,6 +31,7 @@ use crate::reference::ReferenceData;
 use crate::store::{self, MappingWriteCounts, ReadTx, Store};
 
 pub use customers::CustomerMapping;
+pub use inventory_buffers::InventoryBuffer;
 pub use items::ItemMapping;
 pub use shipping_methods::ShippingMethodMapping;
 pub use warehouses::WarehouseMapping;
@@ -43,14 +46,16 @@ pub enum MappingKind {
     Customers,
     ShippingMethods,
     Warehouses,
+    InventoryBuffers,
 }
 
 impl MappingKind {
-    pub const ALL: [MappingKind; 4] = [
+    pub const ALL: [MappingKind; 5] = [
         MappingKind::Items,
         MappingKind::Customers,
         MappingKind::ShippingMethods,
         MappingKind::Warehouses,
+        MappingKind::InventoryBuffers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,12 +64,13 @@ impl MappingKind {
             MappingKind::Customers => "customers",
             MappingKind::ShippingMethods => "shipping-methods",
             MappingKind::Warehouses => "warehouses",
+            MappingKind::InventoryBuffers => "inventory-buffers",
         }
     }
 
     /// Whether rows name Brightpearl ids that are checked against reference data.
     pub fn needs_reference(self) -> bool {
-        !matches!(self, MappingKind::Customers)
+        !matches!(self, MappingKind::Customers | MappingKind::InventoryBuffers)
     }
 
     /// The CSV header, key columns first.
@@ -74,6 +80,7 @@ impl MappingKind {
             MappingKind::Customers => CustomerMapping::COLUMNS,
             MappingKind::ShippingMethods => ShippingMethodMapping::COLUMNS,
             MappingKind::Warehouses => WarehouseMapping::COLUMNS,
+            MappingKind::InventoryBuffers => InventoryBuffer::COLUMNS,
         }
     }
 }
@@ -93,7 +100,7 @@ impl FromStr for MappingKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown mapping kind {s:?}; expected items, customers, shipping-methods or warehouses"
+                    "unknown mapping kind {s:?}; expected items, customers, shipping-methods, warehouses or inventory-buffers"
                 )
             })
     }
@@ -191,7 +198,7 @@ impl CheckContext {
                     }
                 }
             }
-            MappingKind::Customers => {}
+            MappingKind::Customers | MappingKind::InventoryBuffers => {}
         }
         Ok(ctx)
     }
@@ -451,6 +458,7 @@ pub mod dynamic {
                 MappingKind::Customers => $f::<CustomerMapping>($($arg),*),
                 MappingKind::ShippingMethods => $f::<ShippingMethodMapping>($($arg),*),
                 MappingKind::Warehouses => $f::<WarehouseMapping>($($arg),*),
+                MappingKind::InventoryBuffers => $f::<InventoryBuffer>($($arg),*),
             }
         };
     }

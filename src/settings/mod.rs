@@ -248,13 +248,149 @@ pub struct OrdersSettings {
     pub per_retailer: BTreeMap<String, OrdersOverride>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct InventorySettings {
     pub enabled: bool,
     /// Units held back from the quantity sent to DSCO (0 or more).
     pub safety_buffer: i64,
+    /// Ask DSCO to drop SKUs it does not know (`skipItemsThatDontExist=true`) instead of
+    /// refusing the batch; such items are `skipped` until the next reconcile.
+    pub skip_unknown_on_dsco: bool,
+    /// Which of several published SKUs naming one product gets its quantity.
+    pub shared_product: SharedProduct,
+    /// What non-bundle products with `stockTracked: false` publish: `"skip"` or a quantity.
+    pub untracked: UntrackedPolicy,
+    /// The most units ever published for one item and warehouse code (0 or more); none when null.
+    pub max_quantity: Option<i64>,
+    /// How old the latest orders run may be before an inventory run waits for a new one, as a
+    /// duration such as `"2m"`.
+    pub max_orders_lag: String,
 }
+
+impl Default for InventorySettings {
+    fn default() -> Self {
+        InventorySettings {
+            enabled: false,
+            safety_buffer: 0,
+            skip_unknown_on_dsco: true,
+            shared_product: SharedProduct::First,
+            untracked: UntrackedPolicy::Skip,
+            max_quantity: None,
+            max_orders_lag: DEFAULT_MAX_ORDERS_LAG.into(),
+        }
+    }
+}
+
+const DEFAULT_MAX_ORDERS_LAG: &str = "2m";
+
+impl InventorySettings {
+    /// `max_orders_lag` as a duration. Stored settings are validated, so the fallback to the
+    /// default (2 minutes) only serves a document that was never checked.
+    pub fn max_orders_lag(&self) -> std::time::Duration {
+        parse_lag(&self.max_orders_lag).unwrap_or(std::time::Duration::from_secs(120))
+    }
+}
+
+/// Parse `inventory.max_orders_lag`: a humantime duration (the parser the config file's
+/// durations use) longer than zero.
+fn parse_lag(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err(format!(
+            "{text:?} must be longer than zero, like \"30s\" or \"2m\""
+        )),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!(
+            "{text:?} is not a duration like \"30s\" or \"2m\" ({e})"
+        )),
+    }
+}
+
+/// A product reached by several published SKUs: `first` (the lowest SKU gets the quantity, the
+/// others 0) or `each` (every SKU gets it, which can oversell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedProduct {
+    #[default]
+    First,
+    Each,
+}
+
+/// What a non-bundle product that Brightpearl does not track stock for publishes: nothing
+/// (`"skip"` on the wire) or a fixed quantity (an integer 0 or more on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UntrackedPolicy {
+    #[default]
+    Skip,
+    Quantity(i64),
+}
+
+impl Serialize for UntrackedPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            UntrackedPolicy::Skip => serializer.serialize_str("skip"),
+            UntrackedPolicy::Quantity(n) => serializer.serialize_i64(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UntrackedPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = UntrackedPolicy;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"skip\" or an integer 0 or more")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<UntrackedPolicy, E> {
+                if v == "skip" {
+                    Ok(UntrackedPolicy::Skip)
+                } else {
+                    Err(E::custom(format!(
+                        "{v:?} is not \"skip\" or an integer 0 or more"
+                    )))
+                }
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<UntrackedPolicy, E> {
+                Ok(UntrackedPolicy::Quantity(v))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<UntrackedPolicy, E> {
+                i64::try_from(v)
+                    .map(UntrackedPolicy::Quantity)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl utoipa::PartialSchema for UntrackedPolicy {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["skip"])),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .description(Some(
+                "\"skip\" (untracked products are not published) or the quantity they publish",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UntrackedPolicy {}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]

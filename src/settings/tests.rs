@@ -52,7 +52,9 @@ fn the_default_document_is_the_documented_one() {
                  "price_list_id": null, "tax_code": null, "currency": null,
                  "shipping_method_id": null, "staff_owner_id": null, "lead_source_id": null,
                  "shipping_charge_nominal_code": null, "per_retailer": {}},
-      "inventory": {"enabled": false, "safety_buffer": 0},
+      "inventory": {"enabled": false, "safety_buffer": 0, "skip_unknown_on_dsco": true,
+                    "shared_product": "first", "untracked": "skip", "max_quantity": null,
+                    "max_orders_lag": "2m"},
       "shipments": {"trigger": "goods_out_note", "goods_out_note_moment": "created",
                     "order_status_id": null, "allow_untracked": false,
                     "order_only_service_levels": ["GCG", "GCP", "GCE"]},
@@ -250,6 +252,50 @@ fn each_value_is_checked_and_named() {
             "inventory.safety_buffer",
         ),
         (
+            json!({"inventory": {"skip_unknown_on_dsco": "yes"}}),
+            "inventory.skip_unknown_on_dsco",
+        ),
+        (
+            json!({"inventory": {"shared_product": "all"}}),
+            "inventory.shared_product",
+        ),
+        (
+            json!({"inventory": {"untracked": "publish"}}),
+            "inventory.untracked",
+        ),
+        (
+            json!({"inventory": {"untracked": -1}}),
+            "inventory.untracked",
+        ),
+        (
+            json!({"inventory": {"untracked": 2.5}}),
+            "inventory.untracked",
+        ),
+        (
+            json!({"inventory": {"untracked": true}}),
+            "inventory.untracked",
+        ),
+        (
+            json!({"inventory": {"max_quantity": -1}}),
+            "inventory.max_quantity",
+        ),
+        (
+            json!({"inventory": {"max_quantity": "10"}}),
+            "inventory.max_quantity",
+        ),
+        (
+            json!({"inventory": {"max_orders_lag": "soon"}}),
+            "inventory.max_orders_lag",
+        ),
+        (
+            json!({"inventory": {"max_orders_lag": "0s"}}),
+            "inventory.max_orders_lag",
+        ),
+        (
+            json!({"inventory": {"max_orders_lag": 120}}),
+            "inventory.max_orders_lag",
+        ),
+        (
             json!({"shipments": {"trigger": "invoice"}}),
             "shipments.trigger",
         ),
@@ -309,7 +355,9 @@ fn valid_values_pass_and_per_retailer_overrides_apply() {
                    "lead_source_id": 13, "shipping_charge_nominal_code": "4040",
                    "per_retailer": {"R1": {"status_id": 5, "price_source": "consumer_price",
                                            "import_from": "2026-02-01T10:00:00+02:00"}}},
-        "inventory": {"enabled": true, "safety_buffer": 2},
+        "inventory": {"enabled": true, "safety_buffer": 2, "skip_unknown_on_dsco": false,
+                      "shared_product": "each", "untracked": 5, "max_quantity": 500,
+                      "max_orders_lag": "90s"},
         "shipments": {"trigger": "order_status", "order_status_id": 5, "goods_out_note_moment": "shipped",
                       "allow_untracked": true},
         "cancellations": {"dsco_cancelled_status_id": 9}
@@ -324,6 +372,22 @@ fn valid_values_pass_and_per_retailer_overrides_apply() {
     assert_eq!(
         settings.orders.defaults.import_from.unwrap().to_rfc3339(),
         "2026-01-31T00:00:00+00:00"
+    );
+    assert_eq!(
+        settings.inventory,
+        InventorySettings {
+            enabled: true,
+            safety_buffer: 2,
+            skip_unknown_on_dsco: false,
+            shared_product: SharedProduct::Each,
+            untracked: UntrackedPolicy::Quantity(5),
+            max_quantity: Some(500),
+            max_orders_lag: "90s".into(),
+        }
+    );
+    assert_eq!(
+        settings.inventory.max_orders_lag(),
+        std::time::Duration::from_secs(90)
     );
     let r1 = settings.orders_for_retailer("R1");
     assert_eq!(r1.status_id, Some(5));
@@ -377,4 +441,55 @@ fn a_whole_document_check_reports_structure_and_values_together_once_per_field()
         Err(Rejection::ReferenceMissing)
     ));
     assert!(check_document(&ids, Some(&r)).is_ok());
+}
+
+#[test]
+fn inventory_defaults_and_wire_forms() {
+    let inventory = Settings::default().inventory;
+    assert!(inventory.skip_unknown_on_dsco);
+    assert_eq!(inventory.shared_product, SharedProduct::First);
+    assert_eq!(inventory.untracked, UntrackedPolicy::Skip);
+    assert_eq!(inventory.max_quantity, None);
+    assert_eq!(
+        inventory.max_orders_lag(),
+        std::time::Duration::from_secs(120)
+    );
+    // `untracked` is "skip" or a bare integer, both ways.
+    for (wire, policy) in [
+        (json!("skip"), UntrackedPolicy::Skip),
+        (json!(0), UntrackedPolicy::Quantity(0)),
+        (json!(7), UntrackedPolicy::Quantity(7)),
+    ] {
+        assert_eq!(
+            serde_json::from_value::<UntrackedPolicy>(wire.clone()).unwrap(),
+            policy
+        );
+        assert_eq!(serde_json::to_value(policy).unwrap(), wire);
+    }
+    let error = serde_json::from_value::<UntrackedPolicy>(json!("Skip")).unwrap_err();
+    assert!(
+        error.to_string().contains("\"skip\" or an integer"),
+        "{error}"
+    );
+    // Each problem names its key and says why.
+    let merged = apply_merge_patch(
+        &Settings::default().to_document(),
+        &json!({"inventory": {"max_orders_lag": "2 fortnights", "max_quantity": -5, "untracked": -2}}),
+    );
+    let Err(Rejection::Invalid(problems)) = check_document(&merged, None) else {
+        panic!("expected problems");
+    };
+    let message = |path: &str| {
+        problems
+            .iter()
+            .find(|p| p.path == path)
+            .map(|p| p.message.clone())
+            .unwrap_or_else(|| panic!("no problem at {path}: {problems:?}"))
+    };
+    assert!(
+        message("inventory.max_orders_lag").contains("is not a duration like"),
+        "{problems:?}"
+    );
+    assert!(message("inventory.max_quantity").contains("0 or more"));
+    assert!(message("inventory.untracked").contains("-2"));
 }

@@ -1,7 +1,10 @@
 //! Value checks of [`Settings`]: ranges, rules between fields, and Brightpearl ids against the
 //! retrieved reference data. Every problem is reported, by dotted path.
 
-use super::{OrdersDefaults, OrdersOverride, PriceSource, Settings, ShipmentTrigger};
+use super::{
+    InventorySettings, OrdersDefaults, OrdersOverride, PriceSource, Settings, ShipmentTrigger,
+    UntrackedPolicy, parse_lag,
+};
 use crate::problem::Problem;
 use crate::reference::ReferenceData;
 
@@ -28,9 +31,7 @@ pub fn validate(
         // Only report what the override itself sets, or a rule its override breaks.
         problems.extend(own);
     }
-    if settings.inventory.safety_buffer < 0 {
-        problems.push(Problem::new("inventory.safety_buffer", "must be 0 or more"));
-    }
+    check_inventory(&settings.inventory, &mut problems);
     for (i, code) in settings
         .shipments
         .order_only_service_levels
@@ -68,6 +69,31 @@ pub fn validate(
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+fn check_inventory(inventory: &InventorySettings, problems: &mut Vec<Problem>) {
+    if inventory.safety_buffer < 0 {
+        problems.push(Problem::new("inventory.safety_buffer", "must be 0 or more"));
+    }
+    if let UntrackedPolicy::Quantity(n) = inventory.untracked
+        && n < 0
+    {
+        problems.push(Problem::new(
+            "inventory.untracked",
+            format!("{n} is not \"skip\" or an integer 0 or more"),
+        ));
+    }
+    if let Some(n) = inventory.max_quantity
+        && n < 0
+    {
+        problems.push(Problem::new(
+            "inventory.max_quantity",
+            "must be 0 or more (or null for no cap)",
+        ));
+    }
+    if let Err(message) = parse_lag(&inventory.max_orders_lag) {
+        problems.push(Problem::new("inventory.max_orders_lag", message));
     }
 }
 

@@ -10,7 +10,8 @@ pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// data snapshots (`reference.warehouses`, ...). Order views were documents `order/<id>` here
 /// until schema version 4.
 pub const NAME_TO_DOCUMENT: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
-/// Manual mappings: (kind, key) → row. Kinds: items, customers, shipping-methods, warehouses.
+/// Manual mappings: (kind, key) → row. Kinds: items, customers, shipping-methods, warehouses,
+/// inventory-buffers.
 pub const KIND_KEY_TO_MAPPING: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("mappings");
 /// Links between DSCO and Brightpearl objects: (kind, DSCO id) → link.

@@ -1,5 +1,6 @@
 //! The `reference` flow, Brightpearl → local store: warehouses, shipping methods, order statuses,
-//! channels, price lists, tax codes and the product catalog (with prices). Runs at start when
+//! channels, price lists, tax codes and the product catalog (with prices, stock tracking and bundle
+//! components). Runs at start when
 //! Brightpearl credentials exist, after a Brightpearl connection change, on its schedule and on
 //! demand. Uses the low-priority `Reference` lane, so orders and shipments go first.
 
@@ -10,7 +11,9 @@ use futures_util::future::BoxFuture;
 
 use crate::brightpearl::{self, Lane};
 use crate::flow_name::FlowName;
-use crate::reference::{CatalogProduct, NamedId, PriceList, ReferenceData, TaxCode};
+use crate::reference::{
+    BundleComponent, CatalogProduct, NamedId, PriceList, ReferenceData, TaxCode,
+};
 use crate::store::{Outcome, RecordDetail};
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
@@ -67,7 +70,53 @@ pub fn catalog_product(
         isbn: p.identity.isbn.clone(),
         custom: BTreeMap::new(),
         prices,
+        stock_tracked: Some(stock_tracked(p)),
+        bundle_components: Some(bundle_components(p)),
     }
+}
+
+fn is_bundle(p: &brightpearl::Product) -> bool {
+    p.composition
+        .as_ref()
+        .and_then(|c| c.bundle)
+        .unwrap_or(false)
+}
+
+/// `stock.stockTracked`. Bundles are never stock-tracked (brightpearl-api.md §4.10), whatever the
+/// product says. A product that does not say is taken as tracked: its stock rows are then
+/// published (none means 0), where "untracked" could publish a fixed quantity it does not have.
+fn stock_tracked(p: &brightpearl::Product) -> bool {
+    !is_bundle(p)
+        && p.stock
+            .as_ref()
+            .and_then(|s| s.stock_tracked)
+            .unwrap_or(true)
+}
+
+/// A bundle's `composition.bundleComponents`; empty for a product that is not a bundle.
+/// A component quantity is a whole number of units on a bundle (order rows of bundles take
+/// integers, §4.2); a fractional one is rounded up and one below 1 read as 1, so a bundle never
+/// publishes more than its components make.
+fn bundle_components(p: &brightpearl::Product) -> Vec<BundleComponent> {
+    if !is_bundle(p) {
+        return Vec::new();
+    }
+    let components: Vec<BundleComponent> = p
+        .composition
+        .iter()
+        .flat_map(|c| c.bundle_components.iter().flatten())
+        .map(|c| BundleComponent {
+            product_id: id32(c.product_id.0),
+            quantity: (c.product_quantity.ceil() as i64).max(1),
+        })
+        .collect();
+    if components.is_empty() {
+        tracing::warn!(
+            product_id = p.id.0,
+            "brightpearl product is a bundle but lists no bundleComponents; stored without components"
+        );
+    }
+    components
 }
 
 impl Flow for ReferenceFlow {
@@ -206,5 +255,112 @@ impl Flow for ReferenceFlow {
                 note: Some(format!("{lists}, {count} products")),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::BundleComponent;
+
+    fn product(json: serde_json::Value) -> brightpearl::Product {
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// The recorded product of brightpearl-api.md §4.10.
+    fn recorded() -> serde_json::Value {
+        serde_json::json!({"id":1569,"brandId":83,"productTypeId":1,
+         "identity":{"sku":"GUANTO-0","isbn":"","ean":"","upc":"","mpn":"","barcode":""},
+         "productGroupId":213,"featured":false,
+         "stock":{"stockTracked":true,"weight":{"magnitude":0.0000},
+                  "dimensions":{"length":0.00,"height":0.00,"width":0.00,"volume":0.00}},
+         "financialDetails":{"taxable":false,"taxCode":{"id":4,"code":"VAT"}},
+         "salesChannels":[{"salesChannelName":"Brightpearl","productName":"Guanto","productCondition":"new",
+           "categories":[{"categoryCode":"299"}],
+           "description":{"languageCode":"en","text":"","format":"HTML_FRAGMENT"},
+           "shortDescription":{"languageCode":"en","text":"","format":"HTML_FRAGMENT"}}],
+         "composition":{"bundle":false},
+         "createdOn":"2020-11-05T16:57:08.000-06:00","updatedOn":"2020-11-23T17:53:01.000-06:00",
+         "warehouses":{"2":{"defaultLocationId":0,"overflowLocationId":0,"reorderLevel":0,"reorderQuantity":0}},
+         "nominalCodeStock":"1201","nominalCodePurchases":"5000","nominalCodeSales":"4000",
+         "seasonIds":[],"reporting":{},"status":"LIVE","salesPopupMessage":"","warehousePopupMessage":"",
+         "version":1606175581000u64})
+    }
+
+    #[test]
+    fn a_recorded_product_is_tracked_and_not_a_bundle() {
+        let entry = catalog_product(&product(recorded()), None);
+        assert_eq!(entry.id, 1569);
+        assert_eq!(entry.name, "Guanto");
+        assert_eq!(entry.sku.as_deref(), Some("GUANTO-0"));
+        assert_eq!(entry.stock_tracked, Some(true));
+        assert_eq!(entry.bundle_components, Some(vec![]));
+        assert_eq!(entry.is_bundle(), Some(false));
+    }
+
+    #[test]
+    fn a_bundle_keeps_its_components_and_is_never_tracked() {
+        let mut json = recorded();
+        json["id"] = 1600.into();
+        // A bundle that claims tracking is still untracked (§4.10).
+        json["composition"] = serde_json::json!({"bundle": true, "bundleComponents": [
+            {"productId": 1007, "productQuantity": 2},
+            {"productId": 1532, "productQuantity": "1"},
+            {"productId": 1533, "productQuantity": 1.5}
+        ]});
+        let entry = catalog_product(&product(json), None);
+        assert_eq!(entry.stock_tracked, Some(false));
+        assert_eq!(
+            entry.bundle_components,
+            Some(vec![
+                BundleComponent {
+                    product_id: 1007,
+                    quantity: 2
+                },
+                BundleComponent {
+                    product_id: 1532,
+                    quantity: 1
+                },
+                BundleComponent {
+                    product_id: 1533,
+                    quantity: 2
+                },
+            ])
+        );
+        assert_eq!(entry.is_bundle(), Some(true));
+    }
+
+    #[test]
+    fn untracked_and_silent_products() {
+        let mut json = recorded();
+        json["stock"]["stockTracked"] = false.into();
+        let entry = catalog_product(&product(json), None);
+        assert_eq!(
+            (entry.stock_tracked, entry.bundle_components),
+            (Some(false), Some(vec![]))
+        );
+        // Neither stock nor composition: tracked, not a bundle.
+        let entry = catalog_product(&product(serde_json::json!({"id": 7})), None);
+        assert_eq!(
+            (entry.stock_tracked, entry.bundle_components),
+            (Some(true), Some(vec![]))
+        );
+        // Components listed on a product that is not a bundle are not components.
+        let mut json = recorded();
+        json["composition"] = serde_json::json!({"bundle": false, "bundleComponents": null});
+        assert_eq!(
+            catalog_product(&product(json), None).bundle_components,
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn a_catalog_stored_before_the_upgrade_reads_as_not_yet_known() {
+        let stored =
+            serde_json::json!({"id": 5, "name": "Old", "sku": "OLD-1", "prices": {"1": "2.00"}});
+        let entry: CatalogProduct = serde_json::from_value(stored).unwrap();
+        assert_eq!(entry.stock_tracked, None);
+        assert_eq!(entry.bundle_components, None);
+        assert_eq!(entry.is_bundle(), None);
     }
 }

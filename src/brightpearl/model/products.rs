@@ -87,11 +87,40 @@ pub struct ProductSalesChannel {
     pub product_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `composition` of a product (§4.10): a bundle has `bundle: true` and its components.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductComposition {
     #[serde(default)]
     pub bundle: Option<bool>,
+    #[serde(default)]
+    pub bundle_components: Option<Vec<ProductBundleComponent>>,
+}
+
+/// One `bundleComponents[]` entry: `productQuantity` units of `productId` make one bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductBundleComponent {
+    pub product_id: ProductId,
+    /// A number on the wire; quantities elsewhere are documented as strings (§5.3), so a
+    /// numeric string is read too.
+    #[serde(deserialize_with = "number_or_string")]
+    pub product_quantity: f64,
+}
+
+fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Number(f64),
+        Text(String),
+    }
+    match Wire::deserialize(d)? {
+        Wire::Number(n) => Ok(n),
+        Wire::Text(text) => text.trim().parse::<f64>().map_err(|_| {
+            serde::de::Error::custom(format!("productQuantity {text:?} is not a number"))
+        }),
+    }
 }
 
 /// A row of `/product-service/product-search` (column names as recorded: `SKU`, `EAN`, ...).

@@ -7,8 +7,8 @@
 //! | `POST /_sandbox/reset` | – | forget everything |
 //! | `GET /_sandbox/state` | – | dump the whole world |
 //! | `GET /_sandbox/products` | – | products as Product GET renders them |
-//! | `POST /_sandbox/products` | `{"sku","name","barcode","ean","upc","mpn","price","cost","stockTracked"}` | add a product → `{"id"}` |
-//! | `POST /_sandbox/stock` | `{"productId","warehouseId","onHand"}` | set available stock |
+//! | `POST /_sandbox/products` | `{"sku","name","barcode","ean","upc","mpn","price","cost","stockTracked","bundleComponents"}` | add a product → `{"id"}`; `bundleComponents` (`[{"productId","productQuantity"}]` or `[[id, quantity]]`, existing non-bundle products, quantity ≥ 1) makes it a bundle, never stock-tracked |
+//! | `POST /_sandbox/stock` | `{"productId","warehouseId","onHand"}` | set available stock (not of a bundle) |
 //! | `GET /_sandbox/orders`, `GET /_sandbox/orders/{id}` | – | orders as Order GET renders them (with custom fields) |
 //! | `POST /_sandbox/orders/{id}/goods-out` | `{"rows": [{"orderRowId","quantity"}]?, "ship": bool?, "tracking"?, "shippingMethodId"?}` | create a goods-out note (all unallocated quantities when `rows` is absent), optionally ship it → `{"id"}` |
 //! | `POST /_sandbox/goods-out/{id}/ship` | `{"tracking"?, "shippingMethodId"?}` | set tracking and post `SHW` |
@@ -140,10 +140,64 @@ struct AddProduct {
     mpn: String,
     price: Option<String>,
     cost: Option<String>,
+    #[serde(alias = "stock_tracked")]
     stock_tracked: Option<bool>,
+    #[serde(default, alias = "bundle_components")]
+    bundle_components: Vec<Component>,
 }
 
-async fn add_product(AxumState(sim): Sim, Json(body): Json<AddProduct>) -> Json<Value> {
+/// A bundle component as Product GET shows it, or as a `[product id, quantity]` pair.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Component {
+    Wire {
+        #[serde(rename = "productId")]
+        product_id: u32,
+        #[serde(rename = "productQuantity")]
+        product_quantity: i64,
+    },
+    Pair(u32, i64),
+}
+
+impl Component {
+    fn pair(&self) -> (u32, i64) {
+        match *self {
+            Component::Wire {
+                product_id,
+                product_quantity,
+            } => (product_id, product_quantity),
+            Component::Pair(id, quantity) => (id, quantity),
+        }
+    }
+}
+
+/// Bundle components must be existing products that are not bundles, each at least once.
+fn check_components(inner: &Inner, components: &[(u32, i64)]) -> Result<(), String> {
+    let state = lock(&inner.state);
+    for (id, quantity) in components {
+        match state.products.get(id) {
+            None => return Err(format!("bundle component product {id} does not exist")),
+            // guess: a bundle cannot be a component of another bundle (§4.10 says nothing)
+            Some(p) if !p.bundle_components.is_empty() => {
+                return Err(format!("bundle component product {id} is itself a bundle"));
+            }
+            Some(_) => {}
+        }
+        if *quantity < 1 {
+            return Err(format!(
+                "bundle component product {id} has quantity {quantity}; it must be 1 or more"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn add_product(AxumState(sim): Sim, Json(body): Json<AddProduct>) -> Response {
+    let bundle_components: Vec<(u32, i64)> =
+        body.bundle_components.iter().map(Component::pair).collect();
+    if let Err(message) = check_components(sim.inner(), &bundle_components) {
+        return failed(message);
+    }
     let defaults = NewProduct::default();
     let id = sim.add_product(NewProduct {
         name: if body.name.is_empty() {
@@ -159,8 +213,9 @@ async fn add_product(AxumState(sim): Sim, Json(body): Json<AddProduct>) -> Json<
         price: body.price.unwrap_or(defaults.price),
         cost: body.cost.unwrap_or(defaults.cost),
         stock_tracked: body.stock_tracked.unwrap_or(true),
+        bundle_components,
     });
-    Json(json!({"id": id}))
+    Json(json!({"id": id})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -177,6 +232,12 @@ async fn stock(AxumState(sim): Sim, Json(body): Json<Stock>) -> Response {
         let state = lock(&inner.state);
         if !state.products.contains_key(&body.product_id) {
             return failed(format!("product {} does not exist", body.product_id));
+        }
+        if super::products::is_bundle(&state, body.product_id) {
+            return failed(format!(
+                "product {} is a bundle; set the stock of its components",
+                body.product_id
+            ));
         }
         if !state.warehouses.contains_key(&body.warehouse_id) {
             return failed(format!("warehouse {} does not exist", body.warehouse_id));
@@ -336,7 +397,8 @@ pub fn dump(inner: &Inner) -> Value {
         .values()
         .map(|product| {
             json!({"id": product.id, "sku": product.sku, "name": product.name,
-            "barcode": product.barcode, "ean": product.ean, "upc": product.upc, "mpn": product.mpn})
+            "barcode": product.barcode, "ean": product.ean, "upc": product.upc, "mpn": product.mpn,
+            "stockTracked": product.stock_tracked, "bundleComponents": product.bundle_components})
         })
         .collect();
     let stock: Vec<Value> = state

@@ -109,7 +109,9 @@ impl BrightpearlSim {
         self.raise(events);
     }
 
-    /// Add a product; returns its id.
+    /// Add a product; returns its id. With `bundle_components` it is a bundle (never
+    /// stock-tracked, no stock of its own); the components are taken as given, while
+    /// `POST /_sandbox/products` checks that they exist.
     pub fn add_product(&self, product: NewProduct) -> u32 {
         let (id, events) = seed::add_product(self.inner(), product);
         self.raise(events);

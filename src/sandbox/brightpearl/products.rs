@@ -106,7 +106,7 @@ fn render_product(inner: &Inner, state: &State, product: &Product) -> Value {
             "description": {"languageCode": "en", "text": "", "format": "HTML_FRAGMENT"},
             "shortDescription": {"languageCode": "en", "text": "", "format": "HTML_FRAGMENT"},
         }],
-        "composition": {"bundle": false},
+        "composition": composition(product),
         "createdOn": dates.format(product.created_on),
         "updatedOn": dates.format(product.updated_on),
         "warehouses": warehouses,
@@ -120,6 +120,19 @@ fn render_product(inner: &Inner, state: &State, product: &Product) -> Value {
         "warehousePopupMessage": "",
         "version": product.updated_on.timestamp_millis(),
     })
+}
+
+/// `composition` (§4.10): a bundle lists its components; other products only say they are not one.
+fn composition(product: &Product) -> Value {
+    if product.bundle_components.is_empty() {
+        return json!({"bundle": false});
+    }
+    let components: Vec<Value> = product
+        .bundle_components
+        .iter()
+        .map(|(id, quantity)| json!({"productId": id, "productQuantity": quantity}))
+        .collect();
+    json!({"bundle": true, "bundleComponents": components})
 }
 
 fn get_products(inner: &Inner, ids: &str) -> Response {
@@ -243,7 +256,13 @@ fn availability(inner: &Inner, ids: &str) -> Response {
     }
     let mut out = Map::new();
     for id in set.select(state.products.keys().copied()) {
-        let per_warehouse = availability_of(&state, id);
+        // guess: a bundle holds no stock of its own and §4.11 says nothing of bundles, so its
+        // availability is that of a product with no stock rows (zero totals, no warehouses).
+        let per_warehouse = if is_bundle(&state, id) {
+            BTreeMap::new()
+        } else {
+            availability_of(&state, id)
+        };
         let (total_stock, total_allocated) = per_warehouse
             .values()
             .fold((0, 0), |(s, a), (stock, allocated)| {
@@ -261,6 +280,14 @@ fn availability(inner: &Inner, ids: &str) -> Response {
         );
     }
     wire::ok(Value::Object(out))
+}
+
+/// Whether the product is a bundle.
+pub fn is_bundle(state: &State, product_id: u32) -> bool {
+    state
+        .products
+        .get(&product_id)
+        .is_some_and(|p| !p.bundle_components.is_empty())
 }
 
 /// Set `onHand` to `on_hand` by moving `inStock` (allocation stays as it is).

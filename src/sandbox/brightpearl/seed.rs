@@ -28,7 +28,10 @@ pub struct NewProduct {
     pub price: String,
     /// Cost, e.g. "9.50".
     pub cost: String,
+    /// Ignored for a bundle: bundles are never stock-tracked (brightpearl-api.md §4.10).
     pub stock_tracked: bool,
+    /// Makes the product a bundle of (product id, quantity per bundle) when not empty.
+    pub bundle_components: Vec<(u32, i64)>,
 }
 
 impl Default for NewProduct {
@@ -43,6 +46,7 @@ impl Default for NewProduct {
             price: "10.00".into(),
             cost: "5.00".into(),
             stock_tracked: true,
+            bundle_components: Vec::new(),
         }
     }
 }
@@ -65,7 +69,8 @@ fn product_from(inner: &Inner, id: u32, product: NewProduct) -> Product {
         brand_id: 1,
         product_type_id: 1,
         product_group_id: 0,
-        stock_tracked: product.stock_tracked,
+        stock_tracked: product.stock_tracked && product.bundle_components.is_empty(),
+        bundle_components: product.bundle_components,
         tax_code_id: 2,
         status: "LIVE".into(),
         price: Fixed::parse(&product.price).unwrap_or_default(),
@@ -129,6 +134,7 @@ pub fn seed_demo(inner: &Inner, products: u32) -> Vec<Event> {
                 price: item.price,
                 cost: item.cost,
                 stock_tracked: true,
+                bundle_components: Vec::new(),
             },
         );
         state.products.insert(index, product);

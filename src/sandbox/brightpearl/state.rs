@@ -162,7 +162,10 @@ pub struct Product {
     pub brand_id: u32,
     pub product_type_id: u32,
     pub product_group_id: u32,
+    /// Always false for a bundle (brightpearl-api.md §4.10).
     pub stock_tracked: bool,
+    /// A bundle's components as (product id, quantity per bundle); empty for other products.
+    pub bundle_components: Vec<(u32, i64)>,
     pub tax_code_id: u32,
     pub status: String,
     /// Sell price and cost, four decimals.

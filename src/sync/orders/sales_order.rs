@@ -525,6 +525,8 @@ mod tests {
             isbn: None,
             custom: Default::default(),
             prices: [(1, "7.50".to_owned())].into_iter().collect(),
+            stock_tracked: None,
+            bundle_components: None,
         }
     }
 
