@@ -217,3 +217,50 @@ async fn a_product_brightpearl_refuses_needs_attention_and_the_others_are_publis
     assert_eq!(item(&w, "SKU-0007").await["state"], "in_sync");
     assert!(on_dsco(&w, "SKU-0007").is_some());
 }
+
+#[tokio::test]
+async fn bundles_untracked_products_per_item_buffers_and_the_cap() {
+    use dsco_brightpearl::sandbox::brightpearl::NewProduct;
+    let w = world(json!({"inventory": {"untracked": 7, "max_quantity": 20}})).await;
+    // Two of product 1 and one of product 2 make a bundle; another product is not stock-tracked.
+    let bundle = w.sims.brightpearl.add_product(NewProduct {
+        sku: "BUNDLE-1".into(),
+        name: "Bundle".into(),
+        bundle_components: vec![(1, 2), (2, 1)],
+        ..Default::default()
+    });
+    let loose = w.sims.brightpearl.add_product(NewProduct {
+        sku: "LOOSE-1".into(),
+        name: "Service".into(),
+        stock_tracked: false,
+        ..Default::default()
+    });
+    w.run_flow("reference").await;
+    // DSCO knows SKU-0040 and SKU-0080 (Brightpearl does not have those demo products).
+    w.upload(
+        "items",
+        &format!("dsco_sku,brightpearl_product_id\nSKU-0040,{bundle}\nSKU-0080,{loose}\n"),
+    )
+    .await;
+    w.upload("inventory-buffers", "dsco_sku,buffer\nSKU-0003,5\n")
+        .await;
+    // The first run also publishes BUNDLE-1 and LOOSE-1 (the catalog's SKUs of the same
+    // products), which DSCO drops as unknown; the next delta gives their quantity to the
+    // SKUs DSCO knows.
+    w.run_flow("inventory").await;
+    assert_eq!(item(&w, "BUNDLE-1").await["state"], "skipped");
+    w.run_flow("inventory").await;
+    let main_east = |sku: &str| {
+        let (codes, _) = on_dsco(&w, sku).unwrap_or_else(|| panic!("{sku} not on DSCO"));
+        (codes[1].1, codes[0].1)
+    };
+    // The bundle: WH-MAIN min(30 / 2, 40 / 1) = 15; WH-EAST min(1 / 2, 2) = 0.
+    assert_eq!(main_east("SKU-0040"), (15, 0));
+    assert_eq!(item(&w, "SKU-0040").await["state"], "in_sync");
+    // Not stock-tracked: inventory.untracked = 7 on every code.
+    assert_eq!(main_east("SKU-0080"), (7, 7));
+    // Its own buffer of 5 (not the global 0): 50 - 5 = 45, capped at 20; 3 - 5 floors at 0.
+    assert_eq!(main_east("SKU-0003"), (20, 0));
+    // The cap: 30 → 20.
+    assert_eq!(main_east("SKU-0001"), (20, 1));
+}

@@ -23,10 +23,11 @@ use crate::brightpearl;
 use crate::dsco;
 use crate::flow_name::FlowName;
 use crate::mapping::MappingKind;
+use crate::mapping::inventory_buffers::InventoryBufferMap;
 use crate::mapping::items::{ItemMapping, ItemMatcher};
 use crate::mapping::warehouses::WarehouseMap;
 use crate::reference::CatalogProduct;
-use crate::settings::Settings;
+use crate::settings::{Settings, SharedProduct, UntrackedPolicy};
 use crate::store::{InboxEntry, InventoryItem, Kind, Outcome, PendingUnits, RecordDetail};
 use crate::sync::webhooks::ON_HAND_EVENT;
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
@@ -104,6 +105,7 @@ struct Run<'a> {
     published: BTreeMap<String, items::Published>,
     catalog: BTreeMap<u32, CatalogProduct>,
     codes: Codes,
+    buffers: InventoryBufferMap,
     stored: BTreeMap<String, InventoryItem>,
     pending: Vec<PendingUnits>,
     changes: Vec<String>,
@@ -122,57 +124,58 @@ impl<'a> Run<'a> {
         settings: Settings,
     ) -> Result<Run<'a>, FlowError> {
         let items_settings = settings.items.clone();
-        let first_gets_all = true;
-        let (published, catalog, codes, stored, pending, changes, inbox, seen_before) = ctx
-            .store
-            .call(move |s| {
-                s.read(|tx| {
-                    let catalog = tx.catalog()?;
-                    let manual: Vec<ItemMapping> = tx
-                        .mappings::<ItemMapping>(MappingKind::Items.as_str())?
-                        .into_iter()
-                        .map(|(_, m)| m)
-                        .collect();
-                    let matcher = ItemMatcher::load(tx)?;
-                    let seen = tx.dsco_items()?;
-                    let stored: BTreeMap<String, InventoryItem> = tx
-                        .inventory_items()?
-                        .into_iter()
-                        .map(|i| (i.sku.to_lowercase(), i))
-                        .collect();
-                    let skipped: BTreeSet<String> = stored
-                        .iter()
-                        .filter(|(_, i)| i.state == "skipped")
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    let published = items::published(
-                        &manual,
-                        &catalog,
-                        &seen,
-                        &items_settings,
-                        &matcher,
-                        first_gets_all,
-                        &skipped,
-                    );
-                    let warehouses = WarehouseMap::load(tx)?;
-                    let codes: Codes = warehouses
-                        .dsco_codes()
-                        .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
-                        .collect();
-                    let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
-                    Ok((
-                        published,
-                        catalog.into_iter().map(|p| (p.id, p)).collect(),
-                        codes,
-                        stored,
-                        tx.pending_units()?,
-                        tx.stock_changes()?,
-                        tx.inbox(FlowName::Inventory, 10_000)?,
-                        seen_before,
-                    ))
+        let first_gets_all = settings.inventory.shared_product == SharedProduct::First;
+        let (published, catalog, codes, buffers, stored, pending, changes, inbox, seen_before) =
+            ctx.store
+                .call(move |s| {
+                    s.read(|tx| {
+                        let catalog = tx.catalog()?;
+                        let manual: Vec<ItemMapping> = tx
+                            .mappings::<ItemMapping>(MappingKind::Items.as_str())?
+                            .into_iter()
+                            .map(|(_, m)| m)
+                            .collect();
+                        let matcher = ItemMatcher::load(tx)?;
+                        let seen = tx.dsco_items()?;
+                        let stored: BTreeMap<String, InventoryItem> = tx
+                            .inventory_items()?
+                            .into_iter()
+                            .map(|i| (i.sku.to_lowercase(), i))
+                            .collect();
+                        let skipped: BTreeSet<String> = stored
+                            .iter()
+                            .filter(|(_, i)| i.state == "skipped")
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        let published = items::published(
+                            &manual,
+                            &catalog,
+                            &seen,
+                            &items_settings,
+                            &matcher,
+                            first_gets_all,
+                            &skipped,
+                        );
+                        let warehouses = WarehouseMap::load(tx)?;
+                        let codes: Codes = warehouses
+                            .dsco_codes()
+                            .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
+                            .collect();
+                        let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
+                        Ok((
+                            published,
+                            catalog.into_iter().map(|p| (p.id, p)).collect(),
+                            codes,
+                            InventoryBufferMap::load(tx)?,
+                            stored,
+                            tx.pending_units()?,
+                            tx.stock_changes()?,
+                            tx.inbox(FlowName::Inventory, 10_000)?,
+                            seen_before,
+                        ))
+                    })
                 })
-            })
-            .await?;
+                .await?;
         let scope = if !seen_before {
             Scope::Reconcile
         } else {
@@ -192,6 +195,7 @@ impl<'a> Run<'a> {
             published,
             catalog,
             codes,
+            buffers,
             stored,
             pending,
             changes,
@@ -323,7 +327,10 @@ impl<'a> Run<'a> {
     /// Each item's quantities, for the items whose product was read.
     fn compute(&mut self, products: &[u32], read: &read::Read) -> Vec<publish::Wanted> {
         let read_set: BTreeSet<u32> = products.iter().copied().collect();
-        let untracked = Untracked::Skip;
+        let untracked = match self.settings.inventory.untracked {
+            UntrackedPolicy::Skip => Untracked::Skip,
+            UntrackedPolicy::Quantity(q) => Untracked::Quantity(q),
+        };
         let stock_of = |p: u32| self.stock(p);
         let mut bp_by_sku: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         let mut holds: BTreeMap<String, String> = BTreeMap::new();
@@ -363,10 +370,12 @@ impl<'a> Run<'a> {
         let deductions =
             quantity::pending_deductions(&self.pending, &self.codes, &retailer_code, &bp_by_sku);
         let buffer = self.settings.inventory.safety_buffer;
+        let cap = self.settings.inventory.max_quantity;
         let mut out = Vec::new();
         for (key, bp) in &bp_by_sku {
             let p = &self.published[key];
-            let mut detail = quantity::publish(bp, deductions.get(key), buffer, None);
+            let buffer = self.buffers.buffer_for(&p.sku).unwrap_or(buffer);
+            let mut detail = quantity::publish(bp, deductions.get(key), buffer, cap);
             if p.shared_with.is_some() {
                 for d in detail.values_mut() {
                     d.published = 0;
@@ -464,7 +473,7 @@ impl<'a> Run<'a> {
     }
 
     fn max_orders_lag(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(120)
+        self.settings.inventory.max_orders_lag()
     }
 
     /// Commit the end of the run: the change queue and inbox entries it dealt with, the time
@@ -503,9 +512,19 @@ impl<'a> Run<'a> {
     }
 }
 
-/// A catalog product's stock kind.
-fn catalog_stock(_product: &CatalogProduct) -> Stock {
-    Stock::Tracked
+/// A catalog product's stock kind (a catalog read before the upgrade does not say).
+fn catalog_stock(product: &CatalogProduct) -> Stock {
+    match (&product.bundle_components, product.stock_tracked) {
+        (Some(components), _) if !components.is_empty() => Stock::Bundle(
+            components
+                .iter()
+                .map(|c| (c.product_id, c.quantity))
+                .collect(),
+        ),
+        (Some(_), Some(false)) => Stock::Untracked,
+        (Some(_), _) => Stock::Tracked,
+        (None, _) => Stock::Unknown,
+    }
 }
 
 fn kind() -> Kind {

@@ -163,7 +163,7 @@ impl Run<'_> {
             "{} items sent, {unchanged} unchanged",
             to_send.len()
         ));
-        let skip_unknown = true;
+        let skip_unknown = self.settings.inventory.skip_unknown_on_dsco;
         let mut accepted = Vec::new();
         for batch in batches(to_send) {
             let keys: Vec<String> = batch.iter().map(|(i, _)| i.sku.clone()).collect();
@@ -419,8 +419,15 @@ impl Run<'_> {
         };
         self.stored.insert(item.sku.to_lowercase(), item.clone());
         let sku = item.sku.clone();
+        // A SKU DSCO dropped no longer takes a shared product's quantity: the product's other
+        // SKUs are worked out again by the next delta.
+        let requeue =
+            (item.state == "skipped").then(|| vec![format!("product:{}", item.product_id)]);
         self.ctx
             .record_with(INVENTORY_KIND, &sku, outcome, detail, move |tx, _| {
+                if let Some(changes) = &requeue {
+                    tx.queue_stock_changes(changes)?;
+                }
                 tx.put_inventory_item(&item)?;
                 if let Some(key) = &clear {
                     tx.clear_intent(kind(), key)?;
