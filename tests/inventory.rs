@@ -264,3 +264,106 @@ async fn bundles_untracked_products_per_item_buffers_and_the_cap() {
     // The cap: 30 → 20.
     assert_eq!(main_east("SKU-0001"), (20, 1));
 }
+
+/// A stock webhook queues a delta that reads only that product; the same delivery three times
+/// (and inside an ID set) while a run is going collapses into one follow-up that reads it once.
+#[tokio::test]
+async fn stock_webhooks_queue_a_delta_and_repeated_deliveries_are_one_read() {
+    let s = json!({"inventory": {"enabled": true}});
+    let w = World::with_public_flows(s, &["inventory"]).await;
+    w.upload("warehouses", WAREHOUSES).await;
+    w.run_flow("inventory").await;
+    w.idle_flow("inventory").await;
+    let reads = || {
+        w.sims
+            .brightpearl
+            .requests()
+            .count("GET", "product-availability")
+    };
+    let runs = || async {
+        w.app.json("/v1/runs?flow=inventory&limit=100").await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // One webhook: a delta reading that product alone.
+    let before = reads();
+    w.sims.brightpearl.set_stock(8, 3, 11);
+    crate::support::wait_for(std::time::Duration::from_secs(60), || async {
+        (on_dsco(&w, "SKU-0008").is_some_and(|(codes, _)| codes[0] == ("WH-EAST".into(), 11)))
+            .then_some(())
+    })
+    .await;
+    w.idle_flow("inventory").await;
+    assert_eq!(reads() - before, 1);
+    let latest = runs().await[0].clone();
+    assert_eq!(latest["trigger"], "webhook", "{latest}");
+    assert!(
+        latest["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("delta: 1 products read"),
+        "{latest}"
+    );
+    // Brightpearl holds its deliveries back; while a full read runs we deliver one change
+    // three times: they wait for one follow-up run.
+    let runs_before = runs().await.len();
+    let before = reads();
+    w.sims.brightpearl.pause_webhooks();
+    w.sims.brightpearl.set_stock(9, 3, 12);
+    let r = w
+        .app
+        .post("/v1/sync/inventory/run")
+        .json(&json!({"mode": "full"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    for id in ["9", "9", "9-9"] {
+        crate::support::hooks::deliver_ok(&w.app, "product.modified.on-hand-modified", id).await;
+    }
+    w.idle_flow("inventory").await;
+    crate::support::wait_for(std::time::Duration::from_secs(30), || async {
+        (runs().await.len() <= runs_before + 2
+            && w.app.json("/v1/status").await["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["running_run_id"].is_null()))
+        .then_some(())
+    })
+    .await;
+    let new_runs = runs().await.len() - runs_before;
+    assert!(
+        new_runs <= 2,
+        "the full run and at most one follow-up: {new_runs}"
+    );
+    assert!(reads() - before <= 2, "{} reads", reads() - before);
+    assert_eq!(
+        on_dsco(&w, "SKU-0009").unwrap().0[0],
+        ("WH-EAST".into(), 12)
+    );
+}
+
+/// With `inventory.skip_unknown_on_dsco` off, DSCO rejects a SKU it does not know: that item
+/// needs attention with DSCO's words, the others are confirmed.
+#[tokio::test]
+async fn a_dsco_rejection_needs_attention_for_that_sku_only() {
+    let w = world(json!({"inventory": {"skip_unknown_on_dsco": false}})).await;
+    w.upload("items", "dsco_sku,brightpearl_product_id\nNOT-ON-DSCO,9\n")
+        .await;
+    w.run_flow("inventory").await;
+    let record = w.record_of("inventory", "inventory", "NOT-ON-DSCO").await;
+    assert_eq!(record["status"], "needs_attention", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("DSCO rejected the quantity:"),
+        "{record}"
+    );
+    assert!(record["error_code"].is_string(), "{record}");
+    assert_eq!(item(&w, "NOT-ON-DSCO").await["state"], "rejected");
+    assert_eq!(item(&w, "SKU-0009").await["state"], "in_sync");
+    assert_eq!(item(&w, "SKU-0010").await["state"], "in_sync");
+}

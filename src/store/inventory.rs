@@ -38,6 +38,9 @@ pub struct InventoryItem {
     /// `in_sync`, `pending`, `rejected`, `unmatched`, `skipped`.
     pub state: String,
     pub reason: Option<String>,
+    /// When Brightpearl's availability behind `detail` was read.
+    #[serde(default)]
+    pub read_at: Option<DateTime<Utc>>,
     /// The last computation, for `/v1/inventory`: per code the Brightpearl quantity and the
     /// deductions.
     #[serde(default)]

@@ -36,7 +36,15 @@ impl World {
     /// (a schedule that never comes round): Brightpearl's webhooks reach the daemon and queue
     /// shipments runs; the test runs the orders flow itself.
     pub async fn with_public(settings: Value) -> World {
-        let toml = format!("\n[schedules]\nshipments = \"{}\"\n", super::NEVER);
+        World::with_public_flows(settings, &["shipments"]).await
+    }
+
+    /// [`World::with_public`] with these flows enabled (schedules that never come round).
+    pub async fn with_public_flows(settings: Value, flows: &[&str]) -> World {
+        let mut toml = "\n[schedules]\n".to_owned();
+        for flow in flows {
+            toml.push_str(&format!("{flow} = \"{}\"\n", super::NEVER));
+        }
         World::launch(Sims::start().await, settings, &toml, true).await
     }
 

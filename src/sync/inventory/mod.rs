@@ -242,7 +242,7 @@ impl<'a> Run<'a> {
         }
         self.orders_guard(read_started).await?;
         let wanted = self.compute(&products, &read);
-        self.send(wanted).await?;
+        self.send(wanted, read_started).await?;
         self.finish(read_started).await?;
         Ok(RunReport {
             counts: self.ctx.counts(),
@@ -281,9 +281,22 @@ impl<'a> Run<'a> {
                         products.insert(p.product_id);
                     }
                 }
+                // A delivery is at-least-once: one older than our last read of the product (a
+                // repeat that came while a run was reading it) asks for nothing new.
+                let mut read_at: BTreeMap<u32, DateTime<Utc>> = BTreeMap::new();
+                for item in self.stored.values() {
+                    if let Some(at) = item.read_at {
+                        let e = read_at.entry(item.product_id).or_insert(at);
+                        *e = (*e).min(at);
+                    }
+                }
                 for entry in &self.inbox {
-                    if entry.event == ON_HAND_EVENT {
-                        products.insert(entry.id as u32);
+                    let product = entry.id as u32;
+                    let seen = read_at
+                        .get(&product)
+                        .is_some_and(|at| *at > entry.received_at);
+                    if entry.event == ON_HAND_EVENT && !seen {
+                        products.insert(product);
                     }
                 }
                 // Items not confirmed yet (never sent, pending, rejected).

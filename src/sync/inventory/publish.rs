@@ -82,7 +82,11 @@ impl Run<'_> {
     }
 
     /// Send what differs (everything on a reconcile), in batches, and read the outcomes.
-    pub(super) async fn send(&mut self, wanted: Vec<Wanted>) -> Result<(), FlowError> {
+    pub(super) async fn send(
+        &mut self,
+        wanted: Vec<Wanted>,
+        read_at: DateTime<Utc>,
+    ) -> Result<(), FlowError> {
         let open: Vec<String> = self
             .ctx
             .store
@@ -111,6 +115,7 @@ impl Run<'_> {
             item.product_id = w.published.product_id;
             item.rule = w.published.rule.to_owned();
             item.detail = w.detail.clone();
+            item.read_at = Some(read_at);
             if open.contains(&w.key) {
                 // One unconfirmed publication per SKU: the newer value waits for its outcome.
                 updates.push(item);
