@@ -6,6 +6,7 @@ mod architecture;
 mod connections;
 mod daemon;
 mod inventory;
+mod inventory_faults;
 mod journal;
 mod mapping_buffers;
 mod mappings;

@@ -22,7 +22,7 @@ const RUNS_AFTER: usize = 3;
 /// every failed record is due and a lost request's second empty search may come.
 const CATCH_UP: Duration = Duration::from_secs(16 * 60);
 
-fn any_fault(seed: u64) -> FaultRule {
+pub(crate) fn any_fault(seed: u64) -> FaultRule {
     FaultRule {
         method: None,
         path_contains: "/".into(),

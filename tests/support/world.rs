@@ -215,6 +215,11 @@ impl World {
         run
     }
 
+    /// [`World::run_flow_mode`] without asserting how the run ended.
+    pub async fn try_run_flow_mode_any(&self, flow: &str, mode: &str) -> Value {
+        self.try_run_flow_with(flow, Some(mode)).await
+    }
+
     /// [`World::run_flow`] without asserting how the run ended.
     pub async fn try_run_flow(&self, flow: &str) -> Value {
         self.try_run_flow_with(flow, None).await
