@@ -367,3 +367,77 @@ async fn a_dsco_rejection_needs_attention_for_that_sku_only() {
     assert_eq!(item(&w, "SKU-0009").await["state"], "in_sync");
     assert_eq!(item(&w, "SKU-0010").await["state"], "in_sync");
 }
+
+/// With the orders flow scheduled, an inventory run publishes only once an orders window covers
+/// the time it read the stock (it asks for that orders run); when that orders run fails it
+/// publishes nothing and fails, naming it.
+#[tokio::test]
+async fn the_orders_guard_waits_for_an_orders_window_covering_the_read() {
+    use dsco_brightpearl::sandbox::common::{FaultKind, FaultMode, FaultRule};
+    let toml = format!(
+        "\n[schedules]\norders = \"{0}\"\ninventory = \"{0}\"\n",
+        crate::support::NEVER
+    );
+    let w = World::with_sims(
+        crate::support::Sims::start().await,
+        json!({"inventory": {"enabled": true}}),
+        &toml,
+    )
+    .await;
+    w.upload("warehouses", WAREHOUSES).await;
+    let orders_runs = || async {
+        w.app.json("/v1/runs?flow=orders&limit=100").await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let before = orders_runs().await.len();
+    let id = start_full(&w).await;
+    // The covering orders window ends 10 s before its run starts: move the clock on.
+    w.advance(std::time::Duration::from_secs(12));
+    let run = w.app.wait_run(id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(
+        !run["note"].as_str().unwrap().contains("without the orders guard"),
+        "{run}"
+    );
+    let runs = orders_runs().await;
+    assert!(runs.len() > before, "an orders run was asked for: {runs:?}");
+    assert!(on_dsco(&w, "SKU-0001").is_some());
+    // The orders flow cannot read DSCO now: the inventory run publishes nothing.
+    w.sims.dsco.faults().add(FaultRule {
+        method: Some("GET".into()),
+        path_contains: "/order/page".into(),
+        query_contains: None,
+        kind: FaultKind::ServerErrorBody { code: 500 },
+        mode: FaultMode::Next(10_000),
+    });
+    w.sims.brightpearl.set_stock(12, 3, 33);
+    let submits = w.sims.dsco.requests().count("POST", "/inventory/batch/small");
+    let id = start_full(&w).await;
+    w.advance(std::time::Duration::from_secs(12));
+    let run = w.app.wait_run(id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("orders run") && error.contains("nothing published"),
+        "{run}"
+    );
+    assert_eq!(
+        w.sims.dsco.requests().count("POST", "/inventory/batch/small"),
+        submits,
+        "nothing published"
+    );
+}
+
+async fn start_full(w: &World) -> u64 {
+    let r = w
+        .app
+        .post("/v1/sync/inventory/run")
+        .json(&json!({"mode": "full"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap()
+}
