@@ -398,7 +398,10 @@ async fn the_orders_guard_waits_for_an_orders_window_covering_the_read() {
     let run = w.app.wait_run(id).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert!(
-        !run["note"].as_str().unwrap().contains("without the orders guard"),
+        !run["note"]
+            .as_str()
+            .unwrap()
+            .contains("without the orders guard"),
         "{run}"
     );
     let runs = orders_runs().await;
@@ -413,7 +416,11 @@ async fn the_orders_guard_waits_for_an_orders_window_covering_the_read() {
         mode: FaultMode::Next(10_000),
     });
     w.sims.brightpearl.set_stock(12, 3, 33);
-    let submits = w.sims.dsco.requests().count("POST", "/inventory/batch/small");
+    let submits = w
+        .sims
+        .dsco
+        .requests()
+        .count("POST", "/inventory/batch/small");
     let id = start_full(&w).await;
     w.advance(std::time::Duration::from_secs(12));
     let run = w.app.wait_run(id).await;
@@ -424,7 +431,10 @@ async fn the_orders_guard_waits_for_an_orders_window_covering_the_read() {
         "{run}"
     );
     assert_eq!(
-        w.sims.dsco.requests().count("POST", "/inventory/batch/small"),
+        w.sims
+            .dsco
+            .requests()
+            .count("POST", "/inventory/batch/small"),
         submits,
         "nothing published"
     );
@@ -440,4 +450,47 @@ async fn start_full(w: &World) -> u64 {
         .unwrap();
     assert_eq!(r.status(), 202);
     r.json::<Value>().await.unwrap()["run_id"].as_u64().unwrap()
+}
+
+/// An untracked product with `inventory.untracked = "skip"` is not published, and
+/// `/v1/inventory` says why.
+#[tokio::test]
+async fn an_untracked_product_is_not_published_by_default_and_the_list_says_why() {
+    use dsco_brightpearl::sandbox::brightpearl::NewProduct;
+    let w = world(json!({})).await;
+    let loose = w.sims.brightpearl.add_product(NewProduct {
+        sku: "LOOSE-2".into(),
+        name: "Service".into(),
+        stock_tracked: false,
+        ..Default::default()
+    });
+    w.run_flow("reference").await;
+    w.upload(
+        "items",
+        &format!("dsco_sku,brightpearl_product_id\nSKU-0120,{loose}\n"),
+    )
+    .await;
+    let before = on_dsco(&w, "SKU-0120");
+    w.run_flow("inventory").await;
+    let view = item(&w, "SKU-0120").await;
+    assert_eq!(view["state"], "skipped", "{view}");
+    assert!(
+        view["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not stock-tracked"),
+        "{view}"
+    );
+    assert_eq!(on_dsco(&w, "SKU-0120"), before, "SKU-0120 was not sent");
+    let page = w.app.json("/v1/inventory?state=skipped").await;
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["sku"] == "SKU-0120"),
+        "{page}"
+    );
+    let r = w.app.get("/v1/inventory?state=bogus").send().await.unwrap();
+    assert_eq!(r.status(), 400);
 }

@@ -113,6 +113,9 @@ struct Run<'a> {
     notes: Vec<String>,
     /// Reconcile report rows.
     report: Vec<publish::ReportRow>,
+    /// Items not published this run, with why (a bundle before the next reference run, an
+    /// untracked product with `inventory.untracked = "skip"`).
+    held: BTreeMap<String, String>,
 }
 
 impl<'a> Run<'a> {
@@ -202,6 +205,7 @@ impl<'a> Run<'a> {
             inbox,
             notes: Vec::new(),
             report: Vec::new(),
+            held: BTreeMap::new(),
         })
     }
 
@@ -242,6 +246,7 @@ impl<'a> Run<'a> {
         }
         self.orders_guard(read_started).await?;
         let wanted = self.compute(&products, &read);
+        self.record_held().await?;
         self.send(wanted, read_started).await?;
         self.finish(read_started).await?;
         Ok(RunReport {
@@ -400,11 +405,53 @@ impl<'a> Run<'a> {
                 detail,
             });
         }
-        for (key, reason) in holds {
-            self.notes
-                .push(format!("{}: {reason}", self.published[&key].sku));
+        if !holds.is_empty() {
+            self.notes.push(format!(
+                "{} items not published (see /v1/inventory)",
+                holds.len()
+            ));
         }
+        self.held = holds;
         out
+    }
+
+    /// Keep why held items are not published, for `/v1/inventory`.
+    async fn record_held(&mut self) -> Result<(), FlowError> {
+        let mut items = Vec::new();
+        for (key, reason) in std::mem::take(&mut self.held) {
+            let p = &self.published[&key];
+            let mut item = self.stored.get(&key).cloned().unwrap_or_default();
+            item.sku = p.sku.clone();
+            item.product_id = p.product_id;
+            item.rule = p.rule.to_owned();
+            // Held for good by a setting: like a skip (a reconcile looks again); held until
+            // the next reference run: pending.
+            item.state = if reason.contains("inventory.untracked") {
+                "skipped".into()
+            } else {
+                "pending".into()
+            };
+            item.reason = Some(reason);
+            items.push(item);
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        for item in &items {
+            self.stored.insert(item.sku.to_lowercase(), item.clone());
+        }
+        self.ctx
+            .store
+            .call(move |s| {
+                s.write(|tx| {
+                    for item in &items {
+                        tx.put_inventory_item(item)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(())
     }
 
     /// The orders guard: publish only after an orders run whose window ends after this run's
