@@ -20,7 +20,7 @@ pub use client::{
 };
 pub use error::{ApiError, Error};
 pub use model::*;
-pub use quota::{Lane, QuotaBudget, QuotaConfig, QuotaSnapshot};
+pub use quota::{Grant, Lane, QuotaBudget, QuotaConfig, QuotaSnapshot};
 pub use search::{SearchPage, SearchQuery};
 
 #[cfg(test)]

@@ -111,6 +111,21 @@ pub struct QuotaBudget {
     calls_total: AtomicU64,
     calls_by_lane: [AtomicU64; 4],
     throttled_total: AtomicU64,
+    /// One sequence for requests and grants, so their order can be told apart.
+    sequence: AtomicU64,
+    grants: Mutex<std::collections::VecDeque<Grant>>,
+}
+
+/// The most recent grants kept.
+const GRANTS_KEPT: usize = 10_000;
+
+/// One granted request: its lane, and where its request and its grant fall in one sequence
+/// (a grant between another call's request and grant went before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub lane: Lane,
+    pub requested: u64,
+    pub granted: u64,
 }
 
 #[derive(Debug)]
@@ -162,7 +177,19 @@ impl QuotaBudget {
             calls_total: AtomicU64::new(0),
             calls_by_lane: Default::default(),
             throttled_total: AtomicU64::new(0),
+            sequence: AtomicU64::new(0),
+            grants: Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// The most recent grants, oldest first.
+    pub fn recent_grants(&self) -> Vec<Grant> {
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect()
     }
 
     pub fn config(&self) -> &QuotaConfig {
@@ -171,6 +198,7 @@ impl QuotaBudget {
 
     /// Wait until `lane` may send one request, then reserve it and count the call.
     pub async fn acquire(&self, lane: Lane) {
+        let requested = self.sequence.fetch_add(1, Ordering::SeqCst);
         let mut waiter = WaiterGuard {
             budget: self,
             registered: false,
@@ -183,7 +211,20 @@ impl QuotaBudget {
                 roll_window(&mut state, &self.config, now);
                 let decision = decide(&state, &self.config, lane, now);
                 match decision {
-                    Decision::Go => state.remaining = state.remaining.saturating_sub(1),
+                    Decision::Go => {
+                        state.remaining = state.remaining.saturating_sub(1);
+                        // Numbered under the state lock: grants are in the order they were made.
+                        let granted = self.sequence.fetch_add(1, Ordering::SeqCst);
+                        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+                        if grants.len() >= GRANTS_KEPT {
+                            grants.pop_front();
+                        }
+                        grants.push_back(Grant {
+                            lane,
+                            requested,
+                            granted,
+                        });
+                    }
                     Decision::WaitUntil(_) => {
                         if lane.is_high_priority() && !waiter.registered {
                             state.high_lane_waiters += 1;
@@ -510,5 +551,50 @@ mod tests {
         assert_eq!(snap.throttled_total, 1);
         assert!(snap.window_resets_in > Duration::ZERO);
         assert!(snap.window_resets_in <= Duration::from_millis(2500));
+    }
+
+    /// Inventory calls queued behind an exhausted window, then orders calls queued after them:
+    /// when the window opens, every orders call is granted before any queued inventory call
+    /// (asserted on the grant order, not on time).
+    #[tokio::test(start_paused = true)]
+    async fn queued_orders_calls_are_granted_before_queued_inventory_calls() {
+        let budget = std::sync::Arc::new(QuotaBudget::new(QuotaConfig {
+            requests_per_window: 6,
+            window: Duration::from_secs(10),
+            low_lane_reserve: 2,
+            safety_margin: 0,
+            max_wait: Duration::from_secs(11),
+        }));
+        budget.observe(Some(0), Some(Duration::from_secs(5)));
+        let mut tasks = Vec::new();
+        for lane in [
+            Lane::Inventory,
+            Lane::Inventory,
+            Lane::Inventory,
+            Lane::Inventory,
+        ] {
+            let b = budget.clone();
+            tasks.push(tokio::spawn(async move { b.acquire(lane).await }));
+        }
+        tokio::task::yield_now().await;
+        for _ in 0..3 {
+            let b = budget.clone();
+            tasks.push(tokio::spawn(async move { b.acquire(Lane::Orders).await }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let grants = budget.recent_grants();
+        assert_eq!(grants.len(), 7);
+        for o in grants.iter().filter(|g| g.lane == Lane::Orders) {
+            let cut_in = grants
+                .iter()
+                .filter(|i| i.lane == Lane::Inventory)
+                .any(|i| i.granted > o.requested && i.granted < o.granted);
+            assert!(
+                !cut_in,
+                "an inventory call went while an orders call waited: {grants:?}"
+            );
+        }
     }
 }
