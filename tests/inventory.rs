@@ -493,4 +493,27 @@ async fn an_untracked_product_is_not_published_by_default_and_the_list_says_why(
     );
     let r = w.app.get("/v1/inventory?state=bogus").send().await.unwrap();
     assert_eq!(r.status(), 400);
+    // A DSCO item seen on an order that matches no product is listed as unmatched.
+    w.order(
+        RETAILER,
+        "PO-INV-UNMATCHED",
+        json!([{"sku": "NO-SUCH-SKU", "quantity": 1}]),
+        json!({}),
+    );
+    w.run().await;
+    let page = w.app.json("/v1/inventory?state=unmatched").await;
+    let unmatched = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sku"] == "NO-SUCH-SKU")
+        .cloned()
+        .unwrap_or_else(|| panic!("{page}"));
+    assert_eq!(unmatched["product_id"], Value::Null);
+    assert!(
+        unmatched["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("seen on a DSCO order")
+    );
 }

@@ -41,7 +41,8 @@ struct InventoryQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InventoryView {
     sku: String,
-    product_id: u32,
+    /// The Brightpearl product (none for an `unmatched` item).
+    product_id: Option<u32>,
     /// Which rule published it: `item_mapping`, `catalog`, `seen_on_order`.
     rule: String,
     state: String,
@@ -91,7 +92,7 @@ fn view(item: InventoryItem) -> InventoryView {
             })
             .collect(),
         sku: item.sku,
-        product_id: item.product_id,
+        product_id: Some(item.product_id),
         rule: item.rule,
         state: item.state,
         reason: item.reason,
@@ -117,10 +118,50 @@ async fn list_inventory(
         )));
     }
     let limit = limit(q.limit)?;
-    let items = state
+    let (mut items, seen, matcher) = state
         .store
-        .call(|s| s.read(|tx| tx.inventory_items()))
+        .call(|s| {
+            s.read(|tx| {
+                Ok((
+                    tx.inventory_items()?,
+                    tx.dsco_items()?,
+                    crate::mapping::items::ItemMatcher::load(tx)?,
+                ))
+            })
+        })
         .await?;
+    // DSCO items seen on orders that match no single product: not published, listed as
+    // `unmatched` with why.
+    let known: std::collections::BTreeSet<String> =
+        items.iter().map(|i| i.sku.to_lowercase()).collect();
+    for d in seen {
+        if known.contains(&d.sku.to_lowercase()) {
+            continue;
+        }
+        let ids = crate::mapping::items::DscoItemIds {
+            sku: Some(d.sku.clone()),
+            upc: d.upc.clone(),
+            ean: d.ean.clone(),
+            mpn: d.mpn.clone(),
+            dsco_item_id: d.dsco_item_id.clone(),
+        };
+        let reason = match matcher.resolve(&ids) {
+            crate::mapping::items::Resolution::Ambiguous(products) => {
+                format!("seen on a DSCO order; matches several Brightpearl products: {products:?}")
+            }
+            crate::mapping::items::Resolution::Unmatched(why) => {
+                format!("seen on a DSCO order; {why}")
+            }
+            _ => continue,
+        };
+        items.push(InventoryItem {
+            sku: d.sku,
+            rule: "seen_on_order".into(),
+            state: "unmatched".into(),
+            reason: Some(reason),
+            ..Default::default()
+        });
+    }
     let sku = q.sku.as_deref().map(str::to_lowercase);
     let after = q.cursor.as_deref().map(str::to_lowercase);
     let mut items: Vec<InventoryItem> = items
@@ -135,7 +176,17 @@ async fn list_inventory(
         items.last().map(|i| i.sku.clone()).unwrap_or_default()
     });
     Ok(axum::Json(Page {
-        items: items.into_iter().map(view).collect(),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let unmatched = i.state == "unmatched";
+                let mut v = view(i);
+                if unmatched {
+                    v.product_id = None;
+                }
+                v
+            })
+            .collect(),
         next_cursor,
     }))
 }
