@@ -353,9 +353,13 @@ fn the_version_4_fixture_gains_an_empty_inbox_and_keeps_its_data() {
     let copy = dir.path().join("v4.redb");
     std::fs::copy(FIXTURE_V4, &copy).unwrap();
     let store = Store::open(&copy).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    // Through version 5 (the inbox) and 6 (inventory) to the latest.
+    assert_eq!(store.schema_version().unwrap(), LATEST);
     store
         .read(|tx| {
+            assert!(tx.inventory_items()?.is_empty());
+            assert!(tx.stock_changes()?.is_empty());
+            assert!(tx.pending_units()?.is_empty());
             assert!(tx.inbox(FlowName::Shipments, 10)?.is_empty());
             assert!(tx.webhook_deliveries()?.is_empty());
             assert!(tx.install()?.is_none());
