@@ -517,3 +517,35 @@ async fn an_untracked_product_is_not_published_by_default_and_the_list_says_why(
             .starts_with("seen on a DSCO order")
     );
 }
+
+#[tokio::test]
+async fn nothing_is_read_or_sent_while_inventory_is_off() {
+    let w = World::new(json!({})).await;
+    w.upload("warehouses", WAREHOUSES).await;
+    let reads = w
+        .sims
+        .brightpearl
+        .requests()
+        .count("GET", "product-availability");
+    let run = w.run_flow("inventory").await;
+    assert_eq!(
+        run["note"], "inventory.enabled is false: nothing read or sent",
+        "{run}"
+    );
+    assert_eq!(submits(&w), 0);
+    assert_eq!(
+        w.sims
+            .brightpearl
+            .requests()
+            .count("GET", "product-availability"),
+        reads
+    );
+    // Turned on, its first run is a reconcile.
+    w.patch_settings(json!({"inventory": {"enabled": true}}))
+        .await;
+    let run = w.run_flow("inventory").await;
+    assert!(
+        run["note"].as_str().unwrap().starts_with("reconcile:"),
+        "{run}"
+    );
+}

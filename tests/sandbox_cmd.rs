@@ -284,5 +284,17 @@ async fn the_sandbox_ships_the_demo_orders_through_webhooks_to_shipped() {
         (untracked && unmapped).then_some(())
     })
     .await;
+    // Inventory is on in the sandbox: its first run reconciles every item, stock changes follow.
+    let in_sync = support::wait_for(Duration::from_secs(60), || async {
+        let page = get("/v1/inventory?state=in_sync&limit=10".into()).await;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    assert!(
+        in_sync[0]["codes"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
     assert_eq!(stop(child), Some(0));
 }
