@@ -549,3 +549,71 @@ async fn nothing_is_read_or_sent_while_inventory_is_off() {
         "{run}"
     );
 }
+
+/// Brightpearl capped at 20 requests a window: while a full read of 4,000 products queues on
+/// the low lane, an orders run's calls are each granted before any inventory call queued with
+/// them (asserted on the budget's grant order, not on time).
+#[tokio::test]
+async fn orders_calls_go_before_queued_inventory_calls_when_the_quota_is_short() {
+    use dsco_brightpearl::brightpearl::Lane;
+    use dsco_brightpearl::sandbox::brightpearl::BrightpearlSimConfig;
+    let sims = crate::support::Sims::start_with(
+        BrightpearlSimConfig {
+            throttle_cap: 20,
+            throttle_window: std::time::Duration::from_secs(10),
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .await;
+    sims.brightpearl.seed_demo(4000);
+    let w = World::with_sims(sims, json!({"inventory": {"enabled": true}}), "").await;
+    w.upload("warehouses", WAREHOUSES).await;
+    let ids: Vec<String> = (0..5)
+        .map(|k| {
+            w.order(
+                RETAILER,
+                &format!("PO-Q{k}"),
+                json!([{"sku": format!("SKU-{:04}", 150 + k), "quantity": 1}]),
+                json!({}),
+            )
+        })
+        .collect();
+    w.window_catches_up().await;
+    let quota = w.app.running().connections.quota().clone();
+    let first = quota.recent_grants().last().map_or(0, |g| g.granted);
+    let inventory = start_full(&w).await;
+    let orders = w.start_run().await;
+    let run = w.app.wait_run(orders).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let run = w.app.wait_run(inventory).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    for id in &ids {
+        assert!(w.view(id).await["bp_order_id"].is_u64());
+    }
+    let grants: Vec<_> = quota
+        .recent_grants()
+        .into_iter()
+        .filter(|g| g.granted > first)
+        .collect();
+    let inventory_calls = grants.iter().filter(|g| g.lane == Lane::Inventory).count();
+    assert!(inventory_calls >= 20, "{grants:?}");
+    // The read and the orders run did compete: an inventory call queued before an orders call
+    // was granted after it.
+    let overtaken = grants.iter().filter(|g| g.lane == Lane::Orders).any(|o| {
+        grants.iter().any(|i| {
+            i.lane == Lane::Inventory && i.requested < o.requested && i.granted > o.granted
+        })
+    });
+    assert!(overtaken, "no contention seen: {grants:?}");
+    for o in grants.iter().filter(|g| g.lane == Lane::Orders) {
+        let cut_in = grants
+            .iter()
+            .filter(|i| i.lane == Lane::Inventory)
+            .any(|i| i.requested < o.requested && i.granted > o.requested && i.granted < o.granted);
+        assert!(
+            !cut_in,
+            "an inventory call queued before this orders call went first: {o:?}"
+        );
+    }
+}
