@@ -216,6 +216,21 @@ async fn a_product_brightpearl_refuses_needs_attention_and_the_others_are_publis
     assert_eq!(item(&w, "SKU-0005").await["state"], "in_sync");
     assert_eq!(item(&w, "SKU-0007").await["state"], "in_sync");
     assert!(on_dsco(&w, "SKU-0007").is_some());
+    // Left out until the next reference run: a full read is one request, not a halving.
+    let reads = || {
+        w.sims
+            .brightpearl
+            .requests()
+            .count("GET", "product-availability")
+    };
+    let before = reads();
+    w.run_flow_mode("inventory", "full").await;
+    assert_eq!(reads() - before, 1);
+    // The next reference run finds it gone from the catalog: it is no longer published.
+    w.run_flow("reference").await;
+    let before = reads();
+    w.run_flow_mode("inventory", "full").await;
+    assert_eq!(reads() - before, 1);
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ pub const LAST_RUNS: &str = "inventory.last_runs";
 /// Set once the flow has published with `inventory.enabled` on: turning it on starts with a
 /// reconcile.
 const ENABLED_SEEN: &str = "inventory.enabled_seen";
+/// Products Brightpearl refused availability for, left out until the next reference run.
+const REFUSED: &str = "inventory.refused";
 /// The orders flow's window cursor (`{"until": ...}`): how far it has seen DSCO's orders.
 const ORDERS_WINDOW: &str = "orders.window";
 /// How far behind its start an orders window ends, and a second more.
@@ -72,6 +74,10 @@ impl Flow for InventoryFlow {
         Box::pin(async move {
             let settings = ctx.store.call(|s| s.read(Settings::load)).await?;
             if !settings.inventory.enabled {
+                // Turned on again later, it starts with a reconcile.
+                ctx.store
+                    .call(|s| s.write(|tx| tx.set_cursor(ENABLED_SEEN, &false)))
+                    .await?;
                 return Ok(RunReport {
                     counts: ctx.counts(),
                     note: Some("inventory.enabled is false: nothing read or sent".into()),
@@ -106,6 +112,8 @@ struct Run<'a> {
     catalog: BTreeMap<u32, CatalogProduct>,
     codes: Codes,
     buffers: InventoryBufferMap,
+    /// Products Brightpearl refused availability for, since the last reference run.
+    refused: BTreeMap<u32, DateTime<Utc>>,
     stored: BTreeMap<String, InventoryItem>,
     pending: Vec<PendingUnits>,
     changes: Vec<String>,
@@ -128,57 +136,81 @@ impl<'a> Run<'a> {
     ) -> Result<Run<'a>, FlowError> {
         let items_settings = settings.items.clone();
         let first_gets_all = settings.inventory.shared_product == SharedProduct::First;
-        let (published, catalog, codes, buffers, stored, pending, changes, inbox, seen_before) =
-            ctx.store
-                .call(move |s| {
-                    s.read(|tx| {
-                        let catalog = tx.catalog()?;
-                        let manual: Vec<ItemMapping> = tx
-                            .mappings::<ItemMapping>(MappingKind::Items.as_str())?
-                            .into_iter()
-                            .map(|(_, m)| m)
-                            .collect();
-                        let matcher = ItemMatcher::load(tx)?;
-                        let seen = tx.dsco_items()?;
-                        let stored: BTreeMap<String, InventoryItem> = tx
-                            .inventory_items()?
-                            .into_iter()
-                            .map(|i| (i.sku.to_lowercase(), i))
-                            .collect();
-                        let skipped: BTreeSet<String> = stored
-                            .iter()
-                            .filter(|(_, i)| i.state == "skipped")
-                            .map(|(k, _)| k.clone())
-                            .collect();
-                        let published = items::published(
-                            &manual,
-                            &catalog,
-                            &seen,
-                            &items_settings,
-                            &matcher,
-                            first_gets_all,
-                            &skipped,
-                        );
-                        let warehouses = WarehouseMap::load(tx)?;
-                        let codes: Codes = warehouses
-                            .dsco_codes()
-                            .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
-                            .collect();
-                        let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
-                        Ok((
-                            published,
-                            catalog.into_iter().map(|p| (p.id, p)).collect(),
-                            codes,
-                            InventoryBufferMap::load(tx)?,
-                            stored,
-                            tx.pending_units()?,
-                            tx.stock_changes()?,
-                            tx.inbox(FlowName::Inventory, 10_000)?,
-                            seen_before,
-                        ))
-                    })
+        #[allow(clippy::type_complexity)]
+        let (
+            published,
+            catalog,
+            codes,
+            buffers,
+            stored,
+            pending,
+            changes,
+            inbox,
+            seen_before,
+            refused,
+        ) = ctx
+            .store
+            .call(move |s| {
+                s.read(|tx| {
+                    let catalog = tx.catalog()?;
+                    let manual: Vec<ItemMapping> = tx
+                        .mappings::<ItemMapping>(MappingKind::Items.as_str())?
+                        .into_iter()
+                        .map(|(_, m)| m)
+                        .collect();
+                    let matcher = ItemMatcher::load(tx)?;
+                    let seen = tx.dsco_items()?;
+                    let stored: BTreeMap<String, InventoryItem> = tx
+                        .inventory_items()?
+                        .into_iter()
+                        .map(|i| (i.sku.to_lowercase(), i))
+                        .collect();
+                    let skipped: BTreeSet<String> = stored
+                        .iter()
+                        .filter(|(_, i)| i.state == "skipped")
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    let published = items::published(
+                        &manual,
+                        &catalog,
+                        &seen,
+                        &items_settings,
+                        &matcher,
+                        first_gets_all,
+                        &skipped,
+                    );
+                    let warehouses = WarehouseMap::load(tx)?;
+                    let codes: Codes = warehouses
+                        .dsco_codes()
+                        .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
+                        .collect();
+                    let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
+                    // A reference run since a refusal may have fixed the catalog: try again.
+                    let reference_at = tx.last_run(FlowName::Reference)?.and_then(|r| {
+                        r.finished_at
+                            .filter(|_| r.status == crate::store::RunStatus::Succeeded)
+                    });
+                    let refused: BTreeMap<u32, DateTime<Utc>> = tx
+                        .cursor::<BTreeMap<u32, DateTime<Utc>>>(REFUSED)?
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|(_, at)| reference_at.is_none_or(|r| r < *at))
+                        .collect();
+                    Ok((
+                        published,
+                        catalog.into_iter().map(|p| (p.id, p)).collect(),
+                        codes,
+                        InventoryBufferMap::load(tx)?,
+                        stored,
+                        tx.pending_units()?,
+                        tx.stock_changes()?,
+                        tx.inbox(FlowName::Inventory, 10_000)?,
+                        seen_before,
+                        refused,
+                    ))
                 })
-                .await?;
+            })
+            .await?;
         let scope = if !seen_before {
             Scope::Reconcile
         } else {
@@ -199,6 +231,7 @@ impl<'a> Run<'a> {
             catalog,
             codes,
             buffers,
+            refused,
             stored,
             pending,
             changes,
@@ -232,6 +265,17 @@ impl<'a> Run<'a> {
         let read = read::availability(self.bp, &products)
             .await
             .map_err(|e| FlowError::brightpearl("reading product availability", e))?;
+        if !read.refused.is_empty() {
+            let now = self.ctx.now();
+            let mut refused = self.refused.clone();
+            for (product, _) in &read.refused {
+                refused.insert(*product, now);
+            }
+            self.ctx
+                .store
+                .call(move |s| s.write(|tx| tx.set_cursor(REFUSED, &refused)))
+                .await?;
+        }
         for (product, reason) in &read.refused {
             let reason =
                 format!("Brightpearl refused availability for product {product}: {reason}");
@@ -257,7 +301,7 @@ impl<'a> Run<'a> {
 
     /// The products this run reads.
     fn products_to_read(&self) -> Vec<u32> {
-        let refused: BTreeSet<u32> = BTreeSet::new();
+        let refused: BTreeSet<u32> = self.refused.keys().copied().collect();
         let of_item = |p: &items::Published| {
             let mut out = vec![p.product_id];
             if let Some(Stock::Bundle(components)) = Some(self.stock(p.product_id)) {
@@ -323,7 +367,7 @@ impl<'a> Run<'a> {
                         out.append(&mut mine);
                     }
                 }
-                read::distinct(out)
+                read::distinct(out.into_iter().filter(|p| !refused.contains(p)))
             }
         }
     }
