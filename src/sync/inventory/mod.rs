@@ -288,7 +288,17 @@ impl<'a> Run<'a> {
                 )
                 .await?;
         }
-        self.orders_guard(read_started).await?;
+        // Nothing to send: no orders run is needed to publish nothing.
+        let wanted = self.compute(&products, &read);
+        if self.scope == Scope::Reconcile || self.any_differs(&wanted) {
+            self.orders_guard(read_started).await?;
+        }
+        // The orders the guard's orders run saw hold units too: deduct with what is known now.
+        self.pending = self
+            .ctx
+            .store
+            .call(|s| s.read(|tx| tx.pending_units()))
+            .await?;
         let wanted = self.compute(&products, &read);
         self.record_held().await?;
         self.send(wanted, read_started).await?;
@@ -403,6 +413,20 @@ impl<'a> Run<'a> {
             if read.refused.iter().any(|(r, _)| *r == p.product_id) {
                 continue;
             }
+            if let Stock::Bundle(components) = self.stock(p.product_id)
+                && let Some((missing, _)) = components
+                    .iter()
+                    .find(|(c, _)| !read.on_hand.contains_key(c))
+            {
+                holds.insert(
+                    key.clone(),
+                    format!(
+                        "component {missing} of bundle {} could not be read from Brightpearl",
+                        p.product_id
+                    ),
+                );
+                continue;
+            }
             match quantity::brightpearl_quantity(
                 p.product_id,
                 &self.stock(p.product_id),
@@ -457,6 +481,15 @@ impl<'a> Run<'a> {
         }
         self.held = holds;
         out
+    }
+
+    /// Whether any computed item differs from what DSCO confirmed.
+    fn any_differs(&self, wanted: &[publish::Wanted]) -> bool {
+        wanted.iter().any(|w| {
+            let stored = self.stored.get(&w.key);
+            let q = quantity::quantities(&w.detail);
+            stored.is_none_or(|s| s.state != "skipped" && quantity::differs(&s.confirmed, &q))
+        })
     }
 
     /// Keep why held items are not published, for `/v1/inventory`.
@@ -543,11 +576,11 @@ impl<'a> Run<'a> {
                 .call(|s| s.read(|tx| tx.last_run(FlowName::Orders)))
                 .await?;
             if let Some(run) = &last
-                && run.started_at >= read_started
+                && run.started_at >= read_started + ORDERS_UNTIL_LAG - chrono::Duration::seconds(1)
                 && run.status == crate::store::RunStatus::Failed
             {
                 return Err(FlowError::Other(format!(
-                    "orders run {} failed, so DSCO orders placed since the stock was read may not                      be deducted; nothing published",
+                    "orders run {} failed, so DSCO orders placed since the stock was read may not be deducted; nothing published",
                     run.id
                 )));
             }
@@ -556,7 +589,7 @@ impl<'a> Run<'a> {
                     format!("orders run {}", r.id)
                 });
                 return Err(FlowError::Other(format!(
-                    "{which} did not cover the time the stock was read within                      inventory.max_orders_lag; nothing published"
+                    "{which} did not cover the time the stock was read within inventory.max_orders_lag; nothing published"
                 )));
             }
         }

@@ -99,6 +99,7 @@ impl Run<'_> {
         let mut updates: Vec<InventoryItem> = Vec::new();
         let mut to_send: Vec<(InventoryItem, ItemInventory)> = Vec::new();
         let mut unchanged = 0usize;
+        let mut requeue: Vec<String> = Vec::new();
         for w in wanted {
             let q = quantities(&w.detail);
             let mut item = self
@@ -117,7 +118,9 @@ impl Run<'_> {
             item.detail = w.detail.clone();
             item.read_at = Some(read_at);
             if open.contains(&w.key) {
-                // One unconfirmed publication per SKU: the newer value waits for its outcome.
+                // One unconfirmed publication per SKU: the newer value waits for its outcome,
+                // and the SKU stays queued so the next delta looks at it again.
+                requeue.push(format!("sku:{}", item.sku));
                 updates.push(item);
                 continue;
             }
@@ -160,7 +163,7 @@ impl Run<'_> {
                     for item in &updates {
                         tx.put_inventory_item(item)?;
                     }
-                    Ok(())
+                    tx.queue_stock_changes(&requeue)
                 })
             })
             .await?;
@@ -170,7 +173,9 @@ impl Run<'_> {
         ));
         let skip_unknown = self.settings.inventory.skip_unknown_on_dsco;
         let mut accepted = Vec::new();
-        for batch in batches(to_send) {
+        let mut work = batches(to_send);
+        work.reverse();
+        while let Some(batch) = work.pop() {
             let keys: Vec<String> = batch.iter().map(|(i, _)| i.sku.clone()).collect();
             let intents: Vec<(String, WriteIntent)> = batch
                 .iter()
@@ -205,6 +210,17 @@ impl Run<'_> {
                 &wires,
             )
             .await?;
+            if let Submitted::Rejected { .. } = &submitted
+                && batch.len() > 1
+            {
+                // DSCO refused the whole batch: halve it until the item it refuses is alone,
+                // so one bad item does not hold back the others.
+                let mut batch = batch;
+                let right = batch.split_off(batch.len() / 2);
+                work.push(right);
+                work.push(batch);
+                continue;
+            }
             match submitted {
                 Submitted::Accepted(rid) => {
                     let rid = rid.0;

@@ -202,7 +202,8 @@ impl Run<'_> {
         if existing.is_some_and(|r| r.status == RecordStatus::Skipped) {
             return Ok(());
         }
-        record_step(
+        let key = order_ref.dsco_order_id.clone();
+        record_step_with(
             self.ctx,
             &order_ref,
             Step {
@@ -211,6 +212,13 @@ impl Run<'_> {
                 detail: order_ref.ids(None),
                 event: "skipped",
                 state: Some(OrderState::Skipped),
+            },
+            move |tx| {
+                // Never a Brightpearl order: its units are not held for the inventory flow.
+                if let Some(held) = tx.remove_pending_units(&key)? {
+                    tx.queue_stock_changes(&changes_of(&held))?;
+                }
+                Ok(())
             },
         )
         .await
@@ -239,7 +247,12 @@ impl Run<'_> {
         // The units DSCO took for this order (its auto-decrement) while it is not yet a
         // Brightpearl order: the inventory flow deducts them.
         let id = crate::sync::order_link::dsco_id(order);
-        let cancelled = order.lifecycle() == Lifecycle::Cancelled;
+        // Only an order DSCO still expects to ship holds units (a completed, cancelled or test
+        // order does not, nor one this daemon skips).
+        let open = matches!(
+            order.lifecycle(),
+            Lifecycle::Created | Lifecycle::Acknowledged
+        ) && order.test_flag != Some(true);
         let units = crate::store::PendingUnits {
             dsco_order_id: id.clone(),
             retailer: retailer.clone(),
@@ -261,7 +274,7 @@ impl Run<'_> {
             .call(move |s| {
                 s.write(|tx| {
                     let linked = order_link::find_in(tx, &id)?.is_some();
-                    if linked || cancelled || units.lines.is_empty() {
+                    if linked || !open || units.lines.is_empty() {
                         if let Some(held) = tx.remove_pending_units(&id)? {
                             tx.queue_stock_changes(&changes_of(&held))?;
                         }
