@@ -555,7 +555,28 @@ async fn nothing_is_read_or_sent_while_inventory_is_off() {
             .count("GET", "product-availability"),
         reads
     );
-    // Turned on, its first run is a reconcile.
+    // Turned on, its first run is a reconcile; the next is a delta.
+    w.patch_settings(json!({"inventory": {"enabled": true}}))
+        .await;
+    let run = w.run_flow("inventory").await;
+    assert!(
+        run["note"].as_str().unwrap().starts_with("reconcile:"),
+        "{run}"
+    );
+    let report = w.app.json("/v1/inventory/reconcile/latest").await;
+    assert!(
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "confirmed" || r["outcome"] == "skipped"),
+        "{report}"
+    );
+    let run = w.run_flow("inventory").await;
+    assert!(run["note"].as_str().unwrap().starts_with("delta:"), "{run}");
+    // Off and on again (no run in between): a reconcile again.
+    w.patch_settings(json!({"inventory": {"enabled": false}}))
+        .await;
     w.patch_settings(json!({"inventory": {"enabled": true}}))
         .await;
     let run = w.run_flow("inventory").await;

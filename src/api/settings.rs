@@ -73,6 +73,10 @@ async fn patch_settings(
                     }
                 };
                 tx.put_document(store::SETTINGS_DOCUMENT, &next)?;
+                if next.inventory.enabled && !current.inventory.enabled {
+                    // Inventory turned on: its next run starts with a reconcile.
+                    tx.set_cursor(crate::sync::inventory::ENABLED_SEEN, &false)?;
+                }
                 Ok(Ok(next.to_document()))
             })
         })

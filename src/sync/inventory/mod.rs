@@ -39,8 +39,8 @@ pub const INVENTORY_KIND: &str = "inventory";
 /// When each mode last ran to the end (for `/v1/status`).
 pub const LAST_RUNS: &str = "inventory.last_runs";
 /// Set once the flow has published with `inventory.enabled` on: turning it on starts with a
-/// reconcile.
-const ENABLED_SEEN: &str = "inventory.enabled_seen";
+/// reconcile (the settings route clears it when `enabled` goes from false to true).
+pub const ENABLED_SEEN: &str = "inventory.enabled_seen";
 /// Products Brightpearl refused availability for, left out until the next reference run.
 const REFUSED: &str = "inventory.refused";
 /// The orders flow's window cursor (`{"until": ...}`): how far it has seen DSCO's orders.
@@ -620,10 +620,24 @@ impl<'a> Run<'a> {
         let inbox = std::mem::take(&mut self.inbox);
         let scope = self.scope;
         let now = self.ctx.now();
-        let report = (scope == Scope::Reconcile).then(|| publish::Report {
-            at: now,
-            rows: std::mem::take(&mut self.report),
-        });
+        // Each row's outcome as the run ends: confirmed, rejected, skipped, or still unconfirmed.
+        let mut rows = std::mem::take(&mut self.report);
+        for row in &mut rows {
+            let state = self
+                .stored
+                .get(&row.sku.to_lowercase())
+                .map_or("pending", |i| i.state.as_str());
+            if row.outcome == "sent" {
+                row.outcome = match state {
+                    "in_sync" => "confirmed",
+                    "rejected" => "rejected",
+                    "skipped" => "skipped",
+                    _ => "unconfirmed",
+                }
+                .to_owned();
+            }
+        }
+        let report = (scope == Scope::Reconcile).then_some(publish::Report { at: now, rows });
         self.ctx
             .store
             .call(move |s| {

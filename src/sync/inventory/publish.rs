@@ -121,6 +121,17 @@ impl Run<'_> {
                 // One unconfirmed publication per SKU: the newer value waits for its outcome,
                 // and the SKU stays queued so the next delta looks at it again.
                 requeue.push(format!("sku:{}", item.sku));
+                if self.scope == Scope::Reconcile {
+                    for (code, published) in &q {
+                        self.report.push(ReportRow {
+                            sku: item.sku.clone(),
+                            code: code.clone(),
+                            stored: item.confirmed.get(code).copied(),
+                            published: *published,
+                            outcome: "waiting for an earlier publication".into(),
+                        });
+                    }
+                }
                 updates.push(item);
                 continue;
             }
