@@ -49,6 +49,11 @@ pub struct Scale {
 }
 
 impl Scale {
+    /// `--inventory-skus=N`: the same parts with `N` published SKUs.
+    pub fn with_published(self, published: u32) -> Scale {
+        Scale { published, ..self }
+    }
+
     pub const FULL: Scale = Scale {
         published: 100_000,
         changes: 30,
@@ -78,7 +83,7 @@ pub fn inventory_figures(scale: Scale) {
         let (done, a_done) = tokio::sync::oneshot::channel();
         let (a, b) = tokio::join!(unguarded(scale, done), guarded(scale, a_done));
         println!(
-            "inventory: setup: real time; each daemon is the release binary run as a child process with its own simulators: Brightpearl capped at {BP_CAP} requests per {} s (BrightpearlSimConfig default, the documented cap) and the daemon's default budget (50 held for orders/shipments, margin 2: low lanes {LOW_LANE_PER_MIN:.0} calls/min); DSCO processing delay {} s; {} published SKUs (items.dsco_match_field sku, the catalog rule), warehouses mapping {}; {}; {}",
+            "inventory: setup: real time; each daemon is the dsco-brightpearl binary (release under `cargo bench`) run as a child process with its own simulators: Brightpearl capped at {BP_CAP} requests per {} s (BrightpearlSimConfig default, the documented cap) and the daemon's default budget (50 held for orders/shipments, margin 2: low lanes {LOW_LANE_PER_MIN:.0} calls/min); DSCO processing delay {} s; {} published SKUs (items.dsco_match_field sku, the catalog rule), warehouses mapping {}; {}; {}",
             BP_WINDOW.as_secs(),
             PROCESSING_DELAY.as_secs(),
             scale.published,
@@ -107,7 +112,11 @@ fn early(line: &str) {
 
 /// Simulators, a daemon with `schedules`, reference data read, inventory configured and
 /// enabled, its webhook registered.
-async fn world(name: &'static str, scale: Scale, schedules: &[(&str, &str)]) -> (Sims, Daemon, String) {
+async fn world(
+    name: &'static str,
+    scale: Scale,
+    schedules: &[(&str, &str)],
+) -> (Sims, Daemon, String) {
     let sims = Sims::start(scale.published).await;
     say(
         name,
@@ -170,7 +179,10 @@ async fn guarded(scale: Scale, a_done: tokio::sync::oneshot::Receiver<()>) -> Fi
     )
     .await;
     let run = d.run("inventory", Some("reconcile")).await;
-    say("B", &format!("reconcile {}: {}", run["status"], run["note"]));
+    say(
+        "B",
+        &format!("reconcile {}: {}", run["status"], run["note"]),
+    );
     let _ = a_done.await;
     let line = latency(
         &sims,
@@ -283,17 +295,47 @@ async fn reconcile(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
         d.items_in("rejected").await,
         d.items_in("skipped").await,
     );
+    // Publications DSCO had not confirmed when the run stopped waiting are settled by the next
+    // run (before it reads anything): one delta now, so later parts start in sync.
+    let settled = if pending > 0 {
+        let delta = d.run("inventory", Some("delta")).await;
+        format!(
+            "; a delta run then settled them ({} {}: {} pending after it)",
+            delta["status"],
+            delta["note"]
+                .as_str()
+                .or(delta["error"].as_str())
+                .unwrap_or_default(),
+            d.items_in("pending").await
+        )
+    } else {
+        String::new()
+    };
     let bytes: Vec<String> = submits
         .iter()
-        .map(|s| format!("{} B / {} items ({})", thousands(s.bytes), thousands(s.items), s.status))
+        .map(|s| {
+            format!(
+                "{} B / {} items ({})",
+                thousands(s.bytes),
+                thousands(s.items),
+                s.status
+            )
+        })
         .collect();
     let lines = vec![
         format!(
-            "inventory: (a) reconcile, the first run after inventory.enabled, daemon A: run {} in {wall:.1} s, {cpu:.1} s CPU ({}); DSCO submits {} (target <= 5): {}; change-log reads {} ({} entries read); Brightpearl calls {} ({availability} availability, {} throttled); afterwards {pending} items pending, {rejected} rejected, {skipped} skipped (first 1000 of each counted)",
+            "inventory: (a) reconcile, the first run after inventory.enabled, daemon A: run {} in {wall:.1} s, {cpu:.1} s CPU ({}); DSCO submits {} (target <= 5): {}; change-log reads {} ({} entries read); Brightpearl calls {} ({availability} availability, {} throttled); afterwards {pending} items pending, {rejected} rejected, {skipped} skipped (first 1000 of each counted){settled}",
             run["status"],
-            run["note"].as_str().or(run["error"].as_str()).unwrap_or_default(),
+            run["note"]
+                .as_str()
+                .or(run["error"].as_str())
+                .unwrap_or_default(),
             submits.len(),
-            if bytes.is_empty() { "none".to_owned() } else { bytes.join(", ") },
+            if bytes.is_empty() {
+                "none".to_owned()
+            } else {
+                bytes.join(", ")
+            },
             reads.len(),
             thousands(reads.iter().map(|r| r.entries).sum()),
             bp.len(),
@@ -302,7 +344,11 @@ async fn reconcile(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
         format!(
             "inventory:     (a) DSCO requests by route: {}; peak RSS during the reconcile {peak_hwm:.1} MiB (VmHWM{}), {peak_sampled:.1} MiB sampled every 50 ms (target <= 150 MiB); {} published",
             dsco_routes(&dsco),
-            if hwm { ", reset before the run" } else { " since start: clear_refs refused" },
+            if hwm {
+                ", reset before the run"
+            } else {
+                " since start: clear_refs refused"
+            },
             scale.published,
         ),
     ];
@@ -373,7 +419,10 @@ async fn full_unchanged(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
         format!(
             "inventory: (b) full read, nothing changed since the reconcile, daemon A from an idle Brightpearl window: run {} ({}); Brightpearl calls {} (target <= 510): {}, {} throttled; read {:.1} s = {:.2} min from the first availability call to the last, run {:.1} s; low-lane floor {floor_min:.2} min ({} calls at {LOW_LANE_PER_MIN:.0}/min; the first {LOW_LANE_PER_MIN:.0} go at once from an idle window); DSCO writes {writes} (target 0), DSCO calls {} ({})",
             run["status"],
-            run["note"].as_str().or(run["error"].as_str()).unwrap_or_default(),
+            run["note"]
+                .as_str()
+                .or(run["error"].as_str())
+                .unwrap_or_default(),
             bp.len(),
             bp_routes(&bp),
             throttled(&bp),
@@ -382,7 +431,11 @@ async fn full_unchanged(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
             run_secs,
             reads.len(),
             dsco.len(),
-            dsco_routes(&dsco),
+            if dsco.is_empty() {
+                "none".to_owned()
+            } else {
+                dsco_routes(&dsco)
+            },
         ),
         match tail {
             Some((wall, cpu)) => format!(
@@ -397,7 +450,11 @@ async fn full_unchanged(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
         },
         format!(
             "inventory:     (b) peak RSS during the full read {peak_hwm:.1} MiB (VmHWM{}), {peak_sampled:.1} MiB sampled every 50 ms (target <= 150 MiB); RSS now {:.1} MiB",
-            if hwm { ", reset before the run" } else { " since start: clear_refs refused" },
+            if hwm {
+                ", reset before the run"
+            } else {
+                " since start: clear_refs refused"
+            },
             d.rss_mib(),
         ),
     ];
@@ -454,10 +511,7 @@ fn compare_step(sims: &Sims) -> (usize, f64) {
             };
             let detail = quantity::publish(&bp, None, 0, None);
             let q = quantity::quantities(&detail);
-            if confirmed
-                .get(sku)
-                .is_none_or(|c| quantity::differs(c, &q))
-            {
+            if confirmed.get(sku).is_none_or(|c| quantity::differs(c, &q)) {
                 differing += 1;
             }
             published.insert(sku.clone(), q);
@@ -575,8 +629,16 @@ async fn latency(
             pct(&confirmed, 0.50),
             pct(&confirmed, 0.95),
             confirmed[confirmed.len() - 1],
-            if processed.is_empty() { f64::NAN } else { pct(&processed, 0.50) },
-            if processed.is_empty() { f64::NAN } else { pct(&processed, 0.95) },
+            if processed.is_empty() {
+                f64::NAN
+            } else {
+                pct(&processed, 0.50)
+            },
+            if processed.is_empty() {
+                f64::NAN
+            } else {
+                pct(&processed, 0.95)
+            },
             by_flow
                 .iter()
                 .map(|(k, v)| format!("{k} {v}"))
@@ -613,7 +675,12 @@ impl Import {
         let in_windows = self.creates.iter().filter(|t| **t < end).count();
         let sustained = in_windows as f64 / (windows as f64 * BP_WINDOW.as_secs_f64()) * 60.0;
         let span = (last - first).num_milliseconds().max(1) as f64 / 60_000.0;
-        Some((sustained, in_windows, windows, self.creates.len() as f64 / span))
+        Some((
+            sustained,
+            in_windows,
+            windows,
+            self.creates.len() as f64 / span,
+        ))
     }
 }
 
@@ -624,7 +691,11 @@ async fn import(sims: &Sims, d: &Daemon, prefix: &str, count: usize) -> Import {
         sims.bp
             .orders()
             .iter()
-            .filter(|o| o["reference"].as_str().is_some_and(|r| r.starts_with(prefix)))
+            .filter(|o| {
+                o["reference"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with(prefix))
+            })
             .count()
     };
     let end = Instant::now() + Duration::from_secs(900);
@@ -634,7 +705,10 @@ async fn import(sims: &Sims, d: &Daemon, prefix: &str, count: usize) -> Import {
         runs += 1;
         say(
             "A",
-            &format!("orders run {}: {} {}", run["id"], run["status"], run["note"]),
+            &format!(
+                "orders run {}: {} {}",
+                run["id"], run["status"], run["note"]
+            ),
         );
     }
     let creates = bp_since(sims, seq)
@@ -720,7 +794,11 @@ async fn orders_throughput(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String>
             BP_WINDOW.as_secs(),
             f64::from(BP_CAP - 2),
         ),
-        import_line("inventory:     (d) alone, from an idle window", scale.orders, &alone),
+        import_line(
+            "inventory:     (d) alone, from an idle window",
+            scale.orders,
+            &alone,
+        ),
         import_line(
             &format!(
                 "inventory:     (d) during a full read (runs started after {start_after} of its {} availability calls)",

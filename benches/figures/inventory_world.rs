@@ -151,7 +151,9 @@ async fn tap_layer(State(tap): State<Arc<Tap>>, request: Request, next: Next) ->
             .unwrap_or_default();
         let items = serde_json::from_slice::<Vec<Value>>(&bytes).map_or(0, |v| v.len());
         let size = bytes.len();
-        let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        let response = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
         tap.submits.lock().unwrap().push(Submit {
             bytes: size,
             items,
@@ -204,10 +206,9 @@ impl Sims {
         let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
         let tap = Arc::new(Tap::default());
         let bp_server = bp.start(addr).await.unwrap();
-        let router = dsco.router().layer(axum::middleware::from_fn_with_state(
-            tap.clone(),
-            tap_layer,
-        ));
+        let router = dsco
+            .router()
+            .layer(axum::middleware::from_fn_with_state(tap.clone(), tap_layer));
         let dsco_server = SimServer::start(router, addr).await.unwrap();
         Sims {
             bp,
@@ -407,11 +408,17 @@ impl Daemon {
 
     /// User + system CPU the process has used, all threads, in seconds (clock-tick resolution).
     pub fn cpu_secs(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
         // Fields after the command name (which may hold spaces), from field 3 on.
         let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         // utime is field 14, stime 15 (1-based); `rest` starts at field 3.
         (ticks(11) + ticks(12)) / clock_ticks()
     }
@@ -430,7 +437,8 @@ impl Daemon {
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        self.send(self.http.get(format!("{}{path}", self.url))).await
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
     }
 
     pub async fn put_csv(&self, kind: &str, csv: &str) -> Value {

@@ -19,7 +19,8 @@
 //! bytes and change-log reads; a full read with nothing changed: calls, wall time against the
 //! low-lane floor, DSCO writes, the compare step's CPU, peak RSS; stock change -> quantity
 //! confirmed on the webhook path, guard off and on; orders throughput during a full read against
-//! orders alone; about 30 minutes; `--inventory-quick` runs every part small, as a smoke test).
+//! orders alone; about 30 minutes; `--inventory-quick` runs every part small, as a smoke test;
+//! `--inventory-skus=N` sets the number of published SKUs).
 //! Without arguments every section runs.
 
 mod catalog;
@@ -69,10 +70,17 @@ fn main() {
     }
     if runs("inventory") {
         let quick = std::env::args().any(|a| a == "--inventory-quick");
-        inventory::inventory_figures(if quick {
+        let mut scale = if quick {
             inventory::Scale::QUICK
         } else {
             inventory::Scale::FULL
-        });
+        };
+        if let Some(skus) = std::env::args().find_map(|a| {
+            a.strip_prefix("--inventory-skus=")
+                .and_then(|v| v.parse().ok())
+        }) {
+            scale = scale.with_published(skus);
+        }
+        inventory::inventory_figures(scale);
     }
 }
