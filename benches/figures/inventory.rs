@@ -281,7 +281,9 @@ async fn reconcile(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
     let hwm = d.reset_peak();
     let cpu = d.cpu_secs();
     say("A", "(a) reconcile");
+    d.reset_slowest();
     let run = d.run("inventory", Some("reconcile")).await;
+    let slowest = d.slowest();
     let cpu = d.cpu_secs() - cpu;
     let (peak_hwm, peak_sampled) = d.peak_mib();
     let wall = secs_between(&run["started_at"], &run["finished_at"]);
@@ -324,7 +326,8 @@ async fn reconcile(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
         .collect();
     let lines = vec![
         format!(
-            "inventory: (a) reconcile, the first run after inventory.enabled, daemon A: run {} in {wall:.1} s, {cpu:.1} s CPU ({}); DSCO submits {} (target <= 5): {}; change-log reads {} ({} entries read); Brightpearl calls {} ({availability} availability, {} throttled); afterwards {pending} items pending, {rejected} rejected, {skipped} skipped (first 1000 of each counted){settled}",
+            "inventory: (a) reconcile, the first run after inventory.enabled, daemon A, {} published SKUs: run {} in {wall:.1} s, {cpu:.1} s CPU ({}); DSCO submits {} (target <= 5): {}; change-log reads {} ({} entries read); Brightpearl calls {} ({availability} availability, {} throttled); afterwards {pending} items pending, {rejected} rejected, {skipped} skipped (first 1000 of each counted){settled}",
+            thousands(scale.published as usize),
             run["status"],
             run["note"]
                 .as_str()
@@ -342,14 +345,14 @@ async fn reconcile(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
             throttled(&bp),
         ),
         format!(
-            "inventory:     (a) DSCO requests by route: {}; peak RSS during the reconcile {peak_hwm:.1} MiB (VmHWM{}), {peak_sampled:.1} MiB sampled every 50 ms (target <= 150 MiB); {} published",
+            "inventory:     (a) DSCO requests by route: {}; peak RSS during the reconcile {peak_hwm:.1} MiB (VmHWM{}), {peak_sampled:.1} MiB sampled every 50 ms (target <= 150 MiB); slowest control-API answer while the run was polled every 100 ms {:.1} s",
             dsco_routes(&dsco),
             if hwm {
                 ", reset before the run"
             } else {
                 " since start: clear_refs refused"
             },
-            scale.published,
+            slowest.as_secs_f64(),
         ),
     ];
     for line in &lines {
@@ -365,6 +368,7 @@ async fn full_unchanged(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
     let hwm = d.reset_peak();
     let cpu_start = d.cpu_secs();
     say("A", "(b) full read, nothing changed");
+    d.reset_slowest();
     let id = d.start_run("inventory", Some("full")).await;
     // The instant Brightpearl answered the read's last availability call, and the CPU then.
     let mut read_end: Option<(Instant, f64)> = None;
@@ -449,13 +453,14 @@ async fn full_unchanged(sims: &Sims, d: &Daemon, scale: Scale) -> Vec<String> {
             None => "inventory:     (b) diff: the read's end was not seen".to_owned(),
         },
         format!(
-            "inventory:     (b) peak RSS during the full read {peak_hwm:.1} MiB (VmHWM{}), {peak_sampled:.1} MiB sampled every 50 ms (target <= 150 MiB); RSS now {:.1} MiB",
+            "inventory:     (b) peak RSS during the full read {peak_hwm:.1} MiB (VmHWM{}), {peak_sampled:.1} MiB sampled every 50 ms (target <= 150 MiB); RSS now {:.1} MiB; slowest control-API answer while the run was polled {:.1} s",
             if hwm {
                 ", reset before the run"
             } else {
                 " since start: clear_refs refused"
             },
             d.rss_mib(),
+            d.slowest().as_secs_f64(),
         ),
     ];
     for line in &lines {
@@ -478,10 +483,8 @@ fn compare_step(sims: &Sims) -> (usize, f64) {
             continue;
         }
         let i = p.index;
-        let mut by_warehouse = BTreeMap::from([
-            (1, 20 + i64::from(i * 7 % 50)),
-            (2, i64::from(i * 3 % 20)),
-        ]);
+        let mut by_warehouse =
+            BTreeMap::from([(1, 20 + i64::from(i * 7 % 50)), (2, i64::from(i * 3 % 20))]);
         if !i.is_multiple_of(7) {
             by_warehouse.insert(3, i64::from(i % 5));
         }

@@ -260,6 +260,8 @@ pub struct Daemon {
     dir: tempfile::TempDir,
     peak: Arc<AtomicU64>,
     sampling: Arc<AtomicBool>,
+    /// The slowest control-API answer since the last [`Daemon::reset_slowest`].
+    slowest: Mutex<Duration>,
 }
 
 fn binary() -> &'static str {
@@ -356,12 +358,14 @@ impl Daemon {
             child,
             url,
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(120))
+                // The control API can be slow to answer while a run works through 100,000 items.
+                .timeout(Duration::from_secs(600))
                 .build()
                 .unwrap(),
             dir,
             peak: Arc::new(AtomicU64::new(0)),
             sampling: Arc::new(AtomicBool::new(true)),
+            slowest: Mutex::new(Duration::ZERO),
         };
         daemon.sample_rss();
         daemon
@@ -423,10 +427,34 @@ impl Daemon {
         (ticks(11) + ticks(12)) / clock_ticks()
     }
 
+    /// The slowest control-API answer since the last reset (the bench polls runs every 100 ms).
+    pub fn slowest(&self) -> Duration {
+        *self.slowest.lock().unwrap()
+    }
+
+    pub fn reset_slowest(&self) {
+        *self.slowest.lock().unwrap() = Duration::ZERO;
+    }
+
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Value {
-        let r = request.bearer_auth("bench").send().await.unwrap();
+        let asked = Instant::now();
+        let r = request
+            .bearer_auth("bench")
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (daemon log {})",
+                    self.name,
+                    self.log_path().display()
+                )
+            });
         let status = r.status();
         let text = r.text().await.unwrap();
+        {
+            let mut slowest = self.slowest.lock().unwrap();
+            *slowest = (*slowest).max(asked.elapsed());
+        }
         assert!(
             status.is_success(),
             "{}: {status}: {text} (daemon log {})",
