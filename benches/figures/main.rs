@@ -12,12 +12,22 @@
 //! DSCO's processing at 2 s, a webhook-path and a sweep-path daemon side by side: note → synced
 //! latency on each path, calls per note and per shipment for 200 notes created within 10 s, and
 //! the public listener's answer time at 100 deliveries/s; about 5 minutes; `--shipments-quick`
-//! runs every part small, as a smoke test). Without arguments
-//! every section runs.
+//! runs every part small, as a smoke test), `inventory` (the inventory flow with 100,000
+//! published SKUs across 3 Brightpearl warehouses and 2 DSCO codes, Brightpearl at its
+//! documented 200 requests per 60 s and DSCO's processing at 2 s, the daemon binary run as a
+//! child process, one daemon without and one with the orders guard: the reconcile's DSCO submits,
+//! bytes and change-log reads; a full read with nothing changed: calls, wall time against the
+//! low-lane floor, DSCO writes, the compare step's CPU, peak RSS; stock change -> quantity
+//! confirmed on the webhook path, guard off and on; orders throughput during a full read against
+//! orders alone; about 30 minutes; `--inventory-quick` runs every part small, as a smoke test;
+//! `--inventory-skus=N` sets the number of published SKUs).
+//! Without arguments every section runs.
 
 mod catalog;
 mod daemon;
 mod faults;
+mod inventory;
+mod inventory_world;
 mod mappings;
 mod orders;
 mod shipments;
@@ -57,5 +67,20 @@ fn main() {
         } else {
             shipments::Scale::FULL
         });
+    }
+    if runs("inventory") {
+        let quick = std::env::args().any(|a| a == "--inventory-quick");
+        let mut scale = if quick {
+            inventory::Scale::QUICK
+        } else {
+            inventory::Scale::FULL
+        };
+        if let Some(skus) = std::env::args().find_map(|a| {
+            a.strip_prefix("--inventory-skus=")
+                .and_then(|v| v.parse().ok())
+        }) {
+            scale = scale.with_published(skus);
+        }
+        inventory::inventory_figures(scale);
     }
 }

@@ -1,5 +1,7 @@
 //! The world the `orders`, `faults` and `shipments` sections share: both simulators and an
-//! in-process daemon.
+//! in-process daemon; and the pieces the `inventory` section's world (`inventory_world.rs`)
+//! shares with it: the orders settings, the customers mapping, the one-line order, Brightpearl
+//! routes.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -173,25 +175,16 @@ impl OrdersWorld {
                 world
                     .http
                     .patch(format!("{}/v1/settings", world.url))
-                    .json(&serde_json::json!({
-                        "orders": {"import_from": "2020-01-01T00:00:00Z", "tax_code": "T",
-                                   "shipping_method_id": 1, "status_id": 2, "channel_id": 2,
-                                   "warehouse_id": 1, "price_source": "expected_cost"},
-                        "customers": {"mode": "per_retailer", "auto_create": false}
-                    })),
+                    .json(&orders_settings()),
             )
             .await;
-        let mut csv = String::from("dsco_retailer_id,brightpearl_contact_id\n");
-        for r in DEMO_RETAILERS {
-            csv.push_str(&format!("{r},4\n"));
-        }
         world
             .send(
                 world
                     .http
                     .put(format!("{}/v1/mappings/customers", world.url))
                     .header("content-type", "text/csv")
-                    .body(csv),
+                    .body(customers_csv()),
             )
             .await;
         world
@@ -231,16 +224,7 @@ impl OrdersWorld {
     /// A one-line retailer order without notes (no gift message, no packing instructions), for
     /// one of the first 39 demo products (every 40th exists only on DSCO).
     pub fn create_order(&self, po: &str, i: usize) -> String {
-        self.dsco
-            .create_order(serde_json::json!({
-                "poNumber": po,
-                "dscoRetailerId": DEMO_RETAILERS[i % DEMO_RETAILERS.len()],
-                "shipping": {"firstName": "Zoë", "lastName": "Müller", "address1": "12 Elm St",
-                             "city": "Springfield", "region": "IL", "postal": "62701",
-                             "country": "US", "email": "zoe@example.com"},
-                "lineItems": [{"sku": format!("SKU-{:04}", i % 39 + 1), "quantity": 1}],
-            }))
-            .unwrap()
+        self.dsco.create_order(one_line_order(po, i)).unwrap()
     }
 
     /// Brightpearl orders whose ref starts with `prefix`.
@@ -277,11 +261,7 @@ impl OrdersWorld {
             if r.status == 503 || r.status == 429 {
                 throttled += 1;
             }
-            // "/public-api/{account}/order-service/sales-order" → "POST order-service/sales-order"
-            let route: Vec<&str> = r.path.split('/').skip(3).take(2).collect();
-            *by_route
-                .entry(format!("{} {}", r.method, route.join("/")))
-                .or_default() += 1;
+            *by_route.entry(bp_route(&r.method, &r.path)).or_default() += 1;
         }
         (total, throttled, by_route)
     }
@@ -299,6 +279,46 @@ impl OrdersWorld {
         self.running.wait().await.unwrap();
         drop(self.servers);
     }
+}
+
+/// The orders settings of every world: import everything, customers per retailer (mapped by
+/// [`customers_csv`]), `expected_cost` pricing.
+pub fn orders_settings() -> serde_json::Value {
+    serde_json::json!({
+        "orders": {"import_from": "2020-01-01T00:00:00Z", "tax_code": "T",
+                   "shipping_method_id": 1, "status_id": 2, "channel_id": 2,
+                   "warehouse_id": 1, "price_source": "expected_cost"},
+        "customers": {"mode": "per_retailer", "auto_create": false}
+    })
+}
+
+/// The `customers` mapping (CSV): both demo retailers to demo contact 4.
+pub fn customers_csv() -> String {
+    let mut csv = String::from("dsco_retailer_id,brightpearl_contact_id\n");
+    for r in DEMO_RETAILERS {
+        csv.push_str(&format!("{r},4\n"));
+    }
+    csv
+}
+
+/// A one-line retailer order without notes (no gift message, no packing instructions), for
+/// one of the first 39 demo products (every 40th exists only on DSCO).
+pub fn one_line_order(po: &str, i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "poNumber": po,
+        "dscoRetailerId": DEMO_RETAILERS[i % DEMO_RETAILERS.len()],
+        "shipping": {"firstName": "Zoë", "lastName": "Müller", "address1": "12 Elm St",
+                     "city": "Springfield", "region": "IL", "postal": "62701",
+                     "country": "US", "email": "zoe@example.com"},
+        "lineItems": [{"sku": format!("SKU-{:04}", i % 39 + 1), "quantity": 1}],
+    })
+}
+
+/// A Brightpearl request's route: "/public-api/{account}/order-service/sales-order" →
+/// "POST order-service/sales-order".
+pub fn bp_route(method: &str, path: &str) -> String {
+    let route: Vec<&str> = path.split('/').skip(3).take(2).collect();
+    format!("{method} {}", route.join("/"))
 }
 
 /// Progress on stderr with BENCH_VERBOSE set.
