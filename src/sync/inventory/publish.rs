@@ -157,7 +157,15 @@ impl Run<'_> {
                 unchanged += 1;
                 item.published = q;
                 item.state = "in_sync".into();
-                updates.push(item);
+                // Written only when more than the read time changed: a full read of an unchanged
+                // catalog writes nothing (a repeated webhook may then read a product once more).
+                let before = self.stored.get(&w.key).map(|s| InventoryItem {
+                    read_at: item.read_at,
+                    ..s.clone()
+                });
+                if before.as_ref() != Some(&item) {
+                    updates.push(item);
+                }
                 continue;
             }
             item.published = q.clone();
