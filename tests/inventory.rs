@@ -653,3 +653,31 @@ async fn orders_calls_go_before_queued_inventory_calls_when_the_quota_is_short()
         );
     }
 }
+
+/// A newer quantity computed while the older publication is still unconfirmed waits for it,
+/// and the next delta sends it once DSCO confirms the older one: no update is lost.
+#[tokio::test]
+async fn a_newer_quantity_behind_an_unconfirmed_publication_is_sent_after_it() {
+    let w = world(json!({})).await;
+    w.run_flow("inventory").await;
+    // DSCO takes the next batch but does not process it.
+    w.sims.dsco.hold_batches(true);
+    w.sims.brightpearl.set_stock(14, 3, 21);
+    w.run_flow_mode("inventory", "full").await;
+    assert_eq!(item(&w, "SKU-0014").await["state"], "pending");
+    // Another change while that one is unconfirmed: not sent yet (one in flight per SKU).
+    w.sims.brightpearl.set_stock(14, 3, 22);
+    let before = submits(&w);
+    w.run_flow_mode("inventory", "full").await;
+    assert_eq!(submits(&w), before, "one unconfirmed publication per SKU");
+    w.sims.dsco.hold_batches(false);
+    // A delta confirms the older one, then sends the newer one.
+    let mut runs = 0;
+    while on_dsco(&w, "SKU-0014").map(|(c, _)| c[0].1) != Some(22) {
+        runs += 1;
+        assert!(runs <= 3, "the newer quantity never reached DSCO");
+        w.advance(std::time::Duration::from_secs(6));
+        w.run_flow("inventory").await;
+    }
+    assert_eq!(item(&w, "SKU-0014").await["state"], "in_sync");
+}
