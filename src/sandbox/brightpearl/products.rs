@@ -222,10 +222,10 @@ pub fn allocated(state: &State) -> BTreeMap<(u32, u32), i64> {
 pub fn availability_of(state: &State, product_id: u32) -> BTreeMap<u32, (i64, i64)> {
     let allocated = allocated(state);
     let mut out = BTreeMap::new();
-    for ((product, warehouse), in_stock) in &state.stock {
-        if *product == product_id {
-            out.insert(*warehouse, (*in_stock, 0));
-        }
+    // The product's own rows only: a scan of every row made a 200-id call against a large
+    // catalog cost the simulator more than Brightpearl's throttle allows between calls.
+    for ((_, warehouse), in_stock) in state.stock.range((product_id, 0)..=(product_id, u32::MAX)) {
+        out.insert(*warehouse, (*in_stock, 0));
     }
     for ((product, warehouse), quantity) in allocated {
         if product == product_id {
