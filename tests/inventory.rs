@@ -508,6 +508,29 @@ async fn an_untracked_product_is_not_published_by_default_and_the_list_says_why(
     );
     let r = w.app.get("/v1/inventory?state=bogus").send().await.unwrap();
     assert_eq!(r.status(), 400);
+    // The setting changes: the next delta reads everything again and publishes it.
+    w.patch_settings(json!({"inventory": {"untracked": 4}}))
+        .await;
+    let run = w.run_flow("inventory").await;
+    assert!(
+        run["note"]
+            .as_str()
+            .unwrap()
+            .contains("a full read instead of a delta"),
+        "{run}"
+    );
+    // LOOSE-2, the catalog's SKU of the same product, came first and DSCO dropped it; the
+    // next delta gives the quantity to SKU-0120.
+    assert_eq!(item(&w, "LOOSE-2").await["state"], "skipped");
+    w.run_flow("inventory").await;
+    assert_eq!(
+        on_dsco(&w, "SKU-0120"),
+        Some((vec![("WH-EAST".into(), 4), ("WH-MAIN".into(), 4)], 8))
+    );
+    assert_eq!(item(&w, "SKU-0120").await["state"], "in_sync");
+    // Nothing changed since: a plain delta again.
+    let run = w.run_flow("inventory").await;
+    assert!(run["note"].as_str().unwrap().starts_with("delta:"), "{run}");
     // A DSCO item seen on an order that matches no product is listed as unmatched.
     w.order(
         RETAILER,
@@ -680,4 +703,46 @@ async fn a_newer_quantity_behind_an_unconfirmed_publication_is_sent_after_it() {
         w.run_flow("inventory").await;
     }
     assert_eq!(item(&w, "SKU-0014").await["state"], "in_sync");
+}
+
+/// A SKU no rule publishes any more (here its product was deleted in Brightpearl) is sent 0
+/// once, so DSCO stops selling it, and then left alone.
+#[tokio::test]
+async fn a_sku_that_stops_being_published_is_sent_zero_once() {
+    let w = world(json!({})).await;
+    w.run_flow("inventory").await;
+    assert_eq!(
+        on_dsco(&w, "SKU-0004").map(|(_, total)| total > 0),
+        Some(true)
+    );
+    w.sims.brightpearl.delete_product(4);
+    w.run_flow("reference").await;
+    let run = w.run_flow("inventory").await;
+    assert!(
+        run["note"]
+            .as_str()
+            .unwrap()
+            .contains("1 items no longer published"),
+        "{run}"
+    );
+    assert_eq!(
+        on_dsco(&w, "SKU-0004"),
+        Some((vec![("WH-EAST".into(), 0), ("WH-MAIN".into(), 0)], 0))
+    );
+    let view = item(&w, "SKU-0004").await;
+    assert_eq!(
+        (view["rule"].as_str(), view["state"].as_str()),
+        (Some("none"), Some("in_sync")),
+        "{view}"
+    );
+    assert!(
+        view["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no longer published")),
+        "{view}"
+    );
+    let before = submits(&w);
+    w.run_flow_mode("inventory", "full").await;
+    w.run_flow("inventory").await;
+    assert_eq!(submits(&w), before, "sent once");
 }

@@ -7,6 +7,7 @@ mod connections;
 mod daemon;
 mod inventory;
 mod inventory_faults;
+mod inventory_pending;
 mod journal;
 mod mapping_buffers;
 mod mappings;

@@ -296,5 +296,22 @@ async fn the_sandbox_ships_the_demo_orders_through_webhooks_to_shipped() {
             .as_array()
             .is_some_and(|c| !c.is_empty())
     );
+    // Goods in, stock counts and the demo's goods-out notes change stock: a stock webhook
+    // queues a delta that sends the new quantity.
+    support::wait_for(Duration::from_secs(90), || async {
+        let runs = get("/v1/runs?flow=inventory&limit=100".into()).await;
+        runs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| {
+                r["trigger"] == "webhook"
+                    && r["note"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("delta:") && !n.contains(" 0 items sent"))
+            })
+            .then_some(())
+    })
+    .await;
     assert_eq!(stop(child), Some(0));
 }

@@ -43,7 +43,8 @@ struct InventoryView {
     sku: String,
     /// The Brightpearl product (none for an `unmatched` item).
     product_id: Option<u32>,
-    /// Which rule published it: `item_mapping`, `catalog`, `seen_on_order`.
+    /// Which rule published it: `item_mapping`, `catalog`, `seen_on_order`; `none` once no
+    /// rule publishes it any more (DSCO was sent 0).
     rule: String,
     state: String,
     reason: Option<String>,

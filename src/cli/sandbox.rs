@@ -159,12 +159,18 @@ impl Sandbox {
                     tick.tick().await;
                     brightpearl.run_demo_due();
                     n += 1;
-                    // Now and then the warehouse counts a product again or takes goods in: its
+                    // Now and then the warehouse takes goods in or counts a product again (the
+                    // demo's shipments move stock too: a goods-out note allocates it): the
                     // stock changes, a webhook tells the daemon, and inventory publishes it.
                     if n.is_multiple_of(15) {
-                        let product = 1 + (n / 15 * 37) % 150;
+                        let step = n / 15;
+                        let product = 1 + (step * 37) % 150;
                         if !product.is_multiple_of(40) {
-                            brightpearl.set_stock(product, 1, i64::from(5 + (n / 15) % 30));
+                            if step.is_multiple_of(2) {
+                                brightpearl.receive_stock(product, 1, i64::from(6 + step % 12));
+                            } else {
+                                brightpearl.set_stock(product, 1, i64::from(5 + step % 30));
+                            }
                         }
                     }
                 }

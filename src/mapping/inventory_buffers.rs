@@ -96,6 +96,11 @@ impl InventoryBufferMap {
         self.by_sku.get(&normalize(dsco_sku)).copied()
     }
 
+    /// Every buffer in SKU order (a stable form, to tell when the mapping changed).
+    pub fn sorted(&self) -> std::collections::BTreeMap<&str, i64> {
+        self.by_sku.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+    }
+
     pub fn len(&self) -> usize {
         self.by_sku.len()
     }

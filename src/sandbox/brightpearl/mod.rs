@@ -132,6 +132,12 @@ impl BrightpearlSim {
         self.raise(events);
     }
 
+    /// Goods in: `quantity` more units of a product in a warehouse.
+    pub fn receive_stock(&self, product_id: u32, warehouse_id: u32, quantity: i64) {
+        let events = products::receive_stock(self.inner(), product_id, warehouse_id, quantity);
+        self.raise(events);
+    }
+
     /// The order as Order GET renders it, with `customFields` always included.
     pub fn order(&self, id: u32) -> Option<Value> {
         let state = lock(&self.inner().state);

@@ -303,6 +303,20 @@ pub fn set_stock(inner: &Inner, product_id: u32, warehouse_id: u32, on_hand: i64
     vec![Event::new("product.modified.on-hand-modified", product_id)]
 }
 
+/// Goods in: `quantity` more units in stock (and on hand) in a warehouse, as a received
+/// goods-in note books them (brightpearl-api.md §4.16 `goods-in-note.created`; the note itself
+/// is not modelled).
+pub fn receive_stock(
+    inner: &Inner,
+    product_id: u32,
+    warehouse_id: u32,
+    quantity: i64,
+) -> Vec<Event> {
+    let mut state = lock(&inner.state);
+    *state.stock.entry((product_id, warehouse_id)).or_insert(0) += quantity;
+    vec![Event::new("product.modified.on-hand-modified", product_id)]
+}
+
 const PRODUCT_SEARCH: &[Column] = &[
     col_ref("productId", Kind::IdSet, "productCategoryMembership"),
     col("productName", Kind::SearchString),

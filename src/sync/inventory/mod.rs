@@ -28,7 +28,9 @@ use crate::mapping::items::{ItemMapping, ItemMatcher};
 use crate::mapping::warehouses::WarehouseMap;
 use crate::reference::CatalogProduct;
 use crate::settings::{Settings, SharedProduct, UntrackedPolicy};
-use crate::store::{InboxEntry, InventoryItem, Kind, Outcome, PendingUnits, RecordDetail};
+use crate::store::{
+    CodeDetail, InboxEntry, InventoryItem, Kind, Outcome, PendingUnits, RecordDetail,
+};
 use crate::sync::webhooks::ON_HAND_EVENT;
 use crate::sync::{Flow, FlowCtx, FlowError, RunReport};
 
@@ -46,6 +48,38 @@ const REFUSED: &str = "inventory.refused";
 /// The orders flow's window cursor (`{"until": ...}`): how far it has seen DSCO's orders.
 const ORDERS_WINDOW: &str = "orders.window";
 /// How far behind its start an orders window ends, and a second more.
+/// The fingerprint of the settings and mappings the last finished run published with.
+const INPUTS: &str = "inventory.inputs";
+
+/// A stable fingerprint (FNV-1a, 64 bits) of everything but Brightpearl's stock that the
+/// published quantities depend on: the `inventory` and `items` settings (not `enabled`), the
+/// warehouses mapping and the per-item buffers.
+fn inputs_fingerprint(settings: &Settings, codes: &Codes, buffers: &InventoryBufferMap) -> String {
+    let mut inventory = settings.inventory.clone();
+    inventory.enabled = true;
+    let text = serde_json::to_string(&(&inventory, &settings.items, codes, buffers.sorted()))
+        .unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Why DSCO dropped an item (`ITEM_SKIPPED` under `skipItemsThatDontExist`).
+pub(crate) const NOT_ON_DSCO: &str = "SKU not on DSCO";
+
+/// An item DSCO dropped as unknown: only a reconcile sends it again. (An item `skipped` because
+/// a setting holds it, `inventory.untracked = "skip"`, is worked out again by every full read.)
+fn dropped_by_dsco(item: &InventoryItem) -> bool {
+    item.state == "skipped" && item.reason.as_deref() == Some(NOT_ON_DSCO)
+}
+
+/// The `rule` of an item no rule publishes any more.
+pub(crate) const RETIRED_RULE: &str = "none";
+/// Its `reason` once DSCO confirmed the 0.
+pub(crate) const RETIRED_REASON: &str = "no longer published (item mapping removed, product deleted or without a match value): 0 sent to DSCO";
 const ORDERS_UNTIL_LAG: chrono::Duration = chrono::Duration::seconds(11);
 
 /// When each mode last finished.
@@ -119,6 +153,8 @@ struct Run<'a> {
     changes: Vec<String>,
     inbox: Vec<InboxEntry>,
     notes: Vec<String>,
+    /// What the quantities depend on besides Brightpearl's stock ([`inputs_fingerprint`]).
+    inputs: String,
     /// Reconcile report rows.
     report: Vec<publish::ReportRow>,
     /// Items not published this run, with why (a bundle before the next reference run, an
@@ -147,6 +183,7 @@ impl<'a> Run<'a> {
             changes,
             inbox,
             seen_before,
+            inputs_before,
             refused,
         ) = ctx
             .store
@@ -167,7 +204,7 @@ impl<'a> Run<'a> {
                         .collect();
                     let skipped: BTreeSet<String> = stored
                         .iter()
-                        .filter(|(_, i)| i.state == "skipped")
+                        .filter(|(_, i)| dropped_by_dsco(i))
                         .map(|(k, _)| k.clone())
                         .collect();
                     let published = items::published(
@@ -185,6 +222,7 @@ impl<'a> Run<'a> {
                         .map(|(code, ids)| (code.to_owned(), ids.to_vec()))
                         .collect();
                     let seen_before = tx.cursor::<bool>(ENABLED_SEEN)?.unwrap_or(false);
+                    let inputs_before = tx.cursor::<String>(INPUTS)?;
                     // A reference run since a refusal may have fixed the catalog: try again.
                     let reference_at = tx.last_run(FlowName::Reference)?.and_then(|r| {
                         r.finished_at
@@ -206,17 +244,29 @@ impl<'a> Run<'a> {
                         tx.stock_changes()?,
                         tx.inbox(FlowName::Inventory, 10_000)?,
                         seen_before,
+                        inputs_before,
                         refused,
                     ))
                 })
             })
             .await?;
+        let inputs = inputs_fingerprint(&settings, &codes, &buffers);
+        let mut notes = Vec::new();
         let scope = if !seen_before {
             Scope::Reconcile
         } else {
             match ctx.mode.as_str() {
                 "full" => Scope::Full,
                 "reconcile" => Scope::Reconcile,
+                // A delta reads only what changed in Brightpearl; a changed buffer, cap,
+                // untracked rule or warehouses mapping changes every item.
+                _ if inputs_before.as_deref() != Some(inputs.as_str()) => {
+                    notes.push(
+                        "a full read instead of a delta: inventory settings or mappings changed"
+                            .to_owned(),
+                    );
+                    Scope::Full
+                }
                 _ => Scope::Delta,
             }
         };
@@ -236,7 +286,8 @@ impl<'a> Run<'a> {
             pending,
             changes,
             inbox,
-            notes: Vec::new(),
+            notes,
+            inputs,
             report: Vec::new(),
             held: BTreeMap::new(),
         })
@@ -368,8 +419,14 @@ impl<'a> Run<'a> {
                         products.insert(p.product_id);
                     }
                 }
-                // Bundles whose component changed, and the components of changed bundles.
-                let changed = products.clone();
+                // Bundles whose component changed, and the components of changed bundles
+                // (a pending bundle order lowers its components' own items too).
+                let mut changed = products.clone();
+                for p in &products {
+                    if let Stock::Bundle(components) = self.stock(*p) {
+                        changed.extend(components.iter().map(|(c, _)| *c));
+                    }
+                }
                 let mut out: Vec<u32> = Vec::new();
                 for p in self.published.values() {
                     let mut mine = of_item(p);
@@ -385,7 +442,7 @@ impl<'a> Run<'a> {
     fn is_skipped(&self, sku: &str) -> bool {
         self.stored
             .get(&sku.to_lowercase())
-            .is_some_and(|s| s.state == "skipped")
+            .is_some_and(dropped_by_dsco)
     }
 
     /// How a product's stock is known, from the stored catalog.
@@ -453,15 +510,44 @@ impl<'a> Run<'a> {
                 .find(|(_, ids)| ids.contains(&warehouse))
                 .map(|(c, _)| c.clone())
         };
-        let deductions =
-            quantity::pending_deductions(&self.pending, &self.codes, &retailer_code, &bp_by_sku);
+        let product_of = |sku: &str| {
+            self.published
+                .get(&sku.to_lowercase())
+                .map(|p| p.product_id)
+        };
+        let components_of = |p: u32| match self.stock(p) {
+            Stock::Bundle(components) => Some(components),
+            _ => None,
+        };
+        let base = |p: u32| {
+            quantity::base_quantity(p, &self.stock(p), untracked, &read.on_hand, &self.codes)
+                .unwrap_or_default()
+        };
+        let deductions = quantity::pending_by_product(
+            &self.pending,
+            &self.codes,
+            &retailer_code,
+            &product_of,
+            &components_of,
+            &base,
+        );
         let buffer = self.settings.inventory.safety_buffer;
         let cap = self.settings.inventory.max_quantity;
         let mut out = Vec::new();
         for (key, bp) in &bp_by_sku {
             let p = &self.published[key];
             let buffer = self.buffers.buffer_for(&p.sku).unwrap_or(buffer);
-            let mut detail = quantity::publish(bp, deductions.get(key), buffer, cap);
+            // Units held for pending orders: the product's own, or for a bundle the whole
+            // bundles its components' pending units take away.
+            let held = match components_of(p.product_id) {
+                Some(components) => {
+                    let net = |c: u32| quantity::less(&base(c), deductions.get(&c));
+                    let left = quantity::bundle_quantity(&components, &net, &self.codes);
+                    quantity::less(bp, Some(&left))
+                }
+                None => deductions.get(&p.product_id).cloned().unwrap_or_default(),
+            };
+            let mut detail = quantity::publish(bp, Some(&held), buffer, cap);
             if p.shared_with.is_some() {
                 for d in detail.values_mut() {
                     d.published = 0;
@@ -473,6 +559,14 @@ impl<'a> Run<'a> {
                 detail,
             });
         }
+        let retired = self.retired();
+        if !retired.is_empty() {
+            self.notes.push(format!(
+                "{} items no longer published: 0 sent to DSCO",
+                retired.len()
+            ));
+        }
+        out.extend(retired);
         if !holds.is_empty() {
             self.notes.push(format!(
                 "{} items not published (see /v1/inventory)",
@@ -483,12 +577,45 @@ impl<'a> Run<'a> {
         out
     }
 
+    /// Items DSCO holds a quantity for that no rule publishes any more (its item mapping
+    /// removed, its product deleted or without a match value): 0 on each of their codes, once,
+    /// so DSCO stops selling stock nobody publishes. Not while the stored catalog is empty
+    /// (before the first reference run every catalog item would look gone).
+    fn retired(&self) -> Vec<publish::Wanted> {
+        if self.catalog.is_empty() {
+            return Vec::new();
+        }
+        self.stored
+            .iter()
+            .filter(|(key, item)| {
+                !self.published.contains_key(*key)
+                    && !dropped_by_dsco(item)
+                    && (item.confirmed.values().any(|q| *q > 0) || item.state == "rejected")
+            })
+            .map(|(key, item)| publish::Wanted {
+                key: key.clone(),
+                published: items::Published {
+                    sku: item.sku.clone(),
+                    product_id: item.product_id,
+                    rule: RETIRED_RULE,
+                    shared_with: None,
+                },
+                detail: item
+                    .confirmed
+                    .keys()
+                    .chain(self.codes.keys())
+                    .map(|c| (c.clone(), CodeDetail::default()))
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Whether any computed item differs from what DSCO confirmed.
     fn any_differs(&self, wanted: &[publish::Wanted]) -> bool {
         wanted.iter().any(|w| {
             let stored = self.stored.get(&w.key);
             let q = quantity::quantities(&w.detail);
-            stored.is_none_or(|s| s.state != "skipped" && quantity::differs(&s.confirmed, &q))
+            stored.is_none_or(|s| !dropped_by_dsco(s) && quantity::differs(&s.confirmed, &q))
         })
     }
 
@@ -619,6 +746,7 @@ impl<'a> Run<'a> {
         let changes = std::mem::take(&mut self.changes);
         let inbox = std::mem::take(&mut self.inbox);
         let scope = self.scope;
+        let inputs = self.inputs.clone();
         let now = self.ctx.now();
         // Each row's outcome as the run ends: confirmed, rejected, skipped, or still unconfirmed.
         let mut rows = std::mem::take(&mut self.report);
@@ -652,6 +780,7 @@ impl<'a> Run<'a> {
                     }
                     tx.set_cursor(LAST_RUNS, &last)?;
                     tx.set_cursor(ENABLED_SEEN, &true)?;
+                    tx.set_cursor(INPUTS, &inputs)?;
                     if let Some(report) = &report {
                         tx.put_document(crate::store::RECONCILE_DOCUMENT, report)?;
                     }

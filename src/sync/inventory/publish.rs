@@ -136,7 +136,7 @@ impl Run<'_> {
                 continue;
             }
             let reconcile = self.scope == Scope::Reconcile;
-            if item.state == "skipped" && !reconcile {
+            if super::dropped_by_dsco(&item) && !reconcile {
                 updates.push(item);
                 continue;
             }
@@ -373,15 +373,16 @@ impl Run<'_> {
                     if messages.iter().any(|m| m.code == ITEM_SKIPPED) =>
                 {
                     item.state = "skipped".into();
-                    item.reason = Some("SKU not on DSCO".into());
-                    self.record_item(item, Outcome::Skipped("SKU not on DSCO".into()), Some(sku))
+                    item.reason = Some(super::NOT_ON_DSCO.into());
+                    self.record_item(item, Outcome::Skipped(super::NOT_ON_DSCO.into()), Some(sku))
                         .await?;
                 }
                 Settled::Succeeded { .. } => {
                     item.confirmed = item.published.clone();
                     item.confirmed_at = Some(now);
                     item.state = "in_sync".into();
-                    item.reason = None;
+                    item.reason =
+                        (item.rule == super::RETIRED_RULE).then(|| super::RETIRED_REASON.into());
                     confirmed.push(item);
                 }
                 Settled::Failed { messages, .. } => {

@@ -49,12 +49,12 @@ fn tracked(product: u32, on_hand: &OnHand, codes: &Codes) -> BTreeMap<String, i6
         .collect()
 }
 
-/// Brightpearl's quantity of one product per code, or why it is not published.
-pub fn brightpearl_quantity(
+/// A non-bundle product's quantity per code before deductions: Σ `onHand` when stock-tracked,
+/// the `inventory.untracked` quantity otherwise; or why it is not published.
+pub fn base_quantity(
     product: u32,
     stock: &Stock,
     untracked: Untracked,
-    stock_of: &dyn Fn(u32) -> Stock,
     on_hand: &OnHand,
     codes: &Codes,
 ) -> Result<BTreeMap<String, i64>, String> {
@@ -66,58 +66,89 @@ pub fn brightpearl_quantity(
             )),
             Untracked::Quantity(q) => Ok(codes.keys().map(|c| (c.clone(), q)).collect()),
         },
-        Stock::Bundle(components) => {
-            if components.is_empty() {
-                return Err(format!("bundle {product} has no components"));
-            }
-            let mut out = BTreeMap::new();
-            for code in codes.keys() {
-                let mut least: Option<i64> = None;
-                for (component, per_bundle) in components {
-                    let have = match stock_of(*component) {
-                        Stock::Untracked => match untracked {
-                            Untracked::Quantity(q) => q,
-                            Untracked::Skip => 0,
-                        },
-                        _ => tracked(*component, on_hand, codes)
-                            .get(code)
-                            .copied()
-                            .unwrap_or(0),
-                    };
-                    let fits = if *per_bundle > 0 {
-                        have.max(0) / per_bundle
-                    } else {
-                        0
-                    };
-                    least = Some(least.map_or(fits, |l| l.min(fits)));
-                }
-                out.insert(code.clone(), least.unwrap_or(0));
-            }
-            Ok(out)
-        }
+        Stock::Bundle(_) => Err(format!("product {product} is a bundle")),
         Stock::Unknown => {
             Err("bundles and untracked products are published after the next reference run".into())
         }
     }
 }
 
-/// Units of pending DSCO orders per SKU and code. A line's units come off the code it will ship
-/// from: its `warehouseCode` when mapped, else the code of its retailer's `orders.warehouse_id`
-/// (`retailer_code`), else in line order across the codes with stock left (`available`, the
-/// Brightpearl quantity per SKU and code).
-pub fn pending_deductions(
+/// Whole bundles per code that the components make, from each component's quantity per code
+/// (`have`; a component with nothing known counts 0).
+pub fn bundle_quantity(
+    components: &[(u32, i64)],
+    have: &dyn Fn(u32) -> BTreeMap<String, i64>,
+    codes: &Codes,
+) -> BTreeMap<String, i64> {
+    let per_component: Vec<(BTreeMap<String, i64>, i64)> =
+        components.iter().map(|(c, n)| (have(*c), *n)).collect();
+    codes
+        .keys()
+        .map(|code| {
+            let least = per_component
+                .iter()
+                .map(|(q, per_bundle)| {
+                    let q = q.get(code).copied().unwrap_or(0).max(0);
+                    if *per_bundle > 0 { q / per_bundle } else { 0 }
+                })
+                .min()
+                .unwrap_or(0);
+            (code.clone(), least)
+        })
+        .collect()
+}
+
+/// Brightpearl's quantity of one product per code, or why it is not published.
+pub fn brightpearl_quantity(
+    product: u32,
+    stock: &Stock,
+    untracked: Untracked,
+    stock_of: &dyn Fn(u32) -> Stock,
+    on_hand: &OnHand,
+    codes: &Codes,
+) -> Result<BTreeMap<String, i64>, String> {
+    match stock {
+        Stock::Bundle(components) => {
+            if components.is_empty() {
+                return Err(format!("bundle {product} has no components"));
+            }
+            let have = |c: u32| {
+                base_quantity(c, &stock_of(c), untracked, on_hand, codes).unwrap_or_default()
+            };
+            Ok(bundle_quantity(components, &have, codes))
+        }
+        _ => base_quantity(product, stock, untracked, on_hand, codes),
+    }
+}
+
+/// Units of pending DSCO orders per **product** and code, so that one pending order lowers
+/// every item the same stock feeds: the other SKUs of its product and the bundles made of it.
+/// A line is the product its SKU is published for (`product_of`); a bundle's line is its
+/// components' units (`components_of`: `productQuantity` each). A line's units come off the
+/// code it will ship from: its `warehouseCode` when mapped, else the code of its retailer's
+/// `orders.warehouse_id` (`retailer_code`), else in line order across the codes where the
+/// product has stock left (`available`, per code before deductions; the rest on the first).
+pub fn pending_by_product(
     pending: &[PendingUnits],
     codes: &Codes,
     retailer_code: &dyn Fn(Option<&str>) -> Option<String>,
-    available: &BTreeMap<String, BTreeMap<String, i64>>,
-) -> BTreeMap<String, BTreeMap<String, i64>> {
-    let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    product_of: &dyn Fn(&str) -> Option<u32>,
+    components_of: &dyn Fn(u32) -> Option<Vec<(u32, i64)>>,
+    available: &dyn Fn(u32) -> BTreeMap<String, i64>,
+) -> BTreeMap<u32, BTreeMap<String, i64>> {
+    let mut out: BTreeMap<u32, BTreeMap<String, i64>> = BTreeMap::new();
     let known: BTreeSet<&str> = codes.keys().map(String::as_str).collect();
     for order in pending {
         for line in &order.lines {
-            let sku = line.sku.to_lowercase();
-            let Some(stock) = available.get(&sku) else {
+            let Some(product) = product_of(&line.sku) else {
                 continue; // not a published item
+            };
+            let units: Vec<(u32, i64)> = match components_of(product) {
+                Some(components) => components
+                    .iter()
+                    .map(|(c, n)| (*c, line.quantity * n))
+                    .collect(),
+                None => vec![(product, line.quantity)],
             };
             let chosen = line
                 .warehouse_code
@@ -126,32 +157,50 @@ pub fn pending_deductions(
                 .or_else(|| {
                     retailer_code(order.retailer.as_deref()).filter(|c| known.contains(c.as_str()))
                 });
-            let deducted = out.entry(sku.clone()).or_default();
-            match chosen {
-                Some(code) => *deducted.entry(code).or_default() += line.quantity,
-                None => {
-                    let mut left = line.quantity;
-                    for (code, have) in stock {
-                        if left <= 0 {
-                            break;
-                        }
-                        let already = deducted.get(code).copied().unwrap_or(0);
-                        let take = (have - already).max(0).min(left);
-                        if take > 0 {
-                            *deducted.entry(code.clone()).or_default() += take;
-                            left -= take;
-                        }
+            for (product, quantity) in units {
+                let deducted = out.entry(product).or_default();
+                if let Some(code) = &chosen {
+                    *deducted.entry(code.clone()).or_default() += quantity;
+                    continue;
+                }
+                let stock = available(product);
+                let mut left = quantity;
+                for code in codes.keys() {
+                    if left <= 0 {
+                        break;
                     }
-                    if left > 0
-                        && let Some(first) = stock.keys().next()
-                    {
-                        *deducted.entry(first.clone()).or_default() += left;
+                    let have = stock.get(code).copied().unwrap_or(0);
+                    let already = deducted.get(code).copied().unwrap_or(0);
+                    let take = (have - already).max(0).min(left);
+                    if take > 0 {
+                        *deducted.entry(code.clone()).or_default() += take;
+                        left -= take;
                     }
+                }
+                if left > 0
+                    && let Some(first) = codes.keys().next()
+                {
+                    *deducted.entry(first.clone()).or_default() += left;
                 }
             }
         }
     }
     out
+}
+
+/// Less `deducted` per code (a missing code deducts nothing).
+pub fn less(
+    q: &BTreeMap<String, i64>,
+    deducted: Option<&BTreeMap<String, i64>>,
+) -> BTreeMap<String, i64> {
+    q.iter()
+        .map(|(c, v)| {
+            (
+                c.clone(),
+                v - deducted.and_then(|d| d.get(c)).copied().unwrap_or(0),
+            )
+        })
+        .collect()
 }
 
 /// The quantity published per code: Brightpearl's less pending units less the buffer, floor 0,
