@@ -87,7 +87,7 @@ impl Run<'_> {
         wanted: Vec<Wanted>,
         read_at: DateTime<Utc>,
     ) -> Result<(), FlowError> {
-        let open: Vec<String> = self
+        let open: std::collections::HashSet<String> = self
             .ctx
             .store
             .call(|s| s.read(|tx| tx.intents(kind())))
@@ -356,14 +356,25 @@ impl Run<'_> {
     async fn apply(&mut self, settled: BTreeMap<String, Settled>) -> Result<(), FlowError> {
         let now = self.ctx.now();
         let mut confirmed: Vec<InventoryItem> = Vec::new();
+        // Every settled item's stored state in one read.
+        let keys: Vec<String> = settled.keys().cloned().collect();
+        let mut stored: BTreeMap<String, InventoryItem> = self
+            .ctx
+            .store
+            .call(move |s| {
+                s.read(|tx| {
+                    let mut out = BTreeMap::new();
+                    for key in keys {
+                        if let Some(item) = tx.inventory_item(&key)? {
+                            out.insert(key, item);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .await?;
         for (sku, outcome) in settled {
-            let key = sku.clone();
-            let stored = self
-                .ctx
-                .store
-                .call(move |s| s.read(|tx| tx.inventory_item(&key)))
-                .await?;
-            let mut item = stored.unwrap_or_else(|| InventoryItem {
+            let mut item = stored.remove(&sku).unwrap_or_else(|| InventoryItem {
                 sku: sku.clone(),
                 state: "pending".into(),
                 ..Default::default()
