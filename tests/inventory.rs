@@ -427,6 +427,7 @@ async fn the_orders_guard_waits_for_an_orders_window_covering_the_read() {
         method: Some("GET".into()),
         path_contains: "/order/page".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::ServerErrorBody { code: 500 },
         mode: FaultMode::Next(10_000),
     });

@@ -128,3 +128,47 @@ async fn sigkill_during_a_batch_leaves_the_confirmed_state_matching_dsco() {
         }
     }
 }
+
+/// DSCO refuses a whole batch because of one item in it: the batch is halved until that item is
+/// alone, which needs attention with DSCO's words; every other item is confirmed.
+#[tokio::test]
+async fn a_batch_refused_for_one_item_is_halved_until_that_item_is_alone() {
+    use dsco_brightpearl::sandbox::common::{FaultKind, FaultMode, FaultRule};
+    let w = World::new(json!({"inventory": {"enabled": true}})).await;
+    w.upload("warehouses", WAREHOUSES).await;
+    w.sims.dsco.faults().add(FaultRule {
+        method: Some("POST".into()),
+        path_contains: "/inventory/batch/small".into(),
+        query_contains: None,
+        body_contains: Some("\"SKU-0007\"".into()),
+        kind: FaultKind::ServerErrorBody { code: 400 },
+        mode: FaultMode::Next(1_000),
+    });
+    let run = w.run_flow("inventory").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let submits = w
+        .sims
+        .dsco
+        .requests()
+        .count("POST", "/inventory/batch/small");
+    let bad = w.app.json("/v1/inventory?sku=SKU-0007").await["items"][0].clone();
+    assert_eq!(bad["state"], "rejected", "{bad}");
+    let records = w
+        .app
+        .json("/v1/records?flow=inventory&status=needs_attention")
+        .await;
+    let items = records["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{records}");
+    assert_eq!(items[0]["source_id"], "SKU-0007", "{records}");
+    let page = w.app.json("/v1/inventory?state=in_sync&limit=1000").await;
+    let in_sync = page["items"].as_array().unwrap();
+    assert!(in_sync.len() > 100, "{page}");
+    assert!(in_sync.iter().all(|i| i["sku"] != "SKU-0007"));
+    // Halving, not one submit per item: about two submits per level of the split.
+    let levels = (in_sync.len() as f64 + 1.0).log2().ceil() as usize + 1;
+    assert!(
+        submits <= 2 * levels + 1,
+        "{submits} submits for {} items",
+        in_sync.len()
+    );
+}

@@ -419,6 +419,7 @@ async fn failed_acknowledgements_are_sent_again_and_cancellations_follow_dsco() 
         method: Some("POST".into()),
         path_contains: "/order/acknowledge".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::ServerError,
         mode: FaultMode::Next(100),
     });
@@ -452,6 +453,7 @@ async fn cancelling_a_shipped_order_needs_attention_with_brightpearls_reason() {
         method: Some("POST".into()),
         path_contains: "/order/acknowledge".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::ServerError,
         mode: FaultMode::Next(100),
     });
@@ -516,6 +518,7 @@ async fn throttling_and_faults_never_duplicate_and_everything_syncs_eventually()
             method: None,
             path_contains: path.into(),
             query_contains: None,
+            body_contains: None,
             kind,
             mode: FaultMode::Probability(0.15),
         });
@@ -524,6 +527,7 @@ async fn throttling_and_faults_never_duplicate_and_everything_syncs_eventually()
         method: None,
         path_contains: "/order/".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::TooManyRequests,
         mode: FaultMode::Probability(0.1),
     });
@@ -565,6 +569,7 @@ async fn a_create_that_times_out_after_brightpearl_made_the_order_yields_exactly
         method: Some("POST".into()),
         path_contains: "/order-service/sales-order".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 4000 },
         mode: FaultMode::Next(1),
     });
@@ -610,6 +615,7 @@ async fn a_contact_create_that_times_out_yields_exactly_one_contact() {
         method: Some("POST".into()),
         path_contains: "/contact-service/contact".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Reset,
         mode: FaultMode::Next(1),
     });
@@ -645,6 +651,7 @@ async fn an_expired_scroll_restarts_the_window_and_window_edges_are_not_lost() {
         method: Some("GET".into()),
         path_contains: "/order/page".into(),
         query_contains: Some("scrollId".into()),
+        body_contains: None,
         kind: FaultKind::Status { code: 404 },
         mode: FaultMode::Next(1),
     });
@@ -672,6 +679,7 @@ async fn sigkill_between_create_and_commit_yields_exactly_one_order() {
         method: Some("POST".into()),
         path_contains: "/order-service/sales-order".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 60_000 },
         mode: FaultMode::Next(1),
     });
@@ -785,6 +793,7 @@ async fn a_refused_acknowledgement_is_recorded_with_dscos_code() {
         method: Some("POST".into()),
         path_contains: "/order-service/sales-order".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 1500 },
         mode: FaultMode::Next(1),
     });
@@ -830,6 +839,7 @@ async fn an_unanswered_create_then_a_dsco_cancellation_cancels_the_order_made() 
         method: Some("POST".into()),
         path_contains: "/order-service/sales-order".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 4000 },
         mode: FaultMode::Next(1),
     });
@@ -866,6 +876,7 @@ async fn the_flow_and_the_api_creating_one_retailers_contact_at_once_make_one() 
         method: Some("POST".into()),
         path_contains: "/contact-service/contact".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 1000 },
         mode: FaultMode::Next(1),
     });

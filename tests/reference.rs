@@ -168,6 +168,7 @@ async fn the_reference_flow_runs_on_demand_and_shows_its_progress() {
         method: Some("GET".into()),
         path_contains: "/product-service/product/".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 1500 },
         mode: FaultMode::Next(1),
     });
@@ -293,6 +294,7 @@ async fn dsco_warehouses_refresh_names_what_is_missing_or_what_failed() {
         method: Some("GET".into()),
         path_contains: "/warehouse/page".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Status { code: 400 },
         mode: FaultMode::Next(1),
     });
@@ -397,6 +399,7 @@ async fn create_in_brightpearl_after_an_unanswered_create_yields_exactly_one_con
         method: Some("POST".into()),
         path_contains: "/contact-service/contact".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Reset,
         mode: FaultMode::Next(1),
     });

@@ -679,6 +679,7 @@ async fn throttle_fault_answers_503_with_headers() {
         method: None,
         path_contains: "/warehouse".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Throttle,
         mode: FaultMode::Next(1),
     });
@@ -1871,6 +1872,7 @@ async fn spoiled_create_response_still_creates_and_is_found_by_external_ref() {
             method: Some("POST".into()),
             path_contains: "/sales-order".into(),
             query_contains: None,
+            body_contains: None,
             kind,
             mode: FaultMode::Next(1),
         });
@@ -1900,6 +1902,7 @@ async fn spoiled_create_response_still_creates_and_is_found_by_external_ref() {
         method: Some("POST".into()),
         path_contains: "/sales-order".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Slow { ms: 1_500 },
         mode: FaultMode::Next(1),
     });

@@ -1799,6 +1799,7 @@ async fn faults_from_the_shared_layer_apply_to_dsco_routes() {
         method: Some("GET".into()),
         path_contains: "/hello".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Throttle,
         mode: FaultMode::Next(1),
     });

@@ -316,6 +316,7 @@ fn fault_on_shipments(
         method: Some("POST".into()),
         path_contains: "/order/shipment/batch/small".into(),
         query_contains: None,
+        body_contains: None,
         kind,
         mode: dsco_brightpearl::sandbox::common::FaultMode::Next(1),
     }
@@ -433,6 +434,7 @@ async fn unacknowledged_cancelled_unmapped_warehouse_and_order_only_level_are_he
         method: Some("GET".into()),
         path_contains: "/order/log".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Status { code: 503 },
         mode: FaultMode::Probability(1.0),
     });

@@ -27,6 +27,7 @@ pub(crate) fn any_fault(seed: u64) -> FaultRule {
         method: None,
         path_contains: "/".into(),
         query_contains: None,
+        body_contains: None,
         // Slower than the daemon's 2 s request timeout: the effect happens, the answer is lost.
         kind: FaultKind::Any {
             slow_ms: 2_500,

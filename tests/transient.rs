@@ -25,6 +25,7 @@ fn any_fault(seed: u64) -> FaultRule {
         method: None,
         path_contains: "/".into(),
         query_contains: None,
+        body_contains: None,
         // Slower than the daemon's 2 s request timeout: the effect happens, the answer is lost.
         kind: FaultKind::Any {
             slow_ms: 2_500,
@@ -183,6 +184,7 @@ async fn a_record_shows_each_attempt_error_and_is_retried_within_seconds() {
         method: Some("POST".into()),
         path_contains: "/order/acknowledge".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::ServerErrorBody { code: 500 },
         mode: FaultMode::Next(3),
     });
@@ -241,6 +243,7 @@ async fn unanswered_creates_are_settled_by_one_bulk_search() {
         method: Some("POST".into()),
         path_contains: "/order-service/sales-order".into(),
         query_contains: None,
+        body_contains: None,
         kind,
         mode: FaultMode::Next(n),
     };

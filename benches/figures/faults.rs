@@ -34,6 +34,7 @@ fn rule() -> FaultRule {
         method: None,
         path_contains: "/".into(),
         query_contains: None,
+        body_contains: None,
         kind: FaultKind::Any {
             slow_ms: 3000,
             throttle_ms: 1000,

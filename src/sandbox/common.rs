@@ -56,8 +56,8 @@ pub enum FaultKind {
     Throttle,
     /// [`FaultKind::Throttle`], announcing a wait of `period_ms` where the API has such a header.
     ThrottleFor { period_ms: u64 },
-    /// Answer this 5xx with the simulator's error body (Brightpearl's `errors` envelope, DSCO's
-    /// failure response) without handling the request.
+    /// Answer this status (a 5xx, or a 4xx refusal) with the simulator's error body
+    /// (Brightpearl's `errors` envelope, DSCO's failure response) without handling the request.
     ServerErrorBody { code: u16 },
     /// Handle the request (its effect happens), then hold the response for `ms` milliseconds:
     /// a client with a shorter timeout sees an unknown outcome.
@@ -138,6 +138,9 @@ pub struct FaultRule {
     pub path_contains: String,
     #[serde(default)]
     pub query_contains: Option<String>,
+    /// Only requests whose body contains this text (e.g. one SKU inside a batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
     #[serde(flatten)]
     pub kind: FaultKind,
     pub mode: FaultMode,
@@ -177,6 +180,25 @@ impl Faults {
 
     /// [`Faults::take`] with the request's query string.
     pub fn take_for(&self, method: &str, path: &str, query: &str) -> Option<FaultKind> {
+        self.take_with_body(method, path, query, None)
+    }
+
+    /// Whether any rule looks at request bodies (the middleware then reads them first).
+    pub fn wants_body(&self) -> bool {
+        lock(&self.rules)
+            .iter()
+            .any(|(r, _)| r.body_contains.is_some())
+    }
+
+    /// [`Faults::take_for`] with the request's body; a rule with `body_contains` matches only
+    /// a body that contains it.
+    pub fn take_with_body(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Option<&[u8]>,
+    ) -> Option<FaultKind> {
         let mut rules = lock(&self.rules);
         let mut fired = None;
         for (rule, rng) in rules.iter_mut() {
@@ -188,7 +210,16 @@ impl Faults {
                 .query_contains
                 .as_deref()
                 .is_none_or(|q| query.contains(q));
-            if !method_matches || !path.contains(&rule.path_contains) || !query_matches {
+            let body_matches = rule.body_contains.as_deref().is_none_or(|want| {
+                body.is_some_and(|b| {
+                    !want.is_empty() && b.windows(want.len()).any(|w| w == want.as_bytes())
+                })
+            });
+            if !method_matches
+                || !path.contains(&rule.path_contains)
+                || !query_matches
+                || !body_matches
+            {
                 continue;
             }
             match &mut rule.mode {
@@ -302,9 +333,25 @@ pub async fn instrument(
     if path.starts_with("/_sandbox") {
         return next.run(request).await;
     }
-    let fault = inst
-        .faults
-        .take_for(&method, &path, query.as_deref().unwrap_or(""));
+    // Bodies are read first only while a rule looks at them.
+    let (request, body) = if inst.faults.wants_body() {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        (
+            Request::from_parts(parts, Body::from(bytes.clone())),
+            Some(bytes),
+        )
+    } else {
+        (request, None)
+    };
+    let fault = inst.faults.take_with_body(
+        &method,
+        &path,
+        query.as_deref().unwrap_or(""),
+        body.as_deref(),
+    );
     let response = match &fault {
         Some(FaultKind::TooManyRequests) => StatusCode::TOO_MANY_REQUESTS.into_response(),
         Some(FaultKind::ServerError) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -507,6 +554,7 @@ mod tests {
             method: Some("POST".into()),
             path_contains: "/sales-order".into(),
             query_contains: None,
+            body_contains: None,
             kind: FaultKind::ServerError,
             mode: FaultMode::Next(2),
         });
