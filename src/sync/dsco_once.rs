@@ -401,13 +401,45 @@ pub async fn settle(
     let again = now + chrono::Duration::from_std(rules.processing_again).unwrap_or_default();
     for (request_id, items) in by_request {
         let rid = RequestId(request_id.clone());
-        match client.change_log_of(rules.log, &rid).await {
-            Ok(log) => {
-                let completed = log.completed();
-                let by_key = by_key(&log.logs);
-                for (intent, data) in items {
-                    let settled = match find(&by_key, &data.matcher) {
-                        Some(entry) => from_entry(entry, again),
+        // Each page is matched as it comes: per intent the first final entry, else the last
+        // pending one (`find`'s rule), without holding the whole log.
+        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, (_, data)) in items.iter().enumerate() {
+            by_key.entry(data.matcher.key.as_str()).or_default().push(i);
+        }
+        let mut found: Vec<Option<(bool, Settled)>> = vec![None; items.len()];
+        let (mut entries, mut pending) = (0usize, 0usize);
+        let read = client
+            .change_log_pages(rules.log, &rid, |page| {
+                for entry in page {
+                    entries += 1;
+                    let is_final = !entry.status.eq_ignore_ascii_case("pending");
+                    if !is_final {
+                        pending += 1;
+                    }
+                    let Some(key) = dsco::batch::object_key(&entry.payload) else {
+                        continue;
+                    };
+                    for &i in by_key.get(key.as_str()).into_iter().flatten() {
+                        if matches!(found[i], Some((true, _)))
+                            || !items[i].1.matcher.matches(&entry.payload)
+                        {
+                            continue;
+                        }
+                        found[i] = Some((is_final, from_entry(&entry, again)));
+                    }
+                }
+            })
+            .await;
+        match read {
+            Ok(status) => {
+                let completed = match status.as_deref() {
+                    Some(s) => s.eq_ignore_ascii_case("COMPLETED"),
+                    None => entries > 0 && pending == 0,
+                };
+                for ((intent, _), found) in items.into_iter().zip(found) {
+                    let settled = match found {
+                        Some((_, settled)) => settled,
                         None if completed => Settled::Lost(format!(
                             "DSCO completed request {request_id} without reporting this object"
                         )),
@@ -551,22 +583,6 @@ fn by_key(logs: &[ChangeLogEntry]) -> HashMap<String, Vec<&ChangeLogEntry>> {
         }
     }
     out
-}
-
-/// The entry for `matcher` in one request's log: a final one over a pending one.
-fn find<'a>(
-    by_key: &HashMap<String, Vec<&'a ChangeLogEntry>>,
-    matcher: &Match,
-) -> Option<&'a ChangeLogEntry> {
-    let mut found = None;
-    let entries = by_key.get(matcher.key.as_str()).into_iter().flatten();
-    for entry in entries.filter(|e| matcher.matches(&e.payload)).copied() {
-        if !entry.status.eq_ignore_ascii_case("pending") {
-            return Some(entry);
-        }
-        found = Some(entry);
-    }
-    found
 }
 
 fn from_entry(entry: &ChangeLogEntry, again: DateTime<Utc>) -> Settled {

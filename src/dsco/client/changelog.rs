@@ -51,13 +51,28 @@ impl Client {
         log: ChangeLog,
         request_id: &RequestId,
     ) -> Result<(Option<String>, Vec<ChangeLogEntry>), Error> {
+        let mut logs = Vec::new();
+        let status = self
+            .change_log_pages(log, request_id, |page| logs.extend(page))
+            .await?;
+        Ok((status, logs))
+    }
+
+    /// The entries for `request_id` handed to `each` one scroll page at a time (a request of
+    /// 100,000 objects is never held whole), and the request's status.
+    pub async fn change_log_pages(
+        &self,
+        log: ChangeLog,
+        request_id: &RequestId,
+        mut each: impl FnMut(Vec<ChangeLogEntry>),
+    ) -> Result<Option<String>, Error> {
         let first = vec![("requestId".to_owned(), request_id.0.clone())];
         let page: ChangeLogResponse = self
             .fetch(Call::get(log.endpoint(), log.path(), first))
             .await?;
         let status = page.status.clone();
-        let mut logs = page.logs;
-        let mut scroll = page.scroll_id.filter(|_| !logs.is_empty());
+        let mut scroll = page.scroll_id.filter(|_| !page.logs.is_empty());
+        each(page.logs);
         while let Some(scroll_id) = scroll {
             let query = vec![("scrollId".to_owned(), scroll_id)];
             let next: ChangeLogResponse = match self
@@ -72,10 +87,10 @@ impl Client {
             if next.logs.is_empty() {
                 break;
             }
-            logs.extend(next.logs);
             scroll = next.scroll_id;
+            each(next.logs);
         }
-        Ok((status, logs))
+        Ok(status)
     }
 
     /// One page-complete read of a change log by `requestId`: the request's status
