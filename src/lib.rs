@@ -25,6 +25,7 @@ pub mod dsco;
 pub mod flow_name;
 pub mod logging;
 pub mod mapping;
+pub mod memory;
 pub mod problem;
 pub mod reference;
 pub mod sandbox;

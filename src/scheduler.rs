@@ -425,6 +425,8 @@ impl Scheduler {
             tracing::error!(flow = %flow, run_id = run.id, error = %e, "run result not saved");
         }
         lock(&self.inner.progress).remove(&flow);
+        // What the run allocated is freed now: give it back to the system.
+        crate::memory::release();
         let follow_up = {
             let mut pending = lock(&self.inner.pending);
             lock(&self.inner.running).remove(&flow);

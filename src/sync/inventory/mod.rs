@@ -143,7 +143,11 @@ struct Run<'a> {
     settings: Settings,
     scope: Scope,
     published: BTreeMap<String, items::Published>,
-    catalog: BTreeMap<u32, CatalogProduct>,
+    /// Each catalog product's stock kind (the catalog itself is not kept: at 100,000 products
+    /// its names, codes and prices are most of a run's memory).
+    stocks: BTreeMap<u32, Stock>,
+    /// The stored catalog has products (a reference run has read it).
+    catalog_known: bool,
     codes: Codes,
     buffers: InventoryBufferMap,
     /// Products Brightpearl refused availability for, since the last reference run.
@@ -175,7 +179,7 @@ impl<'a> Run<'a> {
         #[allow(clippy::type_complexity)]
         let (
             published,
-            catalog,
+            stocks,
             codes,
             buffers,
             stored,
@@ -236,7 +240,10 @@ impl<'a> Run<'a> {
                         .collect();
                     Ok((
                         published,
-                        catalog.into_iter().map(|p| (p.id, p)).collect(),
+                        catalog
+                            .iter()
+                            .map(|p| (p.id, catalog_stock(p)))
+                            .collect::<BTreeMap<u32, Stock>>(),
                         codes,
                         InventoryBufferMap::load(tx)?,
                         stored,
@@ -278,7 +285,8 @@ impl<'a> Run<'a> {
             settings,
             scope,
             published,
-            catalog,
+            catalog_known: !stocks.is_empty(),
+            stocks,
             codes,
             buffers,
             refused,
@@ -447,8 +455,8 @@ impl<'a> Run<'a> {
 
     /// How a product's stock is known, from the stored catalog.
     fn stock(&self, product: u32) -> Stock {
-        match self.catalog.get(&product) {
-            Some(p) => catalog_stock(p),
+        match self.stocks.get(&product) {
+            Some(stock) => stock.clone(),
             None => Stock::Tracked,
         }
     }
@@ -582,7 +590,7 @@ impl<'a> Run<'a> {
     /// so DSCO stops selling stock nobody publishes. Not while the stored catalog is empty
     /// (before the first reference run every catalog item would look gone).
     fn retired(&self) -> Vec<publish::Wanted> {
-        if self.catalog.is_empty() {
+        if !self.catalog_known {
             return Vec::new();
         }
         self.stored
