@@ -758,6 +758,16 @@ pub struct InvoiceLineItem {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_carrier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_service_level_code: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod dsco_once;
 pub mod exactly_once;
 pub mod inventory;
+pub mod invoices;
 pub mod money;
 pub mod order_link;
 pub mod order_view;

@@ -2,7 +2,7 @@
 //! Brightpearl takes up to 4 decimal places. The wire type stays `brightpearl::Money`.
 
 /// An amount in ten-thousandths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Amount(pub i64);
 
 impl Amount {
