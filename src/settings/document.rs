@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{
-    CancellationsSettings, CustomersSettings, InventorySettings, ItemsSettings, OrdersOverride,
-    OrdersSettings, Settings, ShipmentsSettings, validate,
+    CancellationsSettings, CustomersSettings, InventorySettings, InvoicesSettings, ItemsSettings,
+    OrdersOverride, OrdersSettings, Settings, ShipmentsSettings, validate,
 };
 use crate::problem::Problem;
 use crate::reference::ReferenceData;
@@ -68,6 +68,7 @@ impl Settings {
                     "orders" => check_type::<OrdersSettings>(probe),
                     "inventory" => check_type::<InventorySettings>(probe),
                     "shipments" => check_type::<ShipmentsSettings>(probe),
+                    "invoices" => check_type::<InvoicesSettings>(probe),
                     "cancellations" => check_type::<CancellationsSettings>(probe),
                     _ => Ok(()),
                 };

@@ -29,6 +29,7 @@ pub struct Settings {
     pub orders: OrdersSettings,
     pub inventory: InventorySettings,
     pub shipments: ShipmentsSettings,
+    pub invoices: InvoicesSettings,
     pub cancellations: CancellationsSettings,
 }
 
@@ -182,6 +183,9 @@ pub struct OrdersDefaults {
     pub staff_owner_id: Option<u32>,
     pub lead_source_id: Option<u32>,
     pub shipping_charge_nominal_code: Option<String>,
+    /// The Brightpearl order status set when the retailer asks to cancel (DSCO
+    /// `cancelRequested`); none: only a note is added.
+    pub cancel_request_status_id: Option<u32>,
 }
 
 impl Default for OrdersDefaults {
@@ -200,6 +204,7 @@ impl Default for OrdersDefaults {
             staff_owner_id: None,
             lead_source_id: None,
             shipping_charge_nominal_code: None,
+            cancel_request_status_id: None,
         }
     }
 }
@@ -237,6 +242,8 @@ pub struct OrdersOverride {
     pub lead_source_id: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_charge_nominal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_request_status_id: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -432,11 +439,57 @@ pub enum GoodsOutNoteMoment {
     Shipped,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+/// How Brightpearl invoices become DSCO invoices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct InvoicesSettings {
+    pub policy: InvoicePolicy,
+    /// Per order: send only once the order is fully shipped or cancelled on DSCO.
+    pub wait_for_shipment: bool,
+}
+
+impl Default for InvoicesSettings {
+    fn default() -> Self {
+        InvoicesSettings {
+            policy: InvoicePolicy::PerOrder,
+            wait_for_shipment: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoicePolicy {
+    /// One invoice per order.
+    PerOrder,
+    /// One invoice per confirmed shipment (`{invoiceReference}-{n}`).
+    PerShipment,
+}
+
+/// DSCO's supplier cancel codes (dsco-api.md §2.6).
+pub const CANCEL_CODES: [&str; 8] = [
+    "CXSS", "CXSD", "CXSN", "CXSB", "CXSI", "CXST", "CXSC", "CXSO",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CancellationsSettings {
     /// The Brightpearl order status set when DSCO cancels an order.
     pub dsco_cancelled_status_id: Option<u32>,
+    /// The Brightpearl order status that cancels what is not shipped yet on DSCO.
+    pub brightpearl_cancel_status_id: Option<u32>,
+    /// The code such a cancel is sent with (one of [`CANCEL_CODES`]).
+    pub cancel_code: String,
+}
+
+impl Default for CancellationsSettings {
+    fn default() -> Self {
+        CancellationsSettings {
+            dsco_cancelled_status_id: None,
+            brightpearl_cancel_status_id: None,
+            cancel_code: "CXSO".into(),
+        }
+    }
 }
 
 impl Settings {
@@ -480,6 +533,13 @@ impl Settings {
             })
             || self.shipments.order_status_id.is_some()
             || self.cancellations.dsco_cancelled_status_id.is_some()
+            || self.cancellations.brightpearl_cancel_status_id.is_some()
+            || self.orders.defaults.cancel_request_status_id.is_some()
+            || self
+                .orders
+                .per_retailer
+                .values()
+                .any(|o| o.cancel_request_status_id.is_some())
     }
 }
 
@@ -510,6 +570,10 @@ impl OrdersOverride {
         set_opt(
             &mut out.shipping_charge_nominal_code,
             &self.shipping_charge_nominal_code,
+        );
+        set_opt(
+            &mut out.cancel_request_status_id,
+            &self.cancel_request_status_id,
         );
     }
 }

@@ -51,14 +51,17 @@ fn the_default_document_is_the_documented_one() {
                  "channel_id": null, "warehouse_id": null, "price_source": "expected_cost",
                  "price_list_id": null, "tax_code": null, "currency": null,
                  "shipping_method_id": null, "staff_owner_id": null, "lead_source_id": null,
-                 "shipping_charge_nominal_code": null, "per_retailer": {}},
+                 "shipping_charge_nominal_code": null, "cancel_request_status_id": null,
+                 "per_retailer": {}},
       "inventory": {"enabled": false, "safety_buffer": 0, "skip_unknown_on_dsco": true,
                     "shared_product": "first", "untracked": "skip", "max_quantity": null,
                     "max_orders_lag": "2m"},
       "shipments": {"trigger": "goods_out_note", "goods_out_note_moment": "created",
                     "order_status_id": null, "allow_untracked": false,
                     "order_only_service_levels": ["GCG", "GCP", "GCE"]},
-      "cancellations": {"dsco_cancelled_status_id": null}
+      "invoices": {"policy": "per_order", "wait_for_shipment": true},
+      "cancellations": {"dsco_cancelled_status_id": null, "brightpearl_cancel_status_id": null,
+                        "cancel_code": "CXSO"}
     });
     assert_eq!(Settings::default().to_document(), expected);
     assert_eq!(
@@ -492,4 +495,61 @@ fn inventory_defaults_and_wire_forms() {
     );
     assert!(message("inventory.max_quantity").contains("0 or more"));
     assert!(message("inventory.untracked").contains("-2"));
+}
+
+#[test]
+fn invoices_and_cancellations_are_checked() {
+    let r = reference();
+    assert_eq!(
+        problems(
+            json!({"invoices": {"policy": "per_shipment", "wait_for_shipment": false},
+                   "cancellations": {"brightpearl_cancel_status_id": 9, "cancel_code": "CXSC"},
+                   "orders": {"cancel_request_status_id": 1}}),
+            Some(&r)
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        problems(
+            json!({"cancellations": {"brightpearl_cancel_status_id": 77, "cancel_code": "NOPE"},
+                   "orders": {"per_retailer": {"R1": {"cancel_request_status_id": 78}}}}),
+            Some(&r)
+        ),
+        vec![
+            "cancellations.brightpearl_cancel_status_id",
+            "cancellations.cancel_code",
+            "orders.per_retailer.R1.cancel_request_status_id",
+        ]
+    );
+    // The status that ships an order cannot cancel it or mark a cancel request; the error names
+    // both fields.
+    let merged = apply_merge_patch(
+        &Settings::default().to_document(),
+        &json!({"shipments": {"trigger": "order_status", "order_status_id": 5},
+                "cancellations": {"brightpearl_cancel_status_id": 5},
+                "orders": {"cancel_request_status_id": 5}}),
+    );
+    let settings = Settings::from_document(&merged).unwrap();
+    let found = validate(&settings, Some(&r)).unwrap_err();
+    let texts: Vec<String> = found
+        .iter()
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("shipments.order_status_id")
+                && t.contains("cancellations.brightpearl_cancel_status_id")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("orders.cancel_request_status_id")),
+        "{texts:?}"
+    );
+    assert!(
+        problems(json!({"invoices": {"policy": "weekly"}}), None)
+            .contains(&"invoices.policy".to_owned())
+    );
 }

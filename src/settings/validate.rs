@@ -2,8 +2,8 @@
 //! retrieved reference data. Every problem is reported, by dotted path.
 
 use super::{
-    InventorySettings, OrdersDefaults, OrdersOverride, PriceSource, Settings, ShipmentTrigger,
-    UntrackedPolicy, parse_lag,
+    CANCEL_CODES, InventorySettings, OrdersDefaults, OrdersOverride, PriceSource, Settings,
+    ShipmentTrigger, UntrackedPolicy, parse_lag,
 };
 use crate::problem::Problem;
 use crate::reference::ReferenceData;
@@ -65,6 +65,54 @@ pub fn validate(
         reference,
         &mut problems,
     );
+    check_status(
+        "cancellations.brightpearl_cancel_status_id",
+        settings.cancellations.brightpearl_cancel_status_id,
+        reference,
+        &mut problems,
+    );
+    if !CANCEL_CODES.contains(&settings.cancellations.cancel_code.as_str()) {
+        problems.push(Problem::new(
+            "cancellations.cancel_code",
+            format!(
+                "{:?} is not one of {}",
+                settings.cancellations.cancel_code,
+                CANCEL_CODES.join(", ")
+            ),
+        ));
+    }
+    // The status that ships an order must not be one that cancels it or answers a request.
+    if let Some(ship) = settings.shipments.order_status_id {
+        if settings.cancellations.brightpearl_cancel_status_id == Some(ship) {
+            problems.push(Problem::new(
+                "shipments.order_status_id",
+                format!(
+                    "{ship} is also cancellations.brightpearl_cancel_status_id; an order status cannot both ship and cancel"
+                ),
+            ));
+        }
+        let mut requests: Vec<(String, Option<u32>)> = vec![(
+            "orders.cancel_request_status_id".into(),
+            settings.orders.defaults.cancel_request_status_id,
+        )];
+        for retailer in settings.orders.per_retailer.keys() {
+            requests.push((
+                format!("orders.per_retailer.{retailer}.cancel_request_status_id"),
+                settings
+                    .orders_for_retailer(retailer)
+                    .cancel_request_status_id,
+            ));
+        }
+        for (field, id) in requests {
+            if id == Some(ship) {
+                problems.push(Problem::new(
+                    "shipments.order_status_id",
+                    format!("{ship} is also {field}; an order status cannot both ship and mark a cancel request"),
+                ));
+                break;
+            }
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -131,11 +179,18 @@ fn check_orders(
     let checked = |set: bool| is_defaults || set;
     let field = |name: &str| format!("{base}.{name}");
     type Exists = fn(&ReferenceData, u32) -> bool;
-    let ids: [(&str, Option<u32>, bool, &str, Exists); 5] = [
+    let ids: [(&str, Option<u32>, bool, &str, Exists); 6] = [
         (
             "status_id",
             effective.status_id,
             own.status_id.is_some(),
+            "order status",
+            ReferenceData::has_order_status,
+        ),
+        (
+            "cancel_request_status_id",
+            effective.cancel_request_status_id,
+            own.cancel_request_status_id.is_some(),
             "order status",
             ReferenceData::has_order_status,
         ),
