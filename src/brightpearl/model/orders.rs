@@ -205,6 +205,19 @@ pub struct Order {
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl Order {
+    /// The order's invoice when Brightpearl has invoiced it: `invoices[].invoiceReference` a
+    /// non-empty string other than `"pending"` (brightpearl-api.md §4.20; never the status name).
+    pub fn invoiced(&self) -> Option<&OrderInvoice> {
+        self.invoices.iter().find(|i| {
+            i.invoice_reference
+                .as_deref()
+                .map(str::trim)
+                .is_some_and(|r| !r.is_empty() && !r.eq_ignore_ascii_case("pending"))
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderStatusRef {
@@ -486,4 +499,35 @@ pub struct OrderStatus {
     pub visible: Option<bool>,
     #[serde(default)]
     pub state: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_is_invoiced_by_its_reference_never_by_its_status_name() {
+        let order = |invoices: serde_json::Value, status: &str| -> Order {
+            serde_json::from_value(serde_json::json!({
+                "id": 1,
+                "orderStatus": {"orderStatusId": 4, "name": status},
+                "invoices": invoices,
+            }))
+            .unwrap()
+        };
+        let none = order(serde_json::json!([{"invoiceReference": ""}]), "Invoiced");
+        assert!(none.invoiced().is_none());
+        let pending = order(serde_json::json!([{"invoiceReference": "pending"}]), "New");
+        assert!(pending.invoiced().is_none());
+        let done = order(
+            serde_json::json!([{"invoiceReference": "SI-1001", "taxDate": "2026-11-21T00:00:00.000+01:00"}]),
+            "Complete",
+        );
+        let invoice = done.invoiced().unwrap();
+        assert_eq!(invoice.invoice_reference.as_deref(), Some("SI-1001"));
+        assert_eq!(
+            invoice.tax_date.as_deref(),
+            Some("2026-11-21T00:00:00.000+01:00")
+        );
+    }
 }
