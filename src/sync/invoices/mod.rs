@@ -2,3 +2,4 @@
 //! ([`build`]); detection, sending through `sync::dsco_once` and the views come next.
 
 pub mod build;
+pub mod input;
