@@ -102,20 +102,27 @@ impl Run<'_> {
         let mut requeue: Vec<String> = Vec::new();
         for w in wanted {
             let q = quantities(&w.detail);
-            let mut item = self
-                .stored
-                .get(&w.key)
-                .cloned()
-                .unwrap_or_else(|| InventoryItem {
-                    sku: w.published.sku.clone(),
-                    product_id: w.published.product_id,
-                    state: "pending".into(),
-                    ..Default::default()
-                });
+            // Taken out of the run's map, not copied (a reconcile of 100,000 items would hold
+            // them twice); put back unless sent, and an item sent comes back when settled.
+            let taken = self.stored.remove(&w.key);
+            let was_in_sync = taken.as_ref().is_some_and(|s| {
+                s.sku == w.published.sku
+                    && s.product_id == w.published.product_id
+                    && s.rule == w.published.rule
+                    && s.detail == w.detail
+                    && s.published == q
+                    && s.state == "in_sync"
+            });
+            let mut item = taken.unwrap_or_else(|| InventoryItem {
+                sku: w.published.sku.clone(),
+                product_id: w.published.product_id,
+                state: "pending".into(),
+                ..Default::default()
+            });
             item.sku = w.published.sku.clone();
             item.product_id = w.published.product_id;
             item.rule = w.published.rule.to_owned();
-            item.detail = w.detail.clone();
+            item.detail = w.detail;
             item.read_at = Some(read_at);
             if open.contains(&w.key) {
                 // One unconfirmed publication per SKU: the newer value waits for its outcome,
@@ -132,11 +139,13 @@ impl Run<'_> {
                         });
                     }
                 }
+                self.stored.insert(w.key, item.clone());
                 updates.push(item);
                 continue;
             }
             let reconcile = self.scope == Scope::Reconcile;
             if super::dropped_by_dsco(&item) && !reconcile {
+                self.stored.insert(w.key, item.clone());
                 updates.push(item);
                 continue;
             }
@@ -159,13 +168,10 @@ impl Run<'_> {
                 item.state = "in_sync".into();
                 // Written only when more than the read time changed: a full read of an unchanged
                 // catalog writes nothing (a repeated webhook may then read a product once more).
-                let before = self.stored.get(&w.key).map(|s| InventoryItem {
-                    read_at: item.read_at,
-                    ..s.clone()
-                });
-                if before.as_ref() != Some(&item) {
-                    updates.push(item);
+                if !was_in_sync {
+                    updates.push(item.clone());
                 }
+                self.stored.insert(w.key, item);
                 continue;
             }
             item.published = q.clone();
