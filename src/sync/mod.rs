@@ -7,6 +7,7 @@
 //! themselves (the clients do) and never touch redb (the store does).
 
 pub mod address;
+pub mod cancellations;
 pub mod contacts;
 pub mod dsco_once;
 pub mod exactly_once;
