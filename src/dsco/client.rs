@@ -95,31 +95,6 @@ impl BatchResult {
     }
 }
 
-/// What a change log holds for one request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestLog {
-    /// `PROCESSING` or `COMPLETED` when DSCO sends it.
-    pub status: Option<String>,
-    pub logs: Vec<ChangeLogEntry>,
-}
-
-impl RequestLog {
-    /// DSCO finished the request: `COMPLETED`, or (without a status) entries none of which
-    /// is pending.
-    pub fn completed(&self) -> bool {
-        match self.status.as_deref() {
-            Some(s) => s.eq_ignore_ascii_case("COMPLETED"),
-            None => {
-                !self.logs.is_empty()
-                    && self
-                        .logs
-                        .iter()
-                        .all(|l| !l.status.eq_ignore_ascii_case("pending"))
-            }
-        }
-    }
-}
-
 /// The asynchronous batch writes, each with its endpoint and the change log that reports on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsyncWrite {

@@ -14,7 +14,7 @@ pub use crate::backoff::RetryPolicy;
 pub use batch::{ChangeLog, ChangeLogPolling, ObjectOutcome, ObjectStatus};
 pub use client::{
     AsyncWrite, Auth, BatchResult, Client, ClientConfig, OrderPageRequest, OrderPager, OrderQuery,
-    OrderWindowStart, RequestLog,
+    OrderWindowStart,
 };
 pub use error::Error;
 pub use model::*;

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use serde::Serialize;
 
-use super::{AsyncWrite, Call, Client, RequestLog, decode, rfc3339};
+use super::{AsyncWrite, Call, Client, decode, rfc3339};
 use crate::dsco::batch::{ChangeLog, ObjectOutcome, is_complete, match_outcomes};
 use crate::dsco::error::Error;
 use crate::dsco::model::{ChangeLogEntry, ChangeLogResponse, RequestId, UpdateResponse};
@@ -91,17 +91,6 @@ impl Client {
             each(next.logs);
         }
         Ok(status)
-    }
-
-    /// One page-complete read of a change log by `requestId`: the request's status
-    /// (`PROCESSING` / `COMPLETED`, when DSCO sends it) and every entry, all scroll pages.
-    pub async fn change_log_of(
-        &self,
-        log: ChangeLog,
-        request_id: &RequestId,
-    ) -> Result<RequestLog, Error> {
-        let (status, logs) = self.read_change_log(log, request_id).await?;
-        Ok(RequestLog { status, logs })
     }
 
     /// Every entry of a change log processed in `[start, end)` (dsco-api.md §1.8: both dates

@@ -51,20 +51,13 @@ const ORDERS_WINDOW: &str = "orders.window";
 /// The fingerprint of the settings and mappings the last finished run published with.
 const INPUTS: &str = "inventory.inputs";
 
-/// A stable fingerprint (FNV-1a, 64 bits) of everything but Brightpearl's stock that the
-/// published quantities depend on: the `inventory` and `items` settings (not `enabled`), the
-/// warehouses mapping and the per-item buffers.
+/// A fingerprint of everything but Brightpearl's stock that the published quantities depend
+/// on: the `inventory` and `items` settings (not `enabled`), the warehouses mapping and the
+/// per-item buffers.
 fn inputs_fingerprint(settings: &Settings, codes: &Codes, buffers: &InventoryBufferMap) -> String {
     let mut inventory = settings.inventory.clone();
     inventory.enabled = true;
-    let text = serde_json::to_string(&(&inventory, &settings.items, codes, buffers.sorted()))
-        .unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    crate::sync::dsco_once::hash(&(&inventory, &settings.items, codes, buffers.sorted()))
 }
 
 /// Why DSCO dropped an item (`ITEM_SKIPPED` under `skipItemsThatDontExist`).
