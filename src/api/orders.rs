@@ -21,6 +21,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 struct OrdersQuery {
     /// pending | imported | acknowledged | partially_shipped | shipped | invoiced | needs_attention | failed | cancelled | skipped
     state: Option<String>,
+    /// `true`: only orders with an open retailer cancel request.
+    cancel_requested: Option<bool>,
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -41,9 +43,18 @@ async fn list_orders(
         .map_err(ApiError::BadRequest)?;
     let limit = limit(q.limit)?;
     let after = q.cursor.clone();
+    let requested = q.cancel_requested == Some(true);
     let mut items = state
         .store
-        .call(move |s| s.read(|tx| order_view::list(tx, wanted, after.as_deref(), limit + 1)))
+        .call(move |s| {
+            s.read(|tx| {
+                if requested {
+                    order_view::list_cancel_requested(tx, wanted, after.as_deref(), limit + 1)
+                } else {
+                    order_view::list(tx, wanted, after.as_deref(), limit + 1)
+                }
+            })
+        })
         .await?;
     let next_cursor = (items.len() > limit).then(|| {
         items.truncate(limit);

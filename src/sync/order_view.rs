@@ -126,6 +126,76 @@ pub struct OrderView {
     /// The order's other records that need attention or failed, by `kind:source_id`.
     #[serde(default)]
     pub problems: std::collections::BTreeMap<String, ProblemNote>,
+    /// The invoices sent (or to be sent) to DSCO.
+    #[serde(default)]
+    pub invoices: Vec<InvoiceView>,
+    /// Cancellations: the retailer's or DSCO's (seen by the orders flow) and the supplier's
+    /// (sent by the cancellations flow).
+    #[serde(default)]
+    pub cancellations: Vec<CancellationView>,
+    /// The retailer's latest cancel request, if any (not an order state).
+    #[serde(default)]
+    pub cancel_request: Option<CancelRequestView>,
+}
+
+/// One invoice of an order as DSCO is sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InvoiceView {
+    /// DSCO's `invoiceId` (the Brightpearl invoice reference; `-{n}` per shipment).
+    pub invoice_id: String,
+    /// `per_order` or `per_shipment`.
+    pub policy: String,
+    /// `totalAmount` as sent.
+    pub amount: f64,
+    /// The invoice record's status (`pending`, `synced`, `needs_attention`, `failed`).
+    pub state: RecordStatus,
+    pub dsco_request_id: Option<String>,
+}
+
+/// One cancellation of an order's units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CancellationView {
+    /// The record's source id (`{dsco_order_id}:{n}` for a supplier cancel).
+    pub source_id: String,
+    /// `supplier` (sent from Brightpearl) or `dsco` (cancelled on DSCO).
+    pub who: String,
+    /// DSCO's cancel code (`CXSO`, ...), when known.
+    pub code: Option<String>,
+    pub lines: Vec<CancelLineView>,
+    /// The record's status.
+    pub state: RecordStatus,
+    pub dsco_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CancelLineView {
+    pub line_number: u32,
+    pub quantity: i64,
+}
+
+/// A retailer's request to cancel (`cancelRequested` on DSCO).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CancelRequestView {
+    /// The record's source id: `{dsco_order_id}:{code}:{line numbers joined by "+"}`.
+    pub source_id: String,
+    /// DSCO's `cancelRequestedCode`.
+    pub code: Option<String>,
+    /// The DSCO lines the request names (empty: the whole order).
+    pub lines: Vec<u32>,
+    /// When the orders flow first saw it.
+    pub requested_at: DateTime<Utc>,
+    /// Until the supplier answers it in Brightpearl (cancel or ship).
+    pub open: bool,
+    /// `cancelled` or `shipped` once answered.
+    pub answer: Option<String>,
+}
+
+/// What a step of one of the order's other records replaces in its view.
+#[derive(Debug, Clone)]
+pub enum Part {
+    Shipment(ShipmentView),
+    Invoice(InvoiceView),
+    Cancellation(CancellationView),
 }
 
 /// A record of the order (other than its `order` record) that needs attention or failed.
@@ -180,6 +250,9 @@ impl OrderView {
             progress: None,
             own_state: None,
             problems: Default::default(),
+            invoices: Vec::new(),
+            cancellations: Vec::new(),
+            cancel_request: None,
         }
     }
 
@@ -324,6 +397,70 @@ impl OrderView {
         }
     }
 
+    /// Add or replace the view of one invoice.
+    pub fn put_invoice(&mut self, invoice: InvoiceView) {
+        match self
+            .invoices
+            .iter_mut()
+            .find(|i| i.invoice_id == invoice.invoice_id)
+        {
+            Some(existing) => *existing = invoice,
+            None => self.invoices.push(invoice),
+        }
+    }
+
+    /// Add or replace the view of one cancellation.
+    pub fn put_cancellation(&mut self, cancellation: CancellationView) {
+        match self
+            .cancellations
+            .iter_mut()
+            .find(|c| c.source_id == cancellation.source_id)
+        {
+            Some(existing) => *existing = cancellation,
+            None => self.cancellations.push(cancellation),
+        }
+    }
+
+    /// Put a part's view (its state set from the record), or, without one, let the part of
+    /// this kind and source follow its record's status.
+    fn put_part(&mut self, kind: &str, source: &str, part: Option<Part>, status: RecordStatus) {
+        match part {
+            Some(Part::Shipment(mut s)) => {
+                s.state = status;
+                self.put_shipment(s);
+            }
+            Some(Part::Invoice(mut i)) => {
+                i.state = status;
+                self.put_invoice(i);
+            }
+            Some(Part::Cancellation(mut c)) => {
+                c.state = status;
+                self.put_cancellation(c);
+            }
+            None => match kind {
+                "invoice" => {
+                    if let Some(i) = self.invoices.iter_mut().find(|i| i.invoice_id == source) {
+                        i.state = status;
+                    }
+                }
+                "supplier_cancel" | "cancellation" => {
+                    if let Some(c) = self
+                        .cancellations
+                        .iter_mut()
+                        .find(|c| c.source_id == source)
+                    {
+                        c.state = status;
+                    }
+                }
+                _ => {
+                    if let Some(s) = self.shipments.iter_mut().find(|s| s.source_id == source) {
+                        s.state = status;
+                    }
+                }
+            },
+        }
+    }
+
     /// Record a step; the state changes only when `state` is given.
     pub fn step(
         &mut self,
@@ -358,7 +495,22 @@ pub fn load_in(tx: &WriteTx, dsco_order_id: &str) -> Result<Option<OrderView>, s
     tx.order_view(dsco_order_id)
 }
 
+/// The DSCO order ids with an open cancel request (kept by [`save`]).
+const OPEN_CANCEL_REQUESTS: &str = "orders.cancel_requests_open";
+
 pub fn save(tx: &WriteTx, view: &OrderView) -> Result<(), store::Error> {
+    if let Some(request) = &view.cancel_request {
+        let mut open: std::collections::BTreeSet<String> =
+            tx.cursor(OPEN_CANCEL_REQUESTS)?.unwrap_or_default();
+        let changed = if request.open {
+            open.insert(view.dsco_order_id.clone())
+        } else {
+            open.remove(&view.dsco_order_id)
+        };
+        if changed {
+            tx.set_cursor(OPEN_CANCEL_REQUESTS, &open)?;
+        }
+    }
     // The state's wire name (`needs_attention`) is its key in the store's state index.
     let state = serde_json::to_value(view.state).unwrap_or_default();
     tx.put_order_view(
@@ -377,6 +529,32 @@ pub fn list(
 ) -> Result<Vec<OrderView>, store::Error> {
     let state = state.map(|s| serde_json::to_value(s).unwrap_or_default());
     tx.order_views(state.as_ref().and_then(|s| s.as_str()), after, limit)
+}
+
+/// Views with an open cancel request, in DSCO-id order after `after`, optionally of one state.
+pub fn list_cancel_requested(
+    tx: &ReadTx,
+    state: Option<OrderState>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<OrderView>, store::Error> {
+    let open: std::collections::BTreeSet<String> =
+        tx.cursor(OPEN_CANCEL_REQUESTS)?.unwrap_or_default();
+    let mut out = Vec::new();
+    for id in open
+        .iter()
+        .filter(|id| after.is_none_or(|a| id.as_str() > a))
+    {
+        if out.len() >= limit {
+            break;
+        }
+        if let Some(view) = tx.order_view::<OrderView>(id)?
+            && state.is_none_or(|s| view.state == s)
+        {
+            out.push(view);
+        }
+    }
+    Ok(out)
 }
 
 /// One step of an order through a flow: the sync record it writes and what its view shows.
@@ -466,6 +644,27 @@ pub async fn record_other_step(
     shipment: Option<ShipmentView>,
     extra: impl FnOnce(&WriteTx) -> Result<(), store::Error> + Send + 'static,
 ) -> Result<store::SyncRecord, FlowError> {
+    record_part_step(
+        ctx,
+        order,
+        source_id,
+        step,
+        shipment.map(Part::Shipment),
+        extra,
+    )
+    .await
+}
+
+/// [`record_other_step`] for any part of the order's view (a shipment, an invoice, a
+/// cancellation); without one, the part of the step's kind and source follows its record.
+pub async fn record_part_step(
+    ctx: &FlowCtx,
+    order: &OrderRef,
+    source_id: &str,
+    step: Step,
+    part: Option<Part>,
+    extra: impl FnOnce(&WriteTx) -> Result<(), store::Error> + Send + 'static,
+) -> Result<store::SyncRecord, FlowError> {
     let Step {
         kind,
         outcome,
@@ -483,18 +682,7 @@ pub async fn record_other_step(
         .record_with(kind, source_id, outcome, detail, move |tx, record| {
             let mut view = load_in(tx, &id)?
                 .unwrap_or_else(|| OrderView::new(&id, &po, retailer.as_deref(), tx.now()));
-            match shipment {
-                Some(mut shipment) => {
-                    shipment.state = record.status;
-                    view.put_shipment(shipment);
-                }
-                None => {
-                    // The package's view (if any) follows its record.
-                    if let Some(s) = view.shipments.iter_mut().find(|s| s.source_id == source) {
-                        s.state = record.status;
-                    }
-                }
-            }
+            view.put_part(kind, &source, part, record.status);
             view.other_step(
                 kind,
                 &source,
