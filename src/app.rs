@@ -119,6 +119,7 @@ pub fn registry(
         .with(crate::sync::orders::OrdersFlow::new())
         .with(crate::sync::shipments::ShipmentsFlow::new())
         .with(crate::sync::inventory::InventoryFlow::new())
+        .with(crate::sync::invoices::InvoicesFlow::new())
         .with(crate::sync::reference::ReferenceFlow::new());
     for flow in extra {
         registry = registry.with(flow);

@@ -6,6 +6,7 @@ mod architecture;
 mod connections;
 mod daemon;
 mod inventory;
+mod invoices;
 mod inventory_faults;
 mod inventory_pending;
 mod journal;

@@ -50,7 +50,7 @@ pub(crate) async fn imported(w: &World, po: &str, lines: Value) -> (String, u32,
 }
 
 /// A call to DSCO's API as the supplier (another tool, or a person on DSCO's site).
-async fn dsco_post(w: &World, path: &str, body: Value) -> (u16, String) {
+pub(crate) async fn dsco_post(w: &World, path: &str, body: Value) -> (u16, String) {
     let http = reqwest::Client::new();
     let config = w.sims.dsco.config();
     let token: Value = http

@@ -430,6 +430,23 @@ impl Client {
             .await
     }
 
+    /// `GET /invoice?key=invoiceId&value=`: the invoices DSCO shows under that id (empty when
+    /// none — which proves nothing right after a write, DSCO being eventually consistent).
+    pub async fn find_invoices(&self, invoice_id: &str) -> Result<Vec<Invoice>, Error> {
+        let query = vec![
+            ("key".to_owned(), "invoiceId".to_owned()),
+            ("value".to_owned(), invoice_id.to_owned()),
+        ];
+        match self
+            .fetch::<InvoicePage>(Call::get("GET /invoice", "invoice", query))
+            .await
+        {
+            Ok(page) => Ok(page.invoices),
+            Err(Error::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // Catalog, warehouses, trading partners
 

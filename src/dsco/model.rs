@@ -709,6 +709,13 @@ pub struct Invoice {
     pub line_items: Vec<InvoiceLineItem>,
 }
 
+/// `GET /invoice` answers `{"invoices": [Invoice…]}` (dsco-api.md §4.6).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvoicePage {
+    #[serde(default)]
+    pub invoices: Vec<Invoice>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceTerms {

@@ -87,8 +87,12 @@ impl Match {
             return got == self.warehouses;
         }
         let Some(packages) = payload.get("shipments").and_then(Value::as_array) else {
+            if !self.lines.is_empty() {
+                // An item cancel: exactly these lines and cancelled quantities.
+                return cancel_lines(payload) == self.lines;
+            }
             // Not a shipment payload: the key alone identifies it.
-            return self.tracking.is_none() && self.lines.is_empty();
+            return self.tracking.is_none();
         };
         packages.iter().any(|p| match &self.tracking {
             Some(t) => p.get("trackingNumber").and_then(Value::as_str) == Some(t.as_str()),
@@ -112,6 +116,27 @@ fn package_lines(package: &Value) -> Vec<(u32, i64)> {
                     Some((
                         u32::try_from(i.get("lineNumber")?.as_u64()?).ok()?,
                         i.get("quantity")?.as_i64()?,
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    lines.sort_unstable();
+    lines
+}
+
+/// `(lineNumber, cancelledQuantity)` of a submitted item cancel's `lineItems`, sorted.
+fn cancel_lines(payload: &Value) -> Vec<(u32, i64)> {
+    let mut lines: Vec<(u32, i64)> = payload
+        .get("lineItems")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    Some((
+                        u32::try_from(i.get("lineNumber")?.as_u64()?).ok()?,
+                        i.get("cancelledQuantity")?.as_i64()?,
                     ))
                 })
                 .collect()
@@ -537,6 +562,82 @@ pub async fn settle(
         }
     }
     Ok(out)
+}
+
+/// Wait, at most `max_wait` and at the client's change-log pace, for DSCO to process a batch
+/// this run sent: the outcomes of the `keys` still open as soon as one is more than
+/// [`Settled::Waiting`]; `None` when the wait ran out (or `stopping` said so) — the next run
+/// settles them.
+pub async fn await_settled(
+    client: &dsco::Client,
+    store: &Store,
+    rules: SettleRules,
+    kind: Kind,
+    keys: &[String],
+    max_wait: Duration,
+    stopping: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<Option<BTreeMap<String, Settled>>, store::Error> {
+    let polling = client.polling().clone();
+    let started = tokio::time::Instant::now();
+    let mut look = 0u32;
+    loop {
+        let delay = polling.delay(look);
+        if started.elapsed() + delay > max_wait || stopping() {
+            return Ok(None);
+        }
+        tokio::time::sleep(delay).await;
+        look += 1;
+        let wanted = keys.to_vec();
+        let k = kind.clone();
+        let intents: Vec<Intent> = store
+            .call(move |s| {
+                s.read(|tx| {
+                    let mut out = Vec::new();
+                    for key in &wanted {
+                        if let Some(i) = tx.intent(k.clone(), key)? {
+                            out.push(i);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .await?;
+        if intents.is_empty() {
+            return Ok(Some(BTreeMap::new()));
+        }
+        let settled = settle(client, store, rules, kind.clone(), intents).await?;
+        if !settled
+            .values()
+            .all(|s| matches!(s, Settled::Waiting { .. }))
+        {
+            return Ok(Some(settled));
+        }
+    }
+}
+
+/// Split objects into batches of at most `max_bytes` of JSON each — `wire` is what of an object
+/// is sent; an object larger than that goes alone —, keeping their order.
+pub fn batches_by_size<T, W: Serialize>(
+    objects: Vec<T>,
+    max_bytes: usize,
+    wire: impl Fn(&T) -> &W,
+) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut size = 0usize;
+    for object in objects {
+        let len = serde_json::to_vec(wire(&object)).map_or(0, |b| b.len()) + 1;
+        match out.last_mut() {
+            Some(batch) if size + len <= max_bytes => {
+                size += len;
+                batch.push(object);
+            }
+            _ => {
+                size = len + 2;
+                out.push(vec![object]);
+            }
+        }
+    }
+    out
 }
 
 /// Remember when a date search first found nothing for these intents.

@@ -150,6 +150,9 @@ pub struct InvoiceView {
     /// The invoice record's status (`pending`, `synced`, `needs_attention`, `failed`).
     pub state: RecordStatus,
     pub dsco_request_id: Option<String>,
+    /// The package it invoices (its shipment `source_id`), per shipment.
+    #[serde(default)]
+    pub shipment: Option<String>,
 }
 
 /// One cancellation of an order's units.

@@ -225,6 +225,20 @@ impl BrightpearlSim {
         Ok(reference)
     }
 
+    /// Invoice an order under a reference given by hand.
+    pub fn invoice_order_as(&self, order_id: u32, reference: &str) -> Result<(), String> {
+        let (_, events) = orders::invoice_as(self.inner(), order_id, None, Some(reference.into()))?;
+        self.raise(events);
+        Ok(())
+    }
+
+    /// Begin invoicing an order without finishing it: its reference reads `"pending"`.
+    pub fn begin_invoicing(&self, order_id: u32) -> Result<(), String> {
+        let events = orders::begin_invoicing(self.inner(), order_id)?;
+        self.raise(events);
+        Ok(())
+    }
+
     /// Record a customer payment against an order (it then cannot be cancelled, §4.6).
     pub fn add_payment(&self, order_id: u32, amount: &str) -> Result<(), String> {
         orders::add_payment(self.inner(), order_id, amount)

@@ -239,6 +239,8 @@ pub struct Order {
     pub notes: Vec<OrderNote>,
     pub custom_fields: BTreeMap<String, Value>,
     pub invoice: Option<Invoice>,
+    /// Invoicing has begun but is not finished: the reference reads `"pending"` (§4.20).
+    pub invoicing: bool,
     /// Sum of payments received.
     pub paid: Fixed,
 }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::build::{Line, Order, Row, Ship};
+use super::build::{Line, Order, Package, Row, Ship};
 use crate::brightpearl::model::Order as BpOrder;
 use crate::dsco;
 use crate::sync::money::Amount;
+use crate::sync::order_view::ShipmentView;
 
 /// The external reference of the freight row the orders flow writes.
 pub const FREIGHT_REF: &str = "dsco:shipping";
@@ -24,6 +25,51 @@ fn ship_of(package: &dsco::Package) -> Ship {
         method: package.ship_method.clone(),
         service_level: package.shipping_service_level_code.clone(),
     }
+}
+
+/// Whether DSCO shows every unit of every line shipped or cancelled.
+pub fn fully_shipped_or_cancelled(order: &dsco::Order) -> bool {
+    let mut shipped: BTreeMap<u32, i64> = BTreeMap::new();
+    for package in &order.packages {
+        for (line, quantity) in package.line_quantities() {
+            *shipped.entry(line).or_default() += quantity;
+        }
+    }
+    !order.line_items.is_empty()
+        && order.line_items.iter().all(|l| {
+            let n = l.line_number.unwrap_or(0);
+            let done = l
+                .shipped_quantity
+                .unwrap_or_else(|| shipped.get(&n).copied().unwrap_or(0))
+                + l.cancelled_quantity.unwrap_or(0);
+            done >= l.quantity
+        })
+}
+
+/// One confirmed package as the per-shipment policy invoices it: its units per DSCO line and
+/// its shipment as DSCO shows it (the package with its tracking number), else as we sent it.
+pub fn package_of(shipment: &ShipmentView, n: u32, order: &dsco::Order) -> Package {
+    let shown = order.packages.iter().find(|p| {
+        shipment.tracking.is_some() && p.tracking_number.as_deref() == shipment.tracking.as_deref()
+    });
+    let ship = match shown {
+        Some(p) => ship_of(p),
+        None => Ship {
+            date: shipment
+                .shipped_at
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            tracking: shipment.tracking.clone(),
+            carrier: shipment.carrier.clone(),
+            method: shipment.method.clone(),
+            service_level: shipment.service_level_code.clone(),
+        },
+    };
+    let mut units = BTreeMap::new();
+    for l in &shipment.lines {
+        *units.entry(l.line_number).or_default() += l.quantity;
+    }
+    Package { n, ship, units }
 }
 
 /// The builder's input, or why the order is not invoiced yet.

@@ -17,6 +17,17 @@ pub fn invoice(
     order_id: u32,
     tax_date: Option<DateTime<Utc>>,
 ) -> Result<(String, Vec<Event>), String> {
+    invoice_as(inner, order_id, tax_date, None)
+}
+
+/// [`invoice`] under a reference given by hand (guess: accounts may number invoices
+/// themselves; the sandbox uses it to show a reference used twice).
+pub fn invoice_as(
+    inner: &Inner,
+    order_id: u32,
+    tax_date: Option<DateTime<Utc>>,
+    reference: Option<String>,
+) -> Result<(String, Vec<Event>), String> {
     let now = inner.now();
     let mut state = lock(&inner.state);
     match state.orders.get(&order_id) {
@@ -26,8 +37,10 @@ pub fn invoice(
         }
         Some(_) => {}
     }
-    let number = state.ids.next_invoice();
-    let reference = format!("SI-{number}");
+    let reference = match reference {
+        Some(r) => r,
+        None => format!("SI-{}", state.ids.next_invoice()),
+    };
     let order = state.orders.get_mut(&order_id).expect("checked above");
     let tax_date = tax_date.or(order.tax_date).unwrap_or(now);
     order.invoice = Some(Invoice {
@@ -38,9 +51,27 @@ pub fn invoice(
         closed_on: now,
     });
     order.tax_date = Some(tax_date);
+    order.invoicing = false;
     order.version += 1;
     order.updated_on = Some(now);
     Ok((reference, vec![Event::new("order.modified", order_id)]))
+}
+
+/// Invoicing begins but does not finish (§4.20: the reference reads `"pending"` meanwhile);
+/// [`invoice`] finishes it.
+pub fn begin_invoicing(inner: &Inner, order_id: u32) -> Result<Vec<Event>, String> {
+    let now = inner.now();
+    let mut state = lock(&inner.state);
+    let Some(order) = state.orders.get_mut(&order_id) else {
+        return Err(format!("Order {order_id} not found"));
+    };
+    if order.invoice.is_some() {
+        return Err(format!("Order {order_id} has already been invoiced"));
+    }
+    order.invoicing = true;
+    order.version += 1;
+    order.updated_on = Some(now);
+    Ok(vec![Event::new("order.modified", order_id)])
 }
 
 pub(super) fn close(inner: &Inner, request: &Req, id: &str) -> Outcome {

@@ -28,7 +28,7 @@ use crate::sandbox::brightpearl::lookups;
 use crate::sandbox::brightpearl::request::{Outcome, Req, plain};
 use crate::sandbox::brightpearl::sim::Inner;
 
-pub use invoice::{add_payment, invoice};
+pub use invoice::{add_payment, begin_invoicing, invoice, invoice_as};
 pub use render::{render_order, status_codes};
 pub use status::change_status;
 

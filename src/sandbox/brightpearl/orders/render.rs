@@ -199,6 +199,7 @@ pub fn render_order(inner: &Inner, state: &State, order: &Order, custom_fields: 
             "taxDate": dates.format(invoice.tax_date),
             "dueDate": dates.format(invoice.due_date),
         }]),
+        None if order.invoicing => json!([{"invoiceReference": "pending"}]),
         None => json!([{"invoiceReference": ""}]),
     };
     let mut out = json!({
