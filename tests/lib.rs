@@ -3,6 +3,7 @@
 mod support;
 
 mod architecture;
+mod cancel_requests;
 mod connections;
 mod daemon;
 mod inventory;

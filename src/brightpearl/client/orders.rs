@@ -1,4 +1,4 @@
-//! Order operations (`order-service`, brightpearl-api.md §4.1–§4.6): create, get, search, status, notes.
+//! Order operations (`order-service`, brightpearl-api.md §4.1–§4.7): create, get, search, status, notes.
 
 use reqwest::Method;
 
@@ -7,8 +7,8 @@ use super::{Call, Client};
 use crate::brightpearl::error::Error;
 use crate::brightpearl::idset::{ORDER_ID_CAP, chunk_id_sets};
 use crate::brightpearl::model::{
-    NoteId, Order, OrderId, OrderNote, OrderSearchRow, OrderStatus, OrderStatusUpdate, SalesOrder,
-    SalesOrderSearchRow,
+    NoteId, Order, OrderId, OrderNote, OrderNoteEntry, OrderSearchRow, OrderStatus,
+    OrderStatusUpdate, SalesOrder, SalesOrderSearchRow,
 };
 use crate::brightpearl::quota::Lane;
 use crate::brightpearl::search::{SearchPage, SearchQuery};
@@ -108,6 +108,21 @@ impl Client {
         )
         .json(note)?;
         self.fetch(call).await
+    }
+
+    /// `GET /order-service/order/{ID}/note`: every note on the order, oldest first (§4.7). A 404
+    /// (an order with nothing to show) reads as no notes.
+    pub async fn get_order_notes(
+        &self,
+        lane: Lane,
+        order_id: OrderId,
+    ) -> Result<Vec<OrderNoteEntry>, Error> {
+        let call = Call::new(
+            lane,
+            Method::GET,
+            format!("order-service/order/{order_id}/note"),
+        );
+        self.fetch_or_empty(call).await
     }
 
     /// `GET /order-service/order-status`.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{
-    ChannelId, ContactId, OrderId, OrderStatusId, PriceListId, ProductId, ShippingMethodId,
+    ChannelId, ContactId, NoteId, OrderId, OrderStatusId, PriceListId, ProductId, ShippingMethodId,
     WarehouseId,
 };
 
@@ -485,6 +485,25 @@ pub struct OrderNote {
     pub added_on: Option<String>,
 }
 
+/// One note of `GET /order-service/order/{ID}/note` (brightpearl-api.md §4.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderNoteEntry {
+    pub note_id: NoteId,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub is_public: Option<bool>,
+    #[serde(default)]
+    pub added_on: Option<String>,
+    #[serde(default)]
+    pub added_by: Option<u64>,
+    #[serde(default)]
+    pub contact_id: Option<u64>,
+    #[serde(default)]
+    pub order_status_id: Option<u64>,
+}
+
 /// One of `GET /order-service/order-status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -504,6 +523,21 @@ pub struct OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_notes_read_with_missing_and_null_fields() {
+        let notes: Vec<OrderNoteEntry> = serde_json::from_value(serde_json::json!([
+            {"noteId": 7, "contactId": 4, "text": "hello", "isPublic": false,
+             "addedOn": "2026-01-02T10:00:00.000+00:00", "addedBy": 1, "orderStatusId": 2,
+             "fileId": null},
+            {"noteId": 8, "text": null}
+        ]))
+        .unwrap();
+        assert_eq!(notes[0].note_id, NoteId(7));
+        assert_eq!(notes[0].text.as_deref(), Some("hello"));
+        assert_eq!(notes[0].order_status_id, Some(2));
+        assert_eq!(notes[1].text, None);
+    }
 
     #[test]
     fn an_order_is_invoiced_by_its_reference_never_by_its_status_name() {

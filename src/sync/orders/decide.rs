@@ -1,6 +1,7 @@
-//! What to do with each order: follow a linked order (note, cancellation, acknowledgement),
-//! check an unanswered create, skip (test order, cancelled or completed on DSCO, before
-//! `orders.import_from`), wait out a backoff, take over another connector's order, or import.
+//! What to do with each order: follow a linked order (note, retailer cancel request,
+//! cancellation, acknowledgement), check an unanswered create, skip (test order, cancelled or
+//! completed on DSCO, before `orders.import_from`), wait out a backoff, take over another
+//! connector's order, or import.
 
 use chrono::DateTime;
 
@@ -309,6 +310,9 @@ impl Run<'_> {
         if let Some(text) = link.pending_note.clone() {
             self.add_note(&order_ref, &text, &mut link).await?;
         }
+        // A retailer's cancel request (DSCO bumps the order's dscoLastUpdate, so the window
+        // shows it again) is noted once; it changes nothing else about the order.
+        self.follow_cancel_request(order, &link, state).await?;
         match state {
             Lifecycle::Cancelled if !link.cancelled => self.cancel(order, link).await,
             Lifecycle::Created if !link.acknowledged => {

@@ -1,6 +1,7 @@
 //! The `orders` flow, DSCO → Brightpearl, on its schedule and on demand: new DSCO purchase orders
 //! become Brightpearl sales orders exactly once, then are acknowledged on DSCO; orders cancelled
-//! on DSCO move their Brightpearl order to the configured status.
+//! on DSCO move their Brightpearl order to the configured status; a retailer's cancel request
+//! is noted on the Brightpearl order once.
 //!
 //! A run: fetch the window `(cursor − overlap, now − 10 s]` by `ordersUpdatedSince`, following
 //! `scrollId` to the empty page (an expired scroll restarts the same window); add orders whose
@@ -9,17 +10,19 @@
 //! every order of the window has a link or a record.
 //!
 //! By stage: `window` (which orders a run looks at), `decide` (what to do with each), `import`
-//! (take over or create), `cancel`, `acknowledge`; `sales_order` is the pure mapping.
+//! (take over or create), `cancel`, `cancel_request`, `acknowledge`; `sales_order` is the pure
+//! mapping.
 
 mod acknowledge;
 mod cancel;
+pub mod cancel_request;
 mod decide;
 mod import;
 pub mod sales_order;
 mod settle;
 mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -97,6 +100,8 @@ struct Run<'a> {
     /// Open create intents of this run's orders not settled yet: DSCO order id → (customerRef,
     /// intent).
     unsettled: BTreeMap<String, (String, crate::store::Intent)>,
+    /// Source ids of cancel requests with a due record or an open intent (see `cancel_request`).
+    cancel_requests_due: BTreeSet<String>,
     notes: Vec<String>,
 }
 
@@ -138,6 +143,7 @@ impl<'a> Run<'a> {
             take_over_by_ref: HashMap::new(),
             settled: HashMap::new(),
             unsettled: BTreeMap::new(),
+            cancel_requests_due: BTreeSet::new(),
             notes: Vec::new(),
         })
     }

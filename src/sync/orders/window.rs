@@ -1,8 +1,9 @@
 //! The run's working list: the window `(cursor − overlap, now − 10 s]` fetched by
 //! `ordersUpdatedSince` (an expired scroll restarts it), plus orders outside it that still need
-//! work: due records, open create intents, acknowledgements not yet confirmed.
+//! work: due records, open create intents, acknowledgements not yet confirmed, cancel requests
+//! with a due record or an open intent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -12,6 +13,7 @@ use crate::store::{Outcome, RecordDetail, RecordStatus};
 use crate::sync::FlowError;
 use crate::sync::order_link::ORDER_KIND;
 
+use super::cancel_request::{CANCEL_REQUEST_KIND, order_id_of};
 use super::{CANCELLATION_KIND, CURSOR, Cursor, Run};
 
 /// How far each window reaches back over the previous one.
@@ -99,21 +101,29 @@ impl Run<'_> {
         }
     }
 
-    /// Orders outside the window that still need work: due records and open intents.
+    /// Orders outside the window that still need work: due records and open intents (of orders
+    /// and of cancel requests).
     pub(super) async fn add_pending(
         &mut self,
         orders: &mut BTreeMap<String, dsco::Order>,
     ) -> Result<(), FlowError> {
         let now = self.ctx.now();
-        let (due, intents, unacked) = self
+        let (due, intents, unacked, requests) = self
             .store()
             .call(move |s| {
                 s.read(|tx| {
-                    let due: Vec<String> = tx
-                        .due_records(FlowName::Orders, now)?
-                        .into_iter()
+                    let records = tx.due_records(FlowName::Orders, now)?;
+                    let due: Vec<String> = records
+                        .iter()
                         .filter(|r| r.kind == ORDER_KIND || r.kind == CANCELLATION_KIND)
+                        .map(|r| r.source_id.clone())
+                        .collect();
+                    // Cancel requests still to be noted or settled bring their order back.
+                    let requests: BTreeSet<String> = records
+                        .into_iter()
+                        .filter(|r| r.kind == CANCEL_REQUEST_KIND)
                         .map(|r| r.source_id)
+                        .chain(tx.intents(CANCEL_REQUEST_KIND)?.into_iter().map(|i| i.key))
                         .collect();
                     let intents: Vec<String> =
                         tx.intents(ORDER_KIND)?.into_iter().map(|i| i.key).collect();
@@ -132,43 +142,62 @@ impl Run<'_> {
                         .into_iter()
                         .map(|r| r.source_id)
                         .collect();
-                    Ok((due, intents, pending_ack))
+                    Ok((due, intents, pending_ack, requests))
                 })
             })
             .await?;
-        for id in due.into_iter().chain(intents).chain(unacked) {
+        // Orders re-read for a cancel request alone, with the requests to record a failure on
+        // (their order's own record is not theirs to change).
+        let mut request_orders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for source in &requests {
+            request_orders
+                .entry(order_id_of(source).to_owned())
+                .or_default()
+                .push(source.clone());
+        }
+        self.cancel_requests_due = requests;
+        let plain: Vec<String> = due.into_iter().chain(intents).chain(unacked).collect();
+        for id in &plain {
+            request_orders.remove(id);
+        }
+        let work = plain
+            .into_iter()
+            .map(|id| (id, None))
+            .chain(request_orders.into_iter().map(|(id, s)| (id, Some(s))));
+        for (id, request_sources) in work {
             if orders.contains_key(&id) {
                 continue;
             }
-            match self.dsco.get_order(OrderKey::DscoOrderId, &id).await {
+            let outcome = match self.dsco.get_order(OrderKey::DscoOrderId, &id).await {
                 Ok(Some(order)) => {
                     orders.insert(id, order);
+                    continue;
                 }
-                Ok(None) => {
-                    self.ctx
-                        .record(
-                            ORDER_KIND,
-                            &id,
-                            Outcome::Permanent {
-                                reason: format!("DSCO no longer finds order {id}"),
-                                code: None,
-                            },
-                            RecordDetail::default(),
-                        )
-                        .await?;
-                }
+                Ok(None) => Outcome::Permanent {
+                    reason: format!("DSCO no longer finds order {id}"),
+                    code: None,
+                },
                 Err(e) => {
+                    Outcome::transient(format!("could not re-read the order from DSCO: {e}"), &e)
+                }
+            };
+            match request_sources {
+                None => {
                     self.ctx
-                        .record(
-                            ORDER_KIND,
-                            &id,
-                            Outcome::transient(
-                                format!("could not re-read the order from DSCO: {e}"),
-                                &e,
-                            ),
-                            RecordDetail::default(),
-                        )
+                        .record(ORDER_KIND, &id, outcome, RecordDetail::default())
                         .await?;
+                }
+                Some(sources) => {
+                    for source in sources {
+                        self.ctx
+                            .record(
+                                CANCEL_REQUEST_KIND,
+                                &source,
+                                outcome.clone(),
+                                RecordDetail::default(),
+                            )
+                            .await?;
+                    }
                 }
             }
         }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-pub use build::{Built, Hold, NoteFacts, NoteRow, OrderFacts, Rules};
+pub use build::{Built, Hold, NoteFacts, NoteRow, OrderFacts, Rules, unshipped};
 
 use crate::brightpearl::{self, GoodsOutNote, Lane};
 use crate::dsco;
@@ -787,6 +787,9 @@ impl<'a> Run<'a> {
             shipped_at: c.note.shipped_on,
             dsco_request_id: None,
         };
+        // The order shipped: a retailer's open cancel request is answered.
+        let answers_request = state == Some(OrderState::Shipped);
+        let dsco_order_id = order.dsco_order_id.clone();
         let step = Step {
             kind: SHIPMENT_KIND,
             outcome,
@@ -803,7 +806,16 @@ impl<'a> Run<'a> {
             &c.source_id,
             step,
             Some(shipment),
-            |_| Ok(()),
+            move |tx| {
+                if answers_request {
+                    crate::sync::orders::cancel_request::answer_cancel_request(
+                        tx,
+                        &dsco_order_id,
+                        "shipped",
+                    )?;
+                }
+                Ok(())
+            },
         )
         .await?;
         tracing::info!(flow = "shipments", goods_out_note_id = %c.source_id, dsco_order_id = %order.dsco_order_id, tracking = c.note.tracking.as_deref().unwrap_or(""), status = record.status.as_str(), reason = record.reason.as_deref().unwrap_or(""), "shipment recorded");
@@ -886,7 +898,10 @@ fn parse_bp_date(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Units of our confirmed packages that DSCO's `packages[]` does not show yet, per line.
-fn in_flight(order: &dsco::Order, view: Option<&order_view::OrderView>) -> BTreeMap<u32, i64> {
+pub(crate) fn in_flight(
+    order: &dsco::Order,
+    view: Option<&order_view::OrderView>,
+) -> BTreeMap<u32, i64> {
     let mut out = BTreeMap::new();
     let Some(view) = view else {
         return out;

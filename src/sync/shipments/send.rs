@@ -406,6 +406,11 @@ impl Run<'_> {
                             let state = state_of(&dsco_order, &view);
                             view.advance("shipment_state_checked", state, tx.now());
                             order_view::save(tx, &view)?;
+                            if state == OrderState::Shipped {
+                                crate::sync::orders::cancel_request::answer_cancel_request(
+                                    tx, &key, "shipped",
+                                )?;
+                            }
                         }
                         let mut list: Recheck = tx.cursor(RECHECK)?.unwrap_or_default();
                         list.remove(&key);
@@ -445,6 +450,9 @@ impl Run<'_> {
         } else {
             Vec::new()
         };
+        // The order shipped: a retailer's open cancel request is answered.
+        let answers_request = state == Some(OrderState::Shipped);
+        let dsco_order_id = order.dsco_order_id.clone();
         let step = Step {
             kind: SHIPMENT_KIND,
             outcome,
@@ -464,6 +472,13 @@ impl Run<'_> {
                 }
                 if !shipped.is_empty() {
                     tx.queue_stock_changes(&shipped)?;
+                }
+                if answers_request {
+                    crate::sync::orders::cancel_request::answer_cancel_request(
+                        tx,
+                        &dsco_order_id,
+                        "shipped",
+                    )?;
                 }
                 Ok(())
             },
