@@ -120,6 +120,7 @@ pub fn registry(
         .with(crate::sync::shipments::ShipmentsFlow::new())
         .with(crate::sync::inventory::InventoryFlow::new())
         .with(crate::sync::invoices::InvoicesFlow::new())
+        .with(crate::sync::cancellations::CancellationsFlow::new())
         .with(crate::sync::reference::ReferenceFlow::new());
     for flow in extra {
         registry = registry.with(flow);

@@ -643,6 +643,17 @@ async fn orders_calls_go_before_queued_inventory_calls_when_the_quota_is_short()
     let quota = w.app.running().connections.quota().clone();
     let first = quota.recent_grants().last().map_or(0, |g| g.granted);
     let inventory = start_full(&w).await;
+    // The read has used up the window (its next calls queue) before the orders run starts, so
+    // the two compete however busy the machine is.
+    crate::support::wait_for(std::time::Duration::from_secs(120), || async {
+        let used = quota
+            .recent_grants()
+            .iter()
+            .filter(|g| g.granted > first && g.lane == Lane::Inventory)
+            .count();
+        (used >= 20).then_some(())
+    })
+    .await;
     let orders = w.start_run().await;
     let run = w.app.wait_run(orders).await;
     assert_eq!(run["status"], "succeeded", "{run}");

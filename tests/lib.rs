@@ -4,13 +4,16 @@ mod support;
 
 mod architecture;
 mod cancel_requests;
+mod cancellations;
 mod connections;
 mod daemon;
 mod inventory;
-mod invoices;
 mod inventory_faults;
 mod inventory_pending;
+mod invoices;
 mod journal;
+mod lifecycle_faults;
+mod lifecycle_webhooks;
 mod mapping_buffers;
 mod mappings;
 mod modes;

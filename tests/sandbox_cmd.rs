@@ -313,5 +313,26 @@ async fn the_sandbox_ships_the_demo_orders_through_webhooks_to_shipped() {
             .then_some(())
     })
     .await;
+    // The lifecycle closes: the accounts team invoices what shipped and DSCO confirms the
+    // invoices; the supplier cancels the orders it cannot fulfil; a retailer's cancel request is
+    // noted on its Brightpearl order.
+    support::wait_for(Duration::from_secs(150), || async {
+        let invoiced = get("/v1/orders?state=invoiced&limit=5".into()).await;
+        let invoiced = invoiced["items"].as_array().is_some_and(|i| !i.is_empty());
+        let cancels = get("/v1/records?flow=cancellations&status=synced".into()).await;
+        let cancelled = cancels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "supplier_cancel");
+        let requests = get("/v1/records?flow=orders&kind=cancel_request".into()).await;
+        let requested = requests["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "synced");
+        (invoiced && cancelled && requested).then_some(())
+    })
+    .await;
     assert_eq!(stop(child), Some(0));
 }

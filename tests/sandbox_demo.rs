@@ -125,6 +125,7 @@ async fn the_demo_warehouse_makes_partial_untracked_and_unmapped_notes_and_ships
     let demo = DemoFulfilment {
         note_after: Duration::from_secs(15),
         ship_after: Duration::from_secs(15),
+        invoice_after: Duration::from_secs(20),
     };
     let bp = Bp::start(Some(demo)).await;
     let (events, hook_server) = receiver().await;

@@ -152,13 +152,18 @@ impl Sandbox {
         };
         let demo_ticker = {
             let brightpearl = brightpearl.clone();
+            let dsco = dsco.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
                 let mut n: u32 = 0;
+                let mut requested = false;
                 loop {
                     tick.tick().await;
                     brightpearl.run_demo_due();
                     n += 1;
+                    if !requested && n >= CANCEL_REQUEST_AFTER_S {
+                        requested = raise_cancel_request(&dsco);
+                    }
                     // Now and then the warehouse takes goods in or counts a product again (the
                     // demo's shipments move stock too: a goods-out note allocates it): the
                     // stock changes, a webhook tells the daemon, and inventory publishes it.
@@ -199,6 +204,33 @@ impl Sandbox {
         self.dsco_server.stop().await;
         Ok(())
     }
+}
+
+/// The demo's retailer asks to cancel one order from this many seconds after the start, as soon
+/// as one is acknowledged and not shipped yet.
+const CANCEL_REQUEST_AFTER_S: u32 = 5;
+
+/// Once, a retailer asks to cancel an order the supplier has acknowledged but not shipped yet
+/// (`PUT /order/request/cancel` on the simulator): the daemon notes the request on the
+/// Brightpearl order; the demo warehouse answers it by shipping.
+fn raise_cancel_request(dsco: &DscoSim) -> bool {
+    let id_of = |o: &serde_json::Value| {
+        o["dscoOrderId"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| o["dscoOrderId"].as_u64().map(|n| n.to_string()))
+    };
+    let open = dsco.orders().into_iter().find(|o| {
+        o["dscoLifecycle"] == "acknowledged"
+            && o["packages"].as_array().is_none_or(|p| p.is_empty())
+    });
+    let Some(id) = open.as_ref().and_then(id_of) else {
+        return false;
+    };
+    if let Err(e) = dsco.request_cancel(&id, "CXRR", &[]) {
+        tracing::warn!(dsco_order_id = %id, error = %e, "the demo's cancel request was refused");
+    }
+    true
 }
 
 /// Set the demo account up the way a user would, through the control API: wait for the
@@ -244,7 +276,7 @@ async fn configure(
             "shipping_method_id": 1, "price_source": "expected_cost",
             "shipping_charge_nominal_code": "4040"
         },
-        "cancellations": {"dsco_cancelled_status_id": 5},
+        "cancellations": {"dsco_cancelled_status_id": 5, "brightpearl_cancel_status_id": 5},
         "inventory": {"enabled": true}
     });
     let r = http

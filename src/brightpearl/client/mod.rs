@@ -11,6 +11,7 @@ mod auth;
 mod contacts;
 mod goods_out;
 mod lookups;
+mod notes;
 mod orders;
 mod products;
 mod response;

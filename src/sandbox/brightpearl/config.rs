@@ -59,6 +59,8 @@ pub struct BrightpearlSimConfig {
 pub struct DemoFulfilment {
     pub note_after: Duration,
     pub ship_after: Duration,
+    /// An order whose notes are all shipped is invoiced this much later.
+    pub invoice_after: Duration,
 }
 
 impl DemoFulfilment {
@@ -71,6 +73,7 @@ impl Default for DemoFulfilment {
         DemoFulfilment {
             note_after: Duration::from_secs(15),
             ship_after: Duration::from_secs(15),
+            invoice_after: Duration::from_secs(20),
         }
     }
 }

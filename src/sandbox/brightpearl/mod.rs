@@ -218,6 +218,24 @@ impl BrightpearlSim {
         Ok(())
     }
 
+    /// [`BrightpearlSim::set_order_status`] with the note a person types with the change.
+    pub fn set_order_status_with_note(
+        &self,
+        order_id: u32,
+        status_id: u32,
+        note: &str,
+    ) -> Result<(), String> {
+        let events = orders::change_status(
+            self.inner(),
+            order_id,
+            status_id,
+            Some((note.into(), false)),
+        )
+        .map_err(|(_, _, message)| message)?;
+        self.raise(events);
+        Ok(())
+    }
+
     /// Invoice an order; returns the invoice reference.
     pub fn invoice_order(&self, order_id: u32) -> Result<String, String> {
         let (reference, events) = orders::invoice(self.inner(), order_id, None)?;

@@ -191,6 +191,9 @@ fn seed_lookups(state: &mut State) {
         (6, "Shipped", "SO", true, "open", "#795548"),
         (7, "Archived", "SO", false, "closed", "#607D8B"),
         (8, "Pending purchase", "PO", true, "open", "#FFC107"),
+        // A status for cancelling what is left of a partly shipped order: Brightpearl refuses
+        // its cancelled-sales status once an order has a goods-out note (§4.6).
+        (9, "Cancel remainder", "SO", true, "open", "#FF9800"),
     ] {
         state.order_statuses.insert(
             id,

@@ -56,7 +56,9 @@ pub enum DemoStage {
     Waiting,
     /// Notes made; each is shipped at its time, with its tracking reference (none = untracked).
     Noted(Vec<DemoShipment>),
-    /// Every note shipped (or gone).
+    /// Every note shipped: the order is invoiced at this time.
+    Shipped(DateTime<Utc>),
+    /// Every note shipped (or gone) and the order invoiced.
     Done,
     /// Not fulfilled, and why (cancelled, no product rows, notes made by someone else).
     Skipped(String),

@@ -60,7 +60,7 @@ impl Flow for InvoicesFlow {
             let grace = ctx.dsco_settle_grace()?;
             let settings = ctx
                 .store
-                .call(|s| s.read(|tx| Settings::load(tx)))
+                .call(|s| s.read(Settings::load))
                 .await?
                 .invoices;
             let mut run = Run {

@@ -15,6 +15,7 @@ use super::goods_out::{create_in, ship_in};
 use super::rows::unallocated;
 use crate::sandbox::brightpearl::config::DemoFulfilment;
 use crate::sandbox::brightpearl::hooks::Event;
+use crate::sandbox::brightpearl::orders::{change_status_in, invoice_in};
 use crate::sandbox::brightpearl::state::{DemoOrder, DemoShipment, DemoStage, State};
 
 /// Take a sales order just created through the API into the demo warehouse's work.
@@ -61,10 +62,17 @@ pub fn run_due(state: &mut State, demo: &DemoFulfilment, now: DateTime<Utc>) -> 
                     shipment.shipped = true;
                 }
                 if shipments.iter().all(|s| s.shipped) {
-                    DemoStage::Done
+                    DemoStage::Shipped(now + duration(demo.invoice_after))
                 } else {
                     DemoStage::Noted(shipments)
                 }
+            }
+            DemoStage::Shipped(at) if at <= now => {
+                // The accounts team invoices what has shipped.
+                if let Ok((_, raised)) = invoice_in(state, now, order_id, None, None) {
+                    events.extend(raised);
+                }
+                DemoStage::Done
             }
             other => other,
         };
@@ -82,10 +90,14 @@ enum Variant {
     TwoPartialNotes,
     Untracked,
     UnmappedMethod,
+    /// The supplier cannot fulfil it and moves it to the cancelled status with a note.
+    Cancelled,
 }
 
 fn variant(ordinal: u32) -> Variant {
-    if ordinal % 12 == 3 {
+    if ordinal % 12 == 11 {
+        Variant::Cancelled
+    } else if ordinal % 12 == 3 {
         Variant::Untracked
     } else if ordinal % 12 == 7 {
         Variant::UnmappedMethod
@@ -124,6 +136,21 @@ fn make_notes(
         .collect();
     if left.is_empty() {
         return DemoStage::Skipped("the order has no product rows to ship".into());
+    }
+    if variant(ordinal) == Variant::Cancelled
+        && let Some(status) = state.cancelled_status_id
+    {
+        let note = Some((
+            "Out of stock: cancelled by the supplier (sandbox demo)".to_owned(),
+            false,
+        ));
+        return match change_status_in(state, now, order_id, status, note) {
+            Ok(raised) => {
+                events.extend(raised);
+                DemoStage::Skipped("cancelled by the supplier".into())
+            }
+            Err((_, _, reason)) => DemoStage::Skipped(reason),
+        };
     }
     let units: u32 = left.iter().map(|(_, quantity)| quantity).sum();
     let variant = match variant(ordinal) {

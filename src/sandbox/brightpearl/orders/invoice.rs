@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::sandbox::brightpearl::hooks::Event;
 use crate::sandbox::brightpearl::request::{Outcome, Req, plain, single_id};
 use crate::sandbox::brightpearl::sim::Inner;
-use crate::sandbox::brightpearl::state::Invoice;
+use crate::sandbox::brightpearl::state::{Invoice, State};
 use crate::sandbox::brightpearl::wire::{self, Fixed};
 use crate::sandbox::common::lock;
 
@@ -30,6 +30,17 @@ pub fn invoice_as(
 ) -> Result<(String, Vec<Event>), String> {
     let now = inner.now();
     let mut state = lock(&inner.state);
+    invoice_in(&mut state, now, order_id, tax_date, reference)
+}
+
+/// [`invoice_as`] on the state itself (the demo warehouse invoices from its ticker).
+pub fn invoice_in(
+    state: &mut State,
+    now: DateTime<Utc>,
+    order_id: u32,
+    tax_date: Option<DateTime<Utc>>,
+    reference: Option<String>,
+) -> Result<(String, Vec<Event>), String> {
     match state.orders.get(&order_id) {
         None => return Err(format!("Order {order_id} not found")),
         Some(order) if order.invoice.is_some() => {

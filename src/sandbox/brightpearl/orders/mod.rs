@@ -28,9 +28,9 @@ use crate::sandbox::brightpearl::lookups;
 use crate::sandbox::brightpearl::request::{Outcome, Req, plain};
 use crate::sandbox::brightpearl::sim::Inner;
 
-pub use invoice::{add_payment, begin_invoicing, invoice, invoice_as};
+pub use invoice::{add_payment, begin_invoicing, invoice, invoice_as, invoice_in};
 pub use render::{render_order, status_codes};
-pub use status::change_status;
+pub use status::{change_status, change_status_in};
 
 pub fn route(inner: &Inner, request: &Req) -> Outcome {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
@@ -58,6 +58,7 @@ pub fn route(inner: &Inner, request: &Req) -> Outcome {
             patch::patch_custom_fields(inner, request, id)
         }
         (&Method::GET, ["order-search"]) => plain(search::order_search(inner, request)),
+        (&Method::GET, ["order-note-search"]) => plain(search::order_note_search(inner, request)),
         (&Method::GET, ["sales-order-search"]) => plain(search::sales_order_search(inner, request)),
         (&Method::GET, ["order-status", rest @ ..]) => {
             plain(lookups::order_statuses(inner, rest.first().copied()))

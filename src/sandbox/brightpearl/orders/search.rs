@@ -118,6 +118,44 @@ fn order_reference(state: &State) -> Map<String, Value> {
     reference
 }
 
+const ORDER_NOTE_SEARCH: &[Column] = &[
+    // guess: `orderId` filters as an ID set, like the order search's (brightpearl-api.md §4.7
+    // lists the columns only)
+    col("orderId", Kind::IdSet),
+    col("noteId", Kind::IdSet),
+    col("contactId", Kind::Integer),
+    col("noteText", Kind::Text),
+    col("isPublic", Kind::Boolean),
+    col("dateAdded", Kind::Period),
+    col("addedBy", Kind::Integer),
+    col("orderStatusId", Kind::Integer),
+];
+
+/// `GET /order-service/order-note-search` (§4.7): every note of every order.
+pub(super) fn order_note_search(inner: &Inner, request: &Req) -> Response {
+    let state = lock(&inner.state);
+    let dates = &inner.dates;
+    let rows: Vec<Vec<Value>> = state
+        .orders
+        .values()
+        .flat_map(|order| {
+            order.notes.iter().map(move |note| {
+                vec![
+                    json!(order.id),
+                    json!(note.id),
+                    json!(order.customer_id),
+                    json!(note.text),
+                    json!(note.is_public),
+                    dates.format_opt(Some(note.added_on)),
+                    json!(note.added_by),
+                    json!(note.order_status_id),
+                ]
+            })
+        })
+        .collect();
+    search(inner, request, ORDER_NOTE_SEARCH, rows, &Map::new())
+}
+
 pub(super) fn order_search(inner: &Inner, request: &Req) -> Response {
     let state = lock(&inner.state);
     let dates = &inner.dates;

@@ -8,7 +8,7 @@ use super::input::id_of;
 use crate::sandbox::brightpearl::hooks::Event;
 use crate::sandbox::brightpearl::request::{Outcome, Req, id_set, plain, single_id};
 use crate::sandbox::brightpearl::sim::Inner;
-use crate::sandbox::brightpearl::state::OrderNote;
+use crate::sandbox::brightpearl::state::{OrderNote, State};
 use crate::sandbox::brightpearl::wire::{self, limits, too_long};
 use crate::sandbox::common::lock;
 
@@ -30,6 +30,17 @@ pub fn change_status(
 ) -> Result<Vec<Event>, (StatusCode, &'static str, String)> {
     let now = inner.now();
     let mut state = lock(&inner.state);
+    change_status_in(&mut state, now, order_id, status_id, note)
+}
+
+/// [`change_status`] on the state itself (the demo warehouse cancels from its ticker).
+pub fn change_status_in(
+    state: &mut State,
+    now: chrono::DateTime<chrono::Utc>,
+    order_id: u32,
+    status_id: u32,
+    note: Option<(String, bool)>,
+) -> Result<Vec<Event>, (StatusCode, &'static str, String)> {
     let has_goods_out = state
         .goods_out
         .values()
