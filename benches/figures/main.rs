@@ -21,6 +21,10 @@
 //! confirmed on the webhook path, guard off and on; orders throughput during a full read against
 //! orders alone; about 30 minutes; `--inventory-quick` runs every part small, as a smoke test;
 //! `--inventory-skus=N` sets the number of published SKUs).
+//! `lifecycle` (invoices and supplier cancels on real time with DSCO's processing at 2 s, a
+//! webhook-path and a sweep-path daemon side by side: invoicing / the cancel status in Brightpearl
+//! → synced latency, Brightpearl calls and DSCO submits per invoice and per cancel for 200 of
+//! each; `--lifecycle-quick` runs it small).
 //! Without arguments every section runs.
 
 mod catalog;
@@ -28,6 +32,7 @@ mod daemon;
 mod faults;
 mod inventory;
 mod inventory_world;
+mod lifecycle;
 mod mappings;
 mod orders;
 mod shipments;
@@ -66,6 +71,14 @@ fn main() {
             shipments::Scale::QUICK
         } else {
             shipments::Scale::FULL
+        });
+    }
+    if runs("lifecycle") {
+        let quick = std::env::args().any(|a| a == "--lifecycle-quick");
+        lifecycle::lifecycle_figures(if quick {
+            lifecycle::Scale::QUICK
+        } else {
+            lifecycle::Scale::FULL
         });
     }
     if runs("inventory") {

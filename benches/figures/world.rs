@@ -44,6 +44,8 @@ pub struct Setup<'a> {
     pub shipments_schedule: Option<&'a str>,
     /// The daemon's public listener on a loopback port (`[public] listen` and `url`).
     pub public: bool,
+    /// `[schedules] invoices` and `cancellations`, when those flows are enabled.
+    pub lifecycle_schedule: Option<&'a str>,
 }
 
 impl OrdersWorld {
@@ -68,6 +70,7 @@ impl OrdersWorld {
             cap,
             shipments_schedule,
             public,
+            lifecycle_schedule,
         } = setup;
         let bp_config = match cap {
             Some((throttle_cap, throttle_window)) => BrightpearlSimConfig {
@@ -93,6 +96,8 @@ impl OrdersWorld {
         let schedules: String = [
             ("orders", orders_schedule),
             ("shipments", shipments_schedule),
+            ("invoices", lifecycle_schedule),
+            ("cancellations", lifecycle_schedule),
         ]
         .into_iter()
         .filter_map(|(flow, s)| s.map(|s| format!("{flow} = \"{s}\"\n")))
