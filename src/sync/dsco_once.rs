@@ -1,5 +1,5 @@
-//! The one exactly-once procedure for DSCO's asynchronous batch writes (shipments now;
-//! inventory, invoices and item cancels next), dsco-api.md §1.6 and §1.8:
+//! The one exactly-once procedure for DSCO's asynchronous batch writes (shipments,
+//! acknowledgements, inventory, invoices and item cancels), dsco-api.md §1.6 and §1.8:
 //!
 //! 1. an intent per object (kind, key, payload hash and how its change-log entry is recognised)
 //!    is committed before the submit ([`open`]);
