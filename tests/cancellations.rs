@@ -191,3 +191,89 @@ async fn a_retailers_cancel_request_is_answered_with_cxsc_and_closed() {
     let listed = w.app.json("/v1/orders?cancel_requested=true").await;
     assert_eq!(listed["items"], json!([]), "{listed}");
 }
+
+/// A call to Brightpearl's API as a person's other tool would make it.
+async fn bp_call(w: &World, method: reqwest::Method, path: &str, body: Option<Value>) {
+    let config = w.sims.brightpearl.config();
+    let mut request = reqwest::Client::new()
+        .request(
+            method,
+            format!(
+                "{}/public-api/{}/{path}",
+                w.sims.brightpearl_url(),
+                config.account
+            ),
+        )
+        .header("brightpearl-app-ref", &config.app_ref)
+        .header("brightpearl-account-token", &config.account_token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let r = request.send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn rows_removed_or_reduced_in_brightpearl_are_recorded_and_not_sent() {
+    let w =
+        world(json!({"cancellations": {"brightpearl_cancel_status_id": CANCEL_REMAINDER}})).await;
+    let (id, bp, rows) = imported(
+        &w,
+        "PO-CRW",
+        json!([{"sku": "SKU-0166", "quantity": 3}, {"sku": "SKU-0167", "quantity": 1}]),
+    )
+    .await;
+    // The first look keeps the rows' quantities.
+    w.run_flow("cancellations").await;
+    bp_call(
+        &w,
+        reqwest::Method::PATCH,
+        &format!("order-service/order/{bp}/row/{}", rows[0]),
+        Some(json!([{"op": "replace", "path": "/quantity/magnitude", "value": 2}])),
+    )
+    .await;
+    bp_call(
+        &w,
+        reqwest::Method::DELETE,
+        &format!("order-service/order/{bp}/row/{}", rows[1]),
+        None,
+    )
+    .await;
+    w.run_flow("cancellations").await;
+    let reduced = w
+        .record_of(
+            "cancellations",
+            "supplier_cancel",
+            &format!("{id}:row:{}:2", rows[0]),
+        )
+        .await;
+    assert_eq!(reduced["status"], "skipped", "{reduced}");
+    assert!(
+        reduced["reason"]
+            .as_str()
+            .unwrap()
+            .contains("was reduced from 3 to 2 units"),
+        "{reduced}"
+    );
+    let removed = w
+        .record_of(
+            "cancellations",
+            "supplier_cancel",
+            &format!("{id}:row:{}", rows[1]),
+        )
+        .await;
+    assert_eq!(removed["status"], "skipped", "{removed}");
+    assert!(
+        removed["reason"].as_str().unwrap().contains("was removed"),
+        "{removed}"
+    );
+    assert_eq!(item_cancels(&w), 0, "nothing is sent to DSCO");
+    assert_eq!(
+        line(&w, &id, 0)["cancelledQuantity"].as_i64().unwrap_or(0),
+        0
+    );
+    // Seen again: one record per change.
+    w.run_flow("cancellations").await;
+    let page = w.app.json("/v1/records?flow=cancellations&limit=100").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+}

@@ -1042,6 +1042,94 @@ async fn order_notes_post_and_get() {
     );
 }
 
+// §4.7: the order-note search finds every note of the orders in an ID set, newest included.
+#[tokio::test]
+async fn order_note_search_finds_the_notes_of_an_id_set() {
+    let bp = Bp::seeded().await;
+    let a = bp.create_order("ns-1").await;
+    let b = bp.create_order("ns-2").await;
+    for (id, text) in [(a, "first"), (a, "second"), (b, "other")] {
+        bp.post(
+            &format!("/order-service/order/{id}/note"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+    let found = bp
+        .get(&format!("/order-service/order-note-search?orderId={a}"))
+        .await;
+    let columns: Vec<String> = found.json["response"]["metaData"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        &columns[..4],
+        ["orderId", "noteId", "contactId", "noteText"]
+    );
+    let rows = found.json["response"]["results"].as_array().unwrap();
+    let texts: Vec<&str> = rows.iter().map(|r| r[3].as_str().unwrap()).collect();
+    assert_eq!(texts, ["first", "second"], "{}", found.json);
+}
+
+// §4.2: an order row's quantity patched (tax recomputed) and a row deleted.
+#[tokio::test]
+async fn order_rows_are_patched_and_deleted() {
+    let bp = Bp::seeded().await;
+    let id = bp.create_order("rows-1").await;
+    let order = bp.get(&format!("/order-service/order/{id}")).await;
+    let row: String = order.json["response"][0]["orderRows"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let patched = bp
+        .call(
+            Method::PATCH,
+            &format!("/order-service/order/{id}/row/{row}"),
+            Some(json!([{"op": "replace", "path": "/quantity/magnitude", "value": 1}])),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.json);
+    assert_eq!(patched.json["response"]["quantity"]["magnitude"], "1.0000");
+    let bad = bp
+        .call(
+            Method::PATCH,
+            &format!("/order-service/order/{id}/row/{row}"),
+            Some(json!([{"op": "remove", "path": "/quantity"}])),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let deleted = bp
+        .call(
+            Method::DELETE,
+            &format!("/order-service/order/{id}/row/{row}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.json, json!({}));
+    let order = bp.get(&format!("/order-service/order/{id}")).await;
+    assert!(
+        order.json["response"][0]["orderRows"]
+            .as_object()
+            .is_none_or(|rows| !rows.contains_key(&row)),
+        "{}",
+        order.json
+    );
+    let again = bp
+        .call(
+            Method::DELETE,
+            &format!("/order-service/order/{id}/row/{row}"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 404);
+}
+
 // §6: custom-field PATCH; SELECT `{id}` comes back as `{id, value}`.
 #[tokio::test]
 async fn custom_field_patch_stores_select_options_as_id_and_value() {

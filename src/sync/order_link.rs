@@ -77,6 +77,8 @@ pub struct OrderLink {
     /// Brightpearl order row id → DSCO line number, filled from the first Order GET after the
     /// create (by the row's `externalRef`, else by the create body's row order).
     pub rows: std::collections::BTreeMap<u64, u32>,
+    /// The mapped rows' quantities as first read (the baseline a later reduction is told by).
+    pub row_quantities: std::collections::BTreeMap<u64, i64>,
 }
 
 /// The link's `data` as stored: existing stores hold these names and shapes, so they stay.
@@ -92,6 +94,8 @@ struct LinkData {
     create_lines: Vec<u32>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     rows: std::collections::BTreeMap<u64, u32>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    row_quantities: std::collections::BTreeMap<u64, i64>,
 }
 
 impl OrderLink {
@@ -106,7 +110,22 @@ impl OrderLink {
             acknowledged: false,
             create_lines: Vec::new(),
             rows: Default::default(),
+            row_quantities: Default::default(),
         }
+    }
+
+    /// Keep the mapped rows' quantities as this read shows them, once (the row map filled, no
+    /// baseline yet). Whether it changed.
+    pub fn remember_row_quantities(&mut self, quantities: &[(u64, i64)]) -> bool {
+        if self.rows.is_empty() || !self.row_quantities.is_empty() {
+            return false;
+        }
+        self.row_quantities = quantities
+            .iter()
+            .filter(|(id, _)| self.rows.contains_key(id))
+            .copied()
+            .collect();
+        !self.row_quantities.is_empty()
     }
 
     /// Fill the row map from an Order GET's rows (`id → (externalRef, has a product)`): by the
@@ -164,6 +183,7 @@ impl OrderLink {
             acknowledged: data.acknowledged,
             create_lines: data.create_lines,
             rows: data.rows,
+            row_quantities: data.row_quantities,
         })
     }
 
@@ -174,6 +194,7 @@ impl OrderLink {
             acknowledged: self.acknowledged,
             create_lines: self.create_lines.clone(),
             rows: self.rows.clone(),
+            row_quantities: self.row_quantities.clone(),
         };
         Link {
             dsco_id: self.dsco_order_id.clone(),

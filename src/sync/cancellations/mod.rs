@@ -173,7 +173,7 @@ impl Run<'_> {
                 let Some(linked) = self.orders.get(&bp.id.0).cloned() else {
                     continue;
                 };
-                self.removed_rows(&linked, &bp).await?;
+                self.changed_rows(&linked, &bp).await?;
                 let here = bp
                     .order_status
                     .as_ref()
@@ -487,23 +487,81 @@ impl Run<'_> {
         })
     }
 
-    /// Rows of the link's row map that the Brightpearl order no longer has: removing rows is not
-    /// sent to DSCO (cancel through the cancel status); one `skipped` record per removed row.
-    async fn removed_rows(
+    /// Rows of the link's row map that the Brightpearl order no longer has, or has with fewer
+    /// units than first read: removing or reducing rows is not sent to DSCO (cancel through the
+    /// cancel status); one `skipped` record per change. The first read of a mapped order keeps
+    /// its rows' quantities as the baseline.
+    async fn changed_rows(
         &self,
         linked: &Linked,
         bp: &brightpearl::Order,
     ) -> Result<(), FlowError> {
-        let present: BTreeSet<u64> = bp
+        let quantities: BTreeMap<u64, i64> = bp
             .order_rows
-            .keys()
-            .filter_map(|k| k.parse().ok())
+            .iter()
+            .filter_map(|(id, row)| {
+                let quantity = row
+                    .quantity
+                    .as_ref()
+                    .and_then(|q| q.magnitude.trim().parse::<f64>().ok())
+                    .map_or(0, |q| q.round() as i64);
+                Some((id.parse().ok()?, quantity))
+            })
             .collect();
-        for (row, line) in &linked.link.rows {
-            if present.contains(row) {
-                continue;
+        // The row map, filled from this read when no other flow has yet.
+        let tuples: Vec<(u64, Option<String>, bool)> = bp
+            .order_rows
+            .iter()
+            .filter_map(|(id, r)| {
+                Some((
+                    id.parse().ok()?,
+                    r.external_ref.clone(),
+                    r.product_id.is_some(),
+                ))
+            })
+            .collect();
+        let mut link = linked.link.clone();
+        let filled = link.fill_rows(&tuples);
+        let link = &link;
+        let bp_order_id = link.bp_order_id;
+        let mut changes = Vec::new();
+        for (row, line) in &link.rows {
+            match (quantities.get(row), link.row_quantities.get(row)) {
+                (None, _) => changes.push((
+                    format!("{}:row:{row}", linked.order.dsco_order_id),
+                    format!(
+                        "Brightpearl row {row} (DSCO line {line}) was removed from order {bp_order_id}; removed or reduced rows are not sent to DSCO — move the order to the cancel status to cancel on DSCO"
+                    ),
+                )),
+                (Some(now), Some(first)) if now < first => changes.push((
+                    format!("{}:row:{row}:{now}", linked.order.dsco_order_id),
+                    format!(
+                        "Brightpearl row {row} (DSCO line {line}) of order {bp_order_id} was reduced from {first} to {now} units; removed or reduced rows are not sent to DSCO — move the order to the cancel status to cancel on DSCO"
+                    ),
+                )),
+                _ => {}
             }
-            let source = format!("{}:row:{row}", linked.order.dsco_order_id);
+        }
+        if filled || (link.row_quantities.is_empty() && !link.rows.is_empty()) {
+            let pairs: Vec<(u64, i64)> = quantities.iter().map(|(k, v)| (*k, *v)).collect();
+            let dsco_id = link.dsco_order_id.clone();
+            self.ctx
+                .store
+                .call(move |s| {
+                    s.write(|tx| {
+                        if let Some(mut stored) = order_link::find_in(tx, &dsco_id)? {
+                            let rows = stored.fill_rows(&tuples);
+                            let quantities = stored.remember_row_quantities(&pairs);
+                            if rows || quantities {
+                                order_link::save(tx, &stored)?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+        }
+        for (source, reason) in changes {
             let exists = {
                 let key = source.clone();
                 self.ctx
@@ -516,21 +574,16 @@ impl Run<'_> {
                     .await?
                     .is_some()
             };
-            if exists {
-                continue;
+            if !exists {
+                self.record_unsent(
+                    &linked.order,
+                    bp_order_id,
+                    &source,
+                    Outcome::Skipped(reason),
+                    "row_changed",
+                )
+                .await?;
             }
-            let outcome = Outcome::Skipped(format!(
-                "Brightpearl row {row} (DSCO line {line}) was removed from order {}; removed or reduced rows are not sent to DSCO — move the order to the cancel status to cancel on DSCO",
-                linked.link.bp_order_id
-            ));
-            self.record_unsent(
-                &linked.order,
-                linked.link.bp_order_id,
-                &source,
-                outcome,
-                "row_removed",
-            )
-            .await?;
         }
         Ok(())
     }

@@ -58,11 +58,7 @@ impl Flow for InvoicesFlow {
             let bp = ctx.brightpearl()?;
             let dsco = ctx.dsco()?;
             let grace = ctx.dsco_settle_grace()?;
-            let settings = ctx
-                .store
-                .call(|s| s.read(Settings::load))
-                .await?
-                .invoices;
+            let settings = ctx.store.call(|s| s.read(Settings::load)).await?.invoices;
             let mut run = Run {
                 ctx,
                 bp: &bp,

@@ -49,6 +49,8 @@ pub fn route(inner: &Inner, request: &Req) -> Outcome {
         (&Method::PATCH, ["order", id]) => patch::patch_order(inner, request, id),
         (&Method::PUT, ["order", id, "status"]) => status::put_status(inner, request, id),
         (&Method::POST, ["order", id, "row"]) => rows::post_row(inner, request, id),
+        (&Method::PATCH, ["order", id, "row", row]) => rows::patch_row(inner, request, id, row),
+        (&Method::DELETE, ["order", id, "row", row]) => rows::delete_row(inner, request, id, row),
         (&Method::POST, ["order", id, "note"]) => status::post_note(inner, request, id),
         (&Method::GET, ["order", id, "note", rest @ ..]) => {
             plain(status::get_notes(inner, id, rest.first().copied()))

@@ -101,3 +101,96 @@ pub(super) fn post_row(inner: &Inner, request: &Req, id: &str) -> Outcome {
         vec![Event::new("order.modified", order_id)],
     )
 }
+
+/// `DELETE /order-service/order/{ID}/row/{ROW-ID}` → `200 {}` (§4.2, recorded).
+pub(super) fn delete_row(inner: &Inner, request: &Req, id: &str, row: &str) -> Outcome {
+    let mut state = lock(&inner.state);
+    let now = inner.now();
+    let (Some(order_id), Some(row_id)) = (single_id(Some(id)), single_id(Some(row))) else {
+        return plain(request.not_found());
+    };
+    let Some(order) = state.orders.get_mut(&order_id) else {
+        return plain(wire::not_found(format!("Order {id} not found")));
+    };
+    if order.rows.remove(&row_id).is_none() {
+        return plain(wire::not_found(format!(
+            "Order row {row_id} not found on order {order_id}"
+        )));
+    }
+    order.updated_on = Some(now);
+    order.version += 1;
+    (wire::empty(), vec![Event::new("order.modified", order_id)])
+}
+
+/// `PATCH /order-service/order/{ID}/row/{ROW-ID}` with JSON-patch `replace` operations
+/// (§4.2, recorded for `/rowValue/rowNet/value`; guess: `/quantity/magnitude` and
+/// `/rowValue/rowTax/value` patch the same way; tax is recomputed when only the net changes).
+/// Answers the row.
+pub(super) fn patch_row(inner: &Inner, request: &Req, id: &str, row: &str) -> Outcome {
+    let body = match request.json() {
+        Ok(body) => body,
+        Err(response) => return plain(response),
+    };
+    let Some(ops) = body.as_array() else {
+        return plain(wire::bad_request(
+            "CMNC-006",
+            "the body must be an array of patch operations",
+        ));
+    };
+    let mut state = lock(&inner.state);
+    let now = inner.now();
+    let (Some(order_id), Some(row_id)) = (single_id(Some(id)), single_id(Some(row))) else {
+        return plain(request.not_found());
+    };
+    let Some(order) = state.orders.get_mut(&order_id) else {
+        return plain(wire::not_found(format!("Order {id} not found")));
+    };
+    let Some(current) = order.rows.get(&row_id).cloned() else {
+        return plain(wire::not_found(format!(
+            "Order row {row_id} not found on order {order_id}"
+        )));
+    };
+    let mut next = current;
+    let mut tax_given = false;
+    for op in ops {
+        let (Some("replace"), Some(path), Some(value)) = (
+            op.get("op").and_then(Value::as_str),
+            op.get("path").and_then(Value::as_str),
+            op.get("value").and_then(Fixed::from_json),
+        ) else {
+            return plain(wire::bad_request(
+                "CMNC-006",
+                format!("unsupported patch operation {op}"),
+            ));
+        };
+        match path {
+            "/quantity/magnitude" if value.0 > 0 => next.quantity = value,
+            "/rowValue/rowNet/value" => next.net = value,
+            "/rowValue/rowTax/value" => {
+                next.tax = value;
+                tax_given = true;
+            }
+            _ => {
+                return plain(wire::bad_request(
+                    "CMNC-006",
+                    format!("cannot replace {path} with {value:?}"),
+                ));
+            }
+        }
+    }
+    if !tax_given {
+        next.tax = Fixed((next.net.0 * next.tax_rate.0) / (100 * Fixed::SCALE));
+    }
+    order.rows.insert(row_id, next.clone());
+    order.updated_on = Some(now);
+    order.version += 1;
+    let answer = json!({
+        "id": row_id,
+        "quantity": {"magnitude": next.quantity.format(4)},
+        "rowValue": {"rowNet": {"value": next.net.format(4)}, "rowTax": {"value": next.tax.format(4)}},
+    });
+    (
+        wire::ok(answer),
+        vec![Event::new("order.modified", order_id)],
+    )
+}
