@@ -228,6 +228,35 @@ async fn pre_flight_refusals_are_named_and_nothing_is_sent() {
         "{reason}"
     );
     assert!(invoices_of(&w, &c).is_empty());
+    // A line whose Brightpearl row lost its price (net 0).
+    let (d, bp_d, rows) = shipped(&w, "PO-I10", json!([{"sku": "SKU-0111", "quantity": 1}])).await;
+    let config = w.sims.brightpearl.config();
+    let r = reqwest::Client::new()
+        .patch(format!(
+            "{}/public-api/{}/order-service/order/{bp_d}/row/{}",
+            w.sims.brightpearl_url(),
+            config.account,
+            rows[0]
+        ))
+        .header("brightpearl-app-ref", &config.app_ref)
+        .header("brightpearl-account-token", &config.account_token)
+        .json(&json!([{"op": "replace", "path": "/rowValue/rowNet/value", "value": 0}]))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let reference = w.sims.brightpearl.invoice_order(bp_d).unwrap();
+    w.run_flow("invoices").await;
+    let record = w.record_of("invoices", "invoice", &reference).await;
+    assert_eq!(record["status"], "needs_attention", "{record}");
+    assert!(
+        record["reason"].as_str().unwrap().contains(&format!(
+            "DSCO line 1 (Brightpearl row {}) has no price",
+            rows[0]
+        )),
+        "{record}"
+    );
+    assert!(invoices_of(&w, &d).is_empty());
 }
 
 #[tokio::test]

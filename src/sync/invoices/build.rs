@@ -33,7 +33,7 @@ pub struct Ship {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Row {
     pub id: u32,
-    /// `rowNet.value`; `None` when Brightpearl has no price on the row.
+    /// `rowNet.value`; `None` when Brightpearl has no price on the row (a zero net counts as none).
     pub net: Option<Amount>,
     pub quantity: i64,
     /// `rowTax.value`.
@@ -150,7 +150,9 @@ fn line_item(
             line.line_number
         ));
     };
-    let Some(price) = row.net.and_then(|net| unit_price(net, row.quantity)) else {
+    // A zero net is no price either: DSCO would be invoiced nothing for the units.
+    let priced = row.net.filter(|net| net.0 != 0);
+    let Some(price) = priced.and_then(|net| unit_price(net, row.quantity)) else {
         return Err(format!(
             "DSCO line {} (Brightpearl row {}) has no price",
             line.line_number, row.id
