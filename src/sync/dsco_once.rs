@@ -704,3 +704,62 @@ fn from_entry(entry: &ChangeLogEntry, again: DateTime<Utc>) -> Settled {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn matcher(key: &str, lines: Vec<(u32, i64)>) -> Match {
+        Match {
+            key: key.into(),
+            tracking: None,
+            lines,
+            fields: Vec::new(),
+            warehouses: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_item_cancel_matches_only_with_its_lines_and_quantities() {
+        let payload = json!({"id": "1001", "type": "DSCO_ORDER_ID", "lineItems": [
+            {"lineNumber": 2, "cancelledQuantity": 1, "cancelCode": "CXSO"},
+            {"lineNumber": 1, "cancelledQuantity": 3, "cancelCode": "CXSO"}]});
+        assert!(matcher("1001", vec![(1, 3), (2, 1)]).matches(&payload));
+        assert!(
+            !matcher("1001", vec![(1, 3)]).matches(&payload),
+            "fewer lines"
+        );
+        assert!(
+            !matcher("1001", vec![(1, 2), (2, 1)]).matches(&payload),
+            "another quantity"
+        );
+        assert!(
+            !matcher("1002", vec![(1, 3), (2, 1)]).matches(&payload),
+            "another order"
+        );
+    }
+
+    #[test]
+    fn an_invoice_matches_by_its_id_alone() {
+        let payload = json!({"invoiceId": "SI-7", "totalAmount": 1.0,
+            "lineItems": [{"lineNumber": 1, "quantity": 1, "unitPrice": 1.0}]});
+        assert!(matcher("SI-7", Vec::new()).matches(&payload));
+        assert!(!matcher("SI-8", Vec::new()).matches(&payload));
+    }
+
+    #[test]
+    fn batches_keep_order_and_stay_under_the_size() {
+        let objects: Vec<String> = (0..10).map(|i| format!("{i:0>20}")).collect();
+        let batches = batches_by_size(objects.clone(), 70, |o| o);
+        assert!(batches.iter().all(|b| !b.is_empty()));
+        for b in &batches {
+            assert!(serde_json::to_vec(b).unwrap().len() <= 70, "{b:?}");
+        }
+        assert_eq!(batches.concat(), objects);
+        // One object larger than the limit goes alone.
+        let big = batches_by_size(vec!["x".repeat(100), "y".into()], 50, |o| o);
+        assert_eq!(big.len(), 2);
+    }
+}
