@@ -335,7 +335,20 @@ impl Daemon {
         let config = dir.path().join("config.toml");
         std::fs::write(&config, toml).unwrap();
         let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-        let child = Command::new(binary())
+        // `BENCH_DAEMON_WRAP="heaptrack -o /tmp/inv"`: the daemon runs under that command (a
+        // heap profile of the runs); figures of such a run are the wrapper's, not the issue's.
+        let wrap: Vec<String> = std::env::var("BENCH_DAEMON_WRAP")
+            .map(|w| w.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let mut command = match wrap.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
+        let child = command
             .args(["--config", config.to_str().unwrap(), "run"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
