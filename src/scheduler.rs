@@ -225,6 +225,12 @@ impl Scheduler {
     /// tracker (cancelled at shutdown). While a timer for the flow is armed, only an earlier one
     /// replaces it.
     pub fn request_after(&self, flow: FlowName, delay: Duration) {
+        self.request_after_as(flow, delay, Trigger::FollowUp);
+    }
+
+    /// [`Scheduler::request_after`] started as `trigger` (a webhook delivery coalesced with
+    /// the others of the next `delay`).
+    pub fn request_after_as(&self, flow: FlowName, delay: Duration, trigger: Trigger) {
         let fire_at = tokio::time::Instant::now() + delay;
         {
             let mut timers = lock(&self.inner.timers);
@@ -247,8 +253,8 @@ impl Scheduler {
                 }
                 timers.remove(&flow);
             }
-            tracing::info!(flow = %flow, "follow-up run for records coming due");
-            if let Err(e) = scheduler.request(flow, Trigger::FollowUp).await
+            tracing::info!(flow = %flow, trigger = ?trigger, "delayed run requested");
+            if let Err(e) = scheduler.request(flow, trigger).await
                 && !matches!(e, TriggerError::ShuttingDown)
             {
                 tracing::error!(flow = %flow, error = %e, "follow-up run did not start");

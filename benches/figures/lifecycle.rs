@@ -21,7 +21,10 @@ const EVERY_MINUTE: &str = "0 * * * * *";
 const PROCESSING_DELAY: Duration = Duration::from_secs(2);
 const BP_RAISED_CAP: u32 = 2000;
 const BP_RAISED_WINDOW: Duration = Duration::from_secs(60);
-const SPAN: Duration = Duration::from_secs(10);
+/// The objects of a step are made over this long (two per second at 200): a steady stream as a
+/// busy accounts team makes it. A burst of 200 at once is bounded by DSCO's order reads
+/// (`GET /order/` at 10 per second, one per invoice or cancel).
+const SPAN: Duration = Duration::from_secs(100);
 /// The cancel status (Brightpearl's cancelled-sales status; the cancelled orders have no notes).
 const CANCEL_STATUS: u32 = 5;
 const WAREHOUSES: &str = "brightpearl_warehouse_id,dsco_warehouse_code\n1,WH-MAIN\n";
@@ -39,6 +42,11 @@ impl Scale {
     pub const FULL: Scale = Scale { orders: 200 };
     /// `--lifecycle-quick`: a smoke run (its figures are not the issue's).
     pub const QUICK: Scale = Scale { orders: 10 };
+
+    /// How long a step makes its objects over.
+    fn span(self) -> Duration {
+        SPAN.mul_f64(self.orders as f64 / 200.0)
+    }
 }
 
 pub fn lifecycle_figures(scale: Scale) {
@@ -49,9 +57,9 @@ pub fn lifecycle_figures(scale: Scale) {
             "lifecycle: setup: real time, DSCO processing delay {} s, one-line orders imported, acknowledged and (for invoices) shipped and confirmed before the step; per path {} orders invoiced in Brightpearl within {} s, then {} others moved to the cancel status within {} s; Brightpearl capped at {BP_RAISED_CAP} per {} s so the setup does not wait",
             PROCESSING_DELAY.as_secs(),
             scale.orders,
-            SPAN.as_secs(),
+            scale.span().as_secs(),
             scale.orders,
-            SPAN.as_secs(),
+            scale.span().as_secs(),
             BP_RAISED_WINDOW.as_secs()
         );
         for line in webhook.iter().chain(&sweep) {
@@ -159,13 +167,14 @@ async fn path(scale: Scale, public: bool) -> Vec<String> {
     w.dsco.set_processing_delay(PROCESSING_DELAY);
     say(&format!("{name}: {total} orders ready"));
     let mut lines = Vec::new();
-    let invoice = step(&w, name, "invoices", to_invoice, |w, o| {
+    let span = scale.span();
+    let invoice = step(&w, name, "invoices", to_invoice, span, |w, o| {
         let reference = w.bp.invoice_order(o.bp_order_id).unwrap();
         ("invoice".to_owned(), reference)
     })
     .await;
     lines.extend(invoice);
-    let cancel = step(&w, name, "cancellations", to_cancel, |w, o| {
+    let cancel = step(&w, name, "cancellations", to_cancel, span, |w, o| {
         w.bp.set_order_status(o.bp_order_id, CANCEL_STATUS).unwrap();
         (
             "supplier_cancel".to_owned(),
@@ -245,12 +254,13 @@ async fn idle(w: &OrdersWorld, flow: &str) {
     }
 }
 
-/// Do `act` to each order within `SPAN`, then wait until each record is synced; the lines.
+/// Do `act` to each order within `span`, then wait until each record is synced; the lines.
 async fn step(
     w: &OrdersWorld,
     path: &str,
     flow: &str,
     orders: &[Order],
+    span: Duration,
     act: impl Fn(&OrdersWorld, &Order) -> (String, String),
 ) -> Vec<String> {
     let (bp_seq, dsco_seq) = (w.last_bp_seq(), w.last_dsco_seq());
@@ -258,7 +268,7 @@ async fn step(
     let mut wanted: BTreeMap<String, Instant> = BTreeMap::new();
     let mut kind = String::new();
     for (i, o) in orders.iter().enumerate() {
-        let due = start + SPAN.mul_f64(i as f64 / orders.len() as f64);
+        let due = start + span.mul_f64(i as f64 / orders.len() as f64);
         tokio::time::sleep_until(due.into()).await;
         let (k, source) = act(w, o);
         kind = k;

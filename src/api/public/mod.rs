@@ -138,9 +138,17 @@ async fn brightpearl_hook(
     })))
 }
 
+/// Order events come in bursts (a person invoices or cancels many orders at once): their flows'
+/// runs start this long after the first delivery, with every delivery of that second in one run.
+const ORDER_EVENTS_COALESCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A queued run of each flow (one follow-up while it runs; several collapse).
 async fn request_runs(scheduler: Scheduler, flows: Vec<FlowName>) {
     for flow in flows {
+        if matches!(flow, FlowName::Invoices | FlowName::Cancellations) {
+            scheduler.request_after_as(flow, ORDER_EVENTS_COALESCE, Trigger::Webhook);
+            continue;
+        }
         match scheduler.request(flow, Trigger::Webhook).await {
             Ok(_) | Err(TriggerError::ShuttingDown) => {}
             // Scheduled but not in this build: the start-up log said its schedule is ignored;

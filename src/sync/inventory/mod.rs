@@ -192,7 +192,9 @@ impl<'a> Run<'a> {
                         .into_iter()
                         .map(|(_, m)| m)
                         .collect();
-                    let matcher = ItemMatcher::load(tx)?;
+                    // From the catalog already read (loading the matcher would read it again:
+                    // two catalogs at once at 100,000 products).
+                    let matcher = ItemMatcher::new(&catalog, &manual, &items_settings);
                     let seen = tx.dsco_items()?;
                     let stored: BTreeMap<String, InventoryItem> = tx
                         .inventory_items()?
