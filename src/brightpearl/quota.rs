@@ -133,6 +133,10 @@ struct State {
     remaining: u32,
     resets_at: Instant,
     high_lane_waiters: u32,
+    /// Until when a high lane counts as busy (its last grant plus [`HIGH_ACTIVE`]): low lanes
+    /// then leave it twice the reserve, so an orders run between two of its calls does not find
+    /// the window spent by a stock read.
+    high_active_until: Instant,
     /// The pool's cap as the server's own figures show it (the largest `remaining` seen, plus
     /// the call that produced it); `None` until an answer carried the header.
     learned_cap: Option<u32>,
@@ -168,6 +172,7 @@ impl QuotaBudget {
             remaining: config.requests_per_window,
             resets_at: Instant::now() + config.window,
             high_lane_waiters: 0,
+            high_active_until: Instant::now(),
             learned_cap: None,
         };
         QuotaBudget {
@@ -213,6 +218,9 @@ impl QuotaBudget {
                 match decision {
                     Decision::Go => {
                         state.remaining = state.remaining.saturating_sub(1);
+                        if lane.is_high_priority() {
+                            state.high_active_until = now + HIGH_ACTIVE;
+                        }
                         // Numbered under the state lock: grants are in the order they were made.
                         let granted = self.sequence.fetch_add(1, Ordering::SeqCst);
                         let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
@@ -315,6 +323,10 @@ impl QuotaBudget {
     }
 }
 
+/// How long after its last grant a high lane counts as busy (an orders run's calls follow each
+/// other within this).
+const HIGH_ACTIVE: Duration = Duration::from_secs(1);
+
 /// How long a throttle answer without `brightpearl-next-throttle-period` pauses the budget.
 const UNANNOUNCED_THROTTLE_PAUSE: Duration = Duration::from_secs(2);
 
@@ -335,13 +347,23 @@ fn roll_window(state: &mut State, config: &QuotaConfig, now: Instant) {
 
 /// How many units a lane must leave untouched. The low lanes' reserve shrinks with a pool whose
 /// cap is smaller than configured (a quarter of the cap at most), so they still make progress.
-fn floor_for(state: &State, config: &QuotaConfig, lane: Lane) -> u32 {
+fn floor_for(state: &State, config: &QuotaConfig, lane: Lane, now: Instant) -> u32 {
     if lane.is_high_priority() {
         config.safety_margin
     } else {
+        let cap = state
+            .learned_cap
+            .unwrap_or(config.requests_per_window)
+            .min(config.requests_per_window);
         let reserve = match state.learned_cap {
             Some(cap) if cap < config.requests_per_window => config.low_lane_reserve.min(cap / 4),
             _ => config.low_lane_reserve,
+        };
+        // While a high lane is busy it keeps twice the reserve (never all of the pool).
+        let reserve = if now < state.high_active_until {
+            (2 * reserve).min(cap / 2).max(reserve)
+        } else {
+            reserve
         };
         config.safety_margin + reserve
     }
@@ -353,7 +375,7 @@ fn decide(state: &State, config: &QuotaConfig, lane: Lane, now: Instant) -> Deci
     if !lane.is_high_priority() && state.high_lane_waiters > 0 {
         return wait;
     }
-    if state.remaining > floor_for(state, config, lane) {
+    if state.remaining > floor_for(state, config, lane, now) {
         Decision::Go
     } else {
         wait
@@ -489,6 +511,7 @@ mod tests {
             remaining: 6,
             resets_at: now + Duration::from_secs(30),
             high_lane_waiters: 0,
+            high_active_until: now,
             learned_cap: None,
         };
         // A stale, higher figure from a slow answer does not raise the estimate.
@@ -533,6 +556,7 @@ mod tests {
             remaining: 9,
             resets_at: now + Duration::from_secs(30),
             high_lane_waiters: 1,
+            high_active_until: now,
             learned_cap: None,
         };
         assert!(matches!(
@@ -540,6 +564,33 @@ mod tests {
             Decision::WaitUntil(_)
         ));
         assert_eq!(decide(&state, &cfg, Lane::Orders, now), Decision::Go);
+    }
+
+    #[test]
+    fn a_busy_high_lane_keeps_twice_the_reserve() {
+        let cfg = config(); // cap 10, reserve 4, margin 1
+        let now = Instant::now();
+        let mut state = State {
+            remaining: 7,
+            resets_at: now + Duration::from_secs(30),
+            high_lane_waiters: 0,
+            high_active_until: now,
+            learned_cap: None,
+        };
+        // Idle high lanes: the low lane may go down to margin + reserve (5).
+        assert_eq!(decide(&state, &cfg, Lane::Inventory, now), Decision::Go);
+        // An orders call was just granted: the low lane leaves margin + min(8, 5) = 6.
+        state.high_active_until = now + HIGH_ACTIVE;
+        assert_eq!(decide(&state, &cfg, Lane::Inventory, now), Decision::Go);
+        state.remaining = 6;
+        assert!(matches!(
+            decide(&state, &cfg, Lane::Inventory, now),
+            Decision::WaitUntil(_)
+        ));
+        assert_eq!(decide(&state, &cfg, Lane::Orders, now), Decision::Go);
+        // A second later the high lane is idle again.
+        let later = now + HIGH_ACTIVE;
+        assert_eq!(decide(&state, &cfg, Lane::Inventory, later), Decision::Go);
     }
 
     #[tokio::test(start_paused = true)]
