@@ -435,6 +435,12 @@ async fn failed_acknowledgements_are_sent_again_and_cancellations_follow_dsco() 
     assert_eq!(w.dsco_order(&id)["dscoLifecycle"], "acknowledged");
     let cancelled = w.view(&cancel_me).await;
     assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    // The view lists DSCO's cancellation: who, code, lines and quantities.
+    let c = &cancelled["cancellations"][0];
+    assert_eq!(c["who"], "dsco", "{cancelled}");
+    assert_eq!(c["code"], "CXRR");
+    assert_eq!(c["lines"][0]["quantity"], 1);
+    assert_eq!(c["state"], "synced");
     let bp = &w.bp_orders_for("PO-CANCEL")[0];
     assert_eq!(bp["orderStatus"]["orderStatusId"], 5);
     assert_eq!(w.bp_orders_for("PO-ACK").len(), 1);

@@ -4,10 +4,13 @@
 use crate::brightpearl::{self, Lane, OrderNote, OrderStatusUpdate};
 use crate::dsco;
 use crate::store::Outcome;
+use crate::store::RecordStatus;
 use crate::sync::FlowError;
 use crate::sync::exactly_once::describe_rejection;
 use crate::sync::order_link::{self, OrderLink, OrderRef};
-use crate::sync::order_view::{OrderState, Step, record_step, record_step_with};
+use crate::sync::order_view::{
+    self, CancelLineView, CancellationView, OrderState, Step, record_step, record_step_with,
+};
 
 use super::{CANCELLATION_KIND, Run};
 
@@ -61,8 +64,34 @@ impl Run<'_> {
                     event: "cancelled",
                     state: Some(OrderState::Cancelled),
                 };
+                // The view lists DSCO's cancellation with the supplier's.
+                let lines: Vec<CancelLineView> = order
+                    .line_items
+                    .iter()
+                    .filter_map(|l| {
+                        let quantity = l.cancelled_quantity.filter(|q| *q > 0)?;
+                        Some(CancelLineView {
+                            line_number: l.line_number?,
+                            quantity,
+                        })
+                    })
+                    .collect();
+                let code = order.line_items.iter().find_map(|l| l.cancel_code.clone());
+                let view_id = id.clone();
                 return record_step_with(self.ctx, &order_ref, step, move |tx| {
-                    order_link::save(tx, &link)
+                    order_link::save(tx, &link)?;
+                    if let Some(mut view) = order_view::load_in(tx, &view_id)? {
+                        view.put_cancellation(CancellationView {
+                            source_id: view_id.clone(),
+                            who: "dsco".into(),
+                            code,
+                            lines,
+                            state: RecordStatus::Synced,
+                            dsco_request_id: None,
+                        });
+                        order_view::save(tx, &view)?;
+                    }
+                    Ok(())
                 })
                 .await;
             }
