@@ -213,6 +213,36 @@ async fn pre_flight_refusals_are_named_and_nothing_is_sent() {
         "{record}"
     );
     assert_eq!(w.view(&b).await["state"], "needs_attention");
+    // Two orders given one reference before a run: one invoice, the other refused.
+    let (e, bp_e, _) = shipped(&w, "PO-I11", json!([{"sku": "SKU-0112", "quantity": 1}])).await;
+    let (f, bp_f, _) = shipped(&w, "PO-I12", json!([{"sku": "SKU-0113", "quantity": 1}])).await;
+    w.sims.brightpearl.invoice_order_as(bp_e, "INV-88").unwrap();
+    w.sims.brightpearl.invoice_order_as(bp_f, "INV-88").unwrap();
+    w.run_flow("invoices").await;
+    let sent: Vec<Value> = w
+        .sims
+        .dsco
+        .invoices()
+        .into_iter()
+        .filter(|i| i["invoiceId"] == "INV-88")
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (second, first) = if sent[0]["dscoOrderId"].as_str() == Some(e.as_str()) {
+        (&f, &e)
+    } else {
+        (&e, &f)
+    };
+    let refused = w
+        .record_of("invoices", "invoice", &format!("INV-88:{second}"))
+        .await;
+    assert_eq!(refused["status"], "needs_attention", "{refused}");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("already used for DSCO order {first}")),
+        "{refused}"
+    );
     // Invoiced with a unit not shipped (the wait is off): the total differs from Brightpearl's.
     let (c, bp_c, rows) = imported(&w, "PO-I8", json!([{"sku": "SKU-0109", "quantity": 3}])).await;
     let note = w.new_note(bp_c, &[(rows[0], 1)]);

@@ -52,6 +52,10 @@ pub struct Match {
     /// quantities for the same SKU is not this one.
     #[serde(default)]
     pub warehouses: Vec<(String, i64)>,
+    /// An item cancel (`lines` are `(lineNumber, cancelledQuantity)`): it never matches a
+    /// shipment on the same order's log, nor a shipment's matcher a cancel.
+    #[serde(default)]
+    pub cancel: bool,
 }
 
 impl Match {
@@ -86,13 +90,14 @@ impl Match {
             got.sort();
             return got == self.warehouses;
         }
+        if self.cancel {
+            // An item cancel: exactly these lines and cancelled quantities.
+            return payload.get("shipments").is_none() && cancel_lines(payload) == self.lines;
+        }
         let Some(packages) = payload.get("shipments").and_then(Value::as_array) else {
-            if !self.lines.is_empty() {
-                // An item cancel: exactly these lines and cancelled quantities.
-                return cancel_lines(payload) == self.lines;
-            }
-            // Not a shipment payload: the key alone identifies it.
-            return self.tracking.is_none();
+            // Not a shipment payload: the key alone identifies it (a package's matcher, with
+            // lines or tracking, never matches an item cancel on the same order).
+            return self.tracking.is_none() && self.lines.is_empty();
         };
         packages.iter().any(|p| match &self.tracking {
             Some(t) => p.get("trackingNumber").and_then(Value::as_str) == Some(t.as_str()),
@@ -715,6 +720,7 @@ mod tests {
         Match {
             key: key.into(),
             tracking: None,
+            cancel: !lines.is_empty(),
             lines,
             fields: Vec::new(),
             warehouses: Vec::new(),

@@ -104,6 +104,8 @@ struct Ready {
     cancel: OrderForCancel,
     /// Whether the order has no unit shipped (then the cancel makes it `cancelled`).
     none_shipped: bool,
+    /// Each line's `cancelledQuantity` on DSCO before this cancel.
+    cancelled_before: BTreeMap<u32, i64>,
 }
 
 struct Run<'a> {
@@ -430,12 +432,18 @@ impl Run<'_> {
                             - open.get(&n).copied().unwrap_or(0)
                     })
                     .sum();
+                let cancelled_before = dsco_order
+                    .line_items
+                    .iter()
+                    .filter_map(|l| Some((l.line_number?, l.cancelled_quantity.unwrap_or(0))))
+                    .collect();
                 self.ready.push(Ready {
                     order,
                     bp_order_id,
                     source_id: source,
                     cancel,
                     none_shipped: shipped <= 0,
+                    cancelled_before,
                 });
             }
             Err(reason) => {

@@ -37,14 +37,23 @@ fn matcher(cancel: &OrderForCancel) -> Match {
         lines,
         fields: Vec::new(),
         warehouses: Vec::new(),
+        cancel: true,
     }
 }
 
-fn lines_text(cancel: &OrderForCancel) -> String {
+/// `line:quantity:cancelled before` per line, joined by `+` (the positive check's input).
+fn lines_text(cancel: &OrderForCancel, before: &BTreeMap<u32, i64>) -> String {
     cancel
         .line_items
         .iter()
-        .map(|l| format!("{}:{}", l.line_number.unwrap_or(0), l.cancelled_quantity))
+        .map(|l| {
+            let n = l.line_number.unwrap_or(0);
+            format!(
+                "{n}:{}:{}",
+                l.cancelled_quantity,
+                before.get(&n).copied().unwrap_or(0)
+            )
+        })
         .collect::<Vec<_>>()
         .join("+")
 }
@@ -162,19 +171,23 @@ impl Run<'_> {
         else {
             return false;
         };
-        let wanted: Vec<(u32, i64)> = lines
+        // DSCO's `cancelledQuantity` is cumulative: ours shows as at least what was cancelled
+        // before plus what we cancelled.
+        let wanted: Vec<(u32, i64, i64)> = lines
             .split('+')
             .filter_map(|p| {
-                let (n, q) = p.split_once(':')?;
-                Some((n.parse().ok()?, q.parse().ok()?))
+                let mut parts = p.split(':');
+                let n = parts.next()?.parse().ok()?;
+                let q = parts.next()?.parse().ok()?;
+                let before = parts.next().and_then(|b| b.parse().ok()).unwrap_or(0);
+                Some((n, q, before))
             })
             .collect();
         !wanted.is_empty()
-            && wanted.iter().all(|(n, q)| {
-                order
-                    .line_items
-                    .iter()
-                    .any(|l| l.line_number == Some(*n) && l.cancelled_quantity.unwrap_or(0) >= *q)
+            && wanted.iter().all(|(n, q, before)| {
+                order.line_items.iter().any(|l| {
+                    l.line_number == Some(*n) && l.cancelled_quantity.unwrap_or(0) >= before + q
+                })
             })
     }
 
@@ -215,9 +228,11 @@ impl Run<'_> {
                         )
                     }
                 }
+                // The outcome is unknown for good: the intent stays, so nothing is sent again
+                // until a person has looked.
                 Settled::Lost(reason) => (
                     Outcome::Permanent { reason, code: None },
-                    true,
+                    false,
                     "cancel_lost",
                 ),
                 Settled::Unreadable { reason, error } => (
@@ -312,9 +327,10 @@ impl Run<'_> {
             NONE_SHIPPED.into(),
             if ready.none_shipped { "true" } else { "false" }.into(),
         ));
-        detail
-            .related
-            .push((LINES.into(), lines_text(&ready.cancel)));
+        detail.related.push((
+            LINES.into(),
+            lines_text(&ready.cancel, &ready.cancelled_before),
+        ));
         detail.request = serde_json::to_string(&ready.cancel).ok();
         let step = Step {
             kind: SUPPLIER_CANCEL_KIND,

@@ -505,6 +505,7 @@ fn matcher(sku: &str, published: &BTreeMap<String, i64>) -> Match {
         lines: Vec::new(),
         fields: Vec::new(),
         warehouses: published.iter().map(|(c, q)| (c.clone(), *q)).collect(),
+        cancel: false,
     }
 }
 

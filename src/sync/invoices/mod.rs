@@ -303,32 +303,72 @@ impl Run<'_> {
                 let Some(view) = view else {
                     return Ok(());
                 };
-                let packages = self.packages(bp_order_id, &view, &dsco_order).await?;
-                let first = packages.iter().map(|(_, p)| p.n).min();
+                let packages = match self.packages(bp_order_id, &view, &dsco_order).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // The numbering needs the notes' sequence: wait, never renumber.
+                        let outcome = Outcome::transient(
+                            format!(
+                                "reading Brightpearl order {bp_order_id}'s goods-out notes failed: {e}"
+                            ),
+                            &e,
+                        );
+                        return self
+                            .record_unsent(
+                                &order,
+                                bp_order_id,
+                                &reference,
+                                outcome,
+                                "invoice_retry",
+                            )
+                            .await;
+                    }
+                };
                 let invoiced: BTreeSet<String> = view
                     .invoices
                     .iter()
                     .filter(|i| i.state == RecordStatus::Synced)
                     .filter_map(|i| i.shipment.clone())
                     .collect();
+                // Freight goes on the first invoice sent for the order, whichever package that is.
+                let mut freight_placed = view
+                    .invoices
+                    .iter()
+                    .any(|i| matches!(i.state, RecordStatus::Synced | RecordStatus::Pending));
                 let open: Vec<&(String, build::Package)> = packages
                     .iter()
                     .filter(|(source, _)| !invoiced.contains(source))
                     .collect();
-                let open_count = open.len();
-                for (i, (source, package)) in open.into_iter().enumerate() {
-                    let invoice_id = format!("{reference}-{}", package.n);
+                for (source, package) in open {
+                    // A package keeps the invoice id it was first given.
+                    let invoice_id = view
+                        .invoices
+                        .iter()
+                        .find(|i| i.shipment.as_deref() == Some(source.as_str()))
+                        .map(|i| i.invoice_id.clone())
+                        .unwrap_or_else(|| format!("{reference}-{}", package.n));
                     if self.taken(&order, &invoice_id).await? {
                         continue;
                     }
-                    match build::per_shipment(&input, package, Some(package.n) == first) {
-                        Ok(invoice) => self.ready.push(Ready {
-                            order: order.clone(),
-                            bp_order_id,
-                            invoice,
-                            shipment: Some(source.clone()),
-                            invoiced_when_confirmed: complete && i + 1 == open_count,
-                        }),
+                    let mut package = package.clone();
+                    if let Some(n) = invoice_id
+                        .rsplit_once('-')
+                        .and_then(|(_, n)| n.parse::<u32>().ok())
+                    {
+                        package.n = n;
+                    }
+                    let first = !freight_placed;
+                    match build::per_shipment(&input, &package, first) {
+                        Ok(invoice) => {
+                            freight_placed = true;
+                            self.ready.push(Ready {
+                                order: order.clone(),
+                                bp_order_id,
+                                invoice,
+                                shipment: Some(source.clone()),
+                                invoiced_when_confirmed: complete,
+                            });
+                        }
                         Err(problems) => {
                             let outcome = Outcome::Permanent {
                                 reason: format!("invoice not sent: {}", problems.join("; ")),
@@ -345,6 +385,21 @@ impl Run<'_> {
                         }
                     }
                 }
+                // Until DSCO shows the whole order shipped or cancelled, the order's own record
+                // waits, so a package confirmed later brings the order back; then it closes.
+                let outcome = if complete {
+                    Outcome::Skipped(format!(
+                        "invoiced per shipment: every shipment of order {} has its invoice",
+                        order.dsco_order_id
+                    ))
+                } else {
+                    Outcome::Pending(format!(
+                        "invoiced per shipment; waiting until DSCO shows every unit of order {} shipped or cancelled",
+                        order.dsco_order_id
+                    ))
+                };
+                self.record_unsent(&order, bp_order_id, &reference, outcome, "invoice_waiting")
+                    .await?;
             }
         }
         Ok(())
@@ -360,7 +415,15 @@ impl Run<'_> {
         view: Option<&OrderView>,
     ) -> Result<bool, FlowError> {
         match self.settings.policy {
-            InvoicePolicy::PerOrder => Ok(!self.taken(order, reference).await?),
+            InvoicePolicy::PerOrder => {
+                // The view keeps what was invoiced after the record's retention.
+                let shown = view.is_some_and(|v| {
+                    v.invoices
+                        .iter()
+                        .any(|i| i.invoice_id == reference && i.state == RecordStatus::Synced)
+                });
+                Ok(!shown && !self.taken(order, reference).await?)
+            }
             InvoicePolicy::PerShipment => {
                 let Some(view) = view else {
                     return Ok(false);
@@ -371,9 +434,20 @@ impl Run<'_> {
                     .filter(|i| i.state == RecordStatus::Synced)
                     .filter_map(|i| i.shipment.as_deref())
                     .collect();
-                Ok(view.shipments.iter().any(|s| {
+                let open_package = view.shipments.iter().any(|s| {
                     s.state == RecordStatus::Synced && !invoiced.contains(s.source_id.as_str())
-                }))
+                });
+                // The order's own record closed (`skipped`): every shipment has its invoice.
+                let key = reference.to_owned();
+                let closed = self
+                    .ctx
+                    .store
+                    .call(move |s| {
+                        s.read(|tx| tx.record_for(FlowName::Invoices, INVOICE_KIND, &key))
+                    })
+                    .await?
+                    .is_some_and(|r| r.status == RecordStatus::Skipped);
+                Ok(open_package || !closed)
             }
         }
     }
@@ -382,6 +456,26 @@ impl Run<'_> {
     /// or is already used by another order — then that is recorded (needs attention) under
     /// `{invoice_id}:{dsco_order_id}` and nothing is sent.
     async fn taken(&mut self, order: &OrderRef, invoice_id: &str) -> Result<bool, FlowError> {
+        // Built earlier in this run (not recorded yet): another order's is a reuse.
+        let queued_for = self
+            .ready
+            .iter()
+            .find(|r| r.invoice.invoice_id == invoice_id)
+            .map(|r| r.order.dsco_order_id.clone());
+        if let Some(owner) = queued_for {
+            if owner != order.dsco_order_id {
+                let source = format!("{invoice_id}:{}", order.dsco_order_id);
+                let outcome = Outcome::Permanent {
+                    reason: format!(
+                        "invoice id {invoice_id} is already used for DSCO order {owner}; give this order its own Brightpearl invoice reference"
+                    ),
+                    code: None,
+                };
+                self.record_unsent(order, 0, &source, outcome, "invoice_refused")
+                    .await?;
+            }
+            return Ok(true);
+        }
         let key = invoice_id.to_owned();
         let (record, intent) = self
             .ctx
@@ -423,7 +517,7 @@ impl Run<'_> {
         bp_order_id: u64,
         view: &OrderView,
         dsco_order: &dsco::Order,
-    ) -> Result<Vec<(String, build::Package)>, FlowError> {
+    ) -> Result<Vec<(String, build::Package)>, brightpearl::Error> {
         let confirmed: Vec<&order_view::ShipmentView> = view
             .shipments
             .iter()
@@ -436,20 +530,12 @@ impl Run<'_> {
             .iter()
             .any(|s| s.goods_out_note_id.is_some())
         {
-            match self
-                .bp
+            self.bp
                 .get_orders_goods_out_notes(Lane::Shipments, &[brightpearl::OrderId(bp_order_id)])
-                .await
-            {
-                Ok(notes) => notes
-                    .into_iter()
-                    .filter_map(|(id, n)| Some((id.0, n.sequence?)))
-                    .collect(),
-                Err(e) => {
-                    tracing::warn!(flow = "invoices", bp_order_id, error = %e, "could not read the order's goods-out notes; packages numbered by note id");
-                    BTreeMap::new()
-                }
-            }
+                .await?
+                .into_iter()
+                .filter_map(|(id, n)| Some((id.0, n.sequence?)))
+                .collect()
         } else {
             BTreeMap::new()
         };

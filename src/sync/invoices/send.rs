@@ -30,6 +30,7 @@ fn matcher(invoice: &Invoice) -> Match {
         lines: Vec::new(),
         fields: Vec::new(),
         warehouses: Vec::new(),
+        cancel: false,
     }
 }
 
@@ -177,9 +178,11 @@ impl Run<'_> {
                         "invoice_resend",
                     ),
                 },
+                // The outcome is unknown for good: the intent stays, so nothing is sent again
+                // until a person has looked.
                 Settled::Lost(reason) => (
                     Outcome::Permanent { reason, code: None },
-                    true,
+                    false,
                     "invoice_lost",
                 ),
                 Settled::Unreadable { reason, error } => (

@@ -108,6 +108,7 @@ impl Run<'_> {
                         tracking: None,
                         lines: Vec::new(),
                         warehouses: Vec::new(),
+                        cancel: false,
                         fields: a
                             .supplier_order_number
                             .iter()

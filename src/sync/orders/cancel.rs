@@ -91,6 +91,8 @@ impl Run<'_> {
                         });
                         order_view::save(tx, &view)?;
                     }
+                    // A retailer's open cancel request is answered: DSCO cancelled the order.
+                    super::cancel_request::answer_cancel_request(tx, &view_id, "cancelled")?;
                     Ok(())
                 })
                 .await;

@@ -558,6 +558,7 @@ fn matcher(built: &Built) -> Match {
         lines,
         fields: Vec::new(),
         warehouses: Vec::new(),
+        cancel: false,
     }
 }
 
