@@ -420,6 +420,17 @@ impl Run<'_> {
         } else {
             self.settings.cancel_code.as_str()
         };
+        if open.values().all(|q| *q == 0) {
+            let shipped_any = !dsco_order.packages.is_empty()
+                || dsco_order
+                    .line_items
+                    .iter()
+                    .any(|l| l.shipped_quantity.unwrap_or(0) > 0);
+            if !shipped_any {
+                // Every unit is cancelled on DSCO already: nothing to cancel, nothing to say.
+                return Ok(());
+            }
+        }
         match build::supplier_cancel(&dsco_order, &open, code, reason.as_deref()) {
             Ok(cancel) => {
                 let shipped: i64 = dsco_order
@@ -480,8 +491,31 @@ impl Run<'_> {
                 })
             })
             .await?;
+        // The order's view keeps its supplier cancels after their records' retention: one it
+        // shows confirmed is done, and numbering goes on after the ones it shows.
+        let view = {
+            let id = dsco_order_id.to_owned();
+            self.ctx
+                .store
+                .call(move |s| s.read(|tx| order_view::load(tx, &id)))
+                .await?
+        };
+        let shown: Vec<&CancellationView> = view
+            .as_ref()
+            .map(|v| {
+                v.cancellations
+                    .iter()
+                    .filter(|c| c.who == "supplier")
+                    .collect()
+            })
+            .unwrap_or_default();
         let Some((n, last, intent)) = found.last() else {
-            return Ok(Earlier::New { next: 1 });
+            if shown.iter().any(|c| c.state == RecordStatus::Synced) {
+                return Ok(Earlier::Done);
+            }
+            return Ok(Earlier::New {
+                next: shown.len() as u32 + 1,
+            });
         };
         Ok(if *intent {
             Earlier::Open

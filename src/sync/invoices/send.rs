@@ -219,6 +219,51 @@ impl Run<'_> {
             )
             .await?;
             tracing::info!(flow = "invoices", invoice_id = %invoice_id, dsco_order_id = %order.dsco_order_id, status = record.status.as_str(), reason = record.reason.as_deref().unwrap_or(""), "invoice settled");
+            if record.status == crate::store::RecordStatus::Synced {
+                self.clear_reuse_refusals(&order, bp_order_id, &invoice_id)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The order now has its own invoice on DSCO: its earlier refusals for an invoice id used
+    /// by another order (`{invoiceId}:{dsco_order_id}`) are settled as skipped.
+    async fn clear_reuse_refusals(
+        &self,
+        order: &OrderRef,
+        bp_order_id: u64,
+        invoice_id: &str,
+    ) -> Result<(), FlowError> {
+        let id = order.dsco_order_id.clone();
+        let view = self
+            .ctx
+            .store
+            .call(move |s| s.read(|tx| order_view::load(tx, &id)))
+            .await?;
+        let suffix = format!(":{}", order.dsco_order_id);
+        let refusals: Vec<String> = view
+            .map(|v| {
+                v.problems
+                    .keys()
+                    .filter_map(|k| k.strip_prefix("invoice:"))
+                    .filter(|s| s.ends_with(&suffix))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for source in refusals {
+            let step = Step {
+                kind: INVOICE_KIND,
+                outcome: Outcome::Skipped(format!(
+                    "order {} is invoiced on DSCO as {invoice_id}",
+                    order.dsco_order_id
+                )),
+                detail: related(order, Some(bp_order_id), None),
+                event: "invoice_reuse_resolved",
+                state: None,
+            };
+            order_view::record_part_step(self.ctx, order, &source, step, None, |_| Ok(())).await?;
         }
         Ok(())
     }
