@@ -295,7 +295,22 @@ impl Run<'_> {
             .store()
             .call(move |s| s.read(|tx| tx.record_for(FlowName::Orders, CANCEL_REQUEST_KIND, &key)))
             .await?;
-        Ok(record.is_some_and(|r| !r.is_due(now)))
+        if let Some(record) = record {
+            return Ok(!record.is_due(now));
+        }
+        // No record: never seen, or its record outlived retention — the order's view, written
+        // with the record, still shows the request then.
+        let (id, source) = match source_id.split_once(':') {
+            Some((id, _)) => (id.to_owned(), source_id.to_owned()),
+            None => return Ok(false),
+        };
+        let view = self
+            .store()
+            .call(move |s| s.read(|tx| order_view::load(tx, &id)))
+            .await?;
+        Ok(view
+            .and_then(|v| v.cancel_request)
+            .is_some_and(|r| r.source_id == source))
     }
 
     /// Add the note (or the status change with the note), exactly once.
@@ -486,6 +501,7 @@ impl Run<'_> {
         };
         let clear = !matches!(outcome, Outcome::Retryable { .. });
         let key = source_id.to_owned();
+        let dsco_order_id = order_ref.dsco_order_id.clone();
         let step = Step {
             kind: CANCEL_REQUEST_KIND,
             outcome,
@@ -496,6 +512,8 @@ impl Run<'_> {
         record_part_step(self.ctx, order_ref, source_id, step, None, move |tx| {
             if clear {
                 tx.clear_intent(CANCEL_REQUEST_KIND, &key)?;
+                // DSCO no longer shows the request: it is not open any more.
+                answer_cancel_request(tx, &dsco_order_id, "withdrawn")?;
             }
             Ok(())
         })
