@@ -277,3 +277,45 @@ async fn rows_removed_or_reduced_in_brightpearl_are_recorded_and_not_sent() {
     let page = w.app.json("/v1/records?flow=cancellations&limit=100").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
 }
+
+#[tokio::test]
+async fn a_cancel_waiting_on_a_fault_is_dropped_when_the_order_leaves_the_status() {
+    let w = world(json!({"cancellations": {"brightpearl_cancel_status_id": CANCELLED}})).await;
+    let (id, bp, _) = imported(&w, "PO-CW", json!([{"sku": "SKU-0168", "quantity": 1}])).await;
+    w.sims.brightpearl.set_order_status(bp, CANCELLED).unwrap();
+    // DSCO's order cannot be read this run: the cancel waits as failed.
+    w.sims.dsco.faults().add(FaultRule {
+        method: Some("GET".into()),
+        path_contains: "/order/".into(),
+        query_contains: None,
+        body_contains: None,
+        kind: FaultKind::ServerError,
+        mode: FaultMode::Next(20),
+    });
+    w.run_flow("cancellations").await;
+    w.sims.dsco.faults().clear();
+    let record = w
+        .record_of("cancellations", "supplier_cancel", &format!("{id}:1"))
+        .await;
+    assert_eq!(record["status"], "failed", "{record}");
+    // The supplier changes their mind: the order goes back to an open status.
+    w.sims.brightpearl.set_order_status(bp, 2).unwrap();
+    w.advance(std::time::Duration::from_secs(600));
+    w.run_flow("cancellations").await;
+    let record = w
+        .record_of("cancellations", "supplier_cancel", &format!("{id}:1"))
+        .await;
+    assert_eq!(record["status"], "skipped", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .unwrap()
+            .contains("left the cancel status"),
+        "{record}"
+    );
+    assert_eq!(item_cancels(&w), 0);
+    assert_eq!(
+        line(&w, &id, 0)["cancelledQuantity"].as_i64().unwrap_or(0),
+        0
+    );
+}

@@ -181,6 +181,23 @@ impl Run<'_> {
                     .as_ref()
                     .is_some_and(|s| s.order_status_id.0 == u64::from(status));
                 if !here {
+                    // A cancel that was waiting (a transient failure, a pending read) for an order
+                    // that has left the cancel status since: nothing is sent any more.
+                    if let Earlier::Again { n } = self.earlier(&linked.order.dsco_order_id).await? {
+                        let source = format!("{}:{n}", linked.order.dsco_order_id);
+                        let outcome = Outcome::Skipped(format!(
+                            "Brightpearl order {} left the cancel status before its cancel was sent; nothing is sent",
+                            linked.link.bp_order_id
+                        ));
+                        self.record_unsent(
+                            &linked.order,
+                            linked.link.bp_order_id,
+                            &source,
+                            outcome,
+                            "cancel_withdrawn",
+                        )
+                        .await?;
+                    }
                     continue;
                 }
                 at_status += 1;
