@@ -335,10 +335,17 @@ impl Daemon {
         let config = dir.path().join("config.toml");
         std::fs::write(&config, toml).unwrap();
         let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-        // `BENCH_DAEMON_WRAP="heaptrack -o /tmp/inv"`: the daemon runs under that command (a
-        // heap profile of the runs); figures of such a run are the wrapper's, not the issue's.
+        // `BENCH_DAEMON_WRAP="heaptrack -o /tmp/inv-{n}"`: each daemon runs under that command
+        // (`{n}` = 1, 2, ... per daemon, so two profiles never share a file); the RSS and CPU
+        // figures of such a run are the wrapper's, not the issue's.
+        static DAEMONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = DAEMONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let wrap: Vec<String> = std::env::var("BENCH_DAEMON_WRAP")
-            .map(|w| w.split_whitespace().map(str::to_owned).collect())
+            .map(|w| {
+                w.split_whitespace()
+                    .map(|a| a.replace("{n}", &n.to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut command = match wrap.split_first() {
             Some((program, args)) => {
