@@ -285,6 +285,36 @@ pub enum Submitted {
     Unknown { reason: String, error: ErrorSummary },
 }
 
+impl Submitted {
+    /// The record outcome of a submit and DSCO's request id when it took it: accepted ⇒ pending
+    /// until `again` (waiting for `log`, e.g. "DSCO's invoice log"); refused ⇒ needs attention;
+    /// not taken or unanswered ⇒ retried.
+    pub fn outcome(
+        self,
+        log: &str,
+        again: DateTime<Utc>,
+    ) -> (crate::store::Outcome, Option<String>) {
+        use crate::store::Outcome;
+        match self {
+            Submitted::Accepted(rid) => (
+                Outcome::PendingUntil {
+                    reason: format!("sent to DSCO in request {rid}; waiting for {log}"),
+                    at: again,
+                },
+                Some(rid.0),
+            ),
+            Submitted::Rejected { reason, code } => (Outcome::Permanent { reason, code }, None),
+            Submitted::NotApplied { reason, error } | Submitted::Unknown { reason, error } => (
+                Outcome::Retryable {
+                    reason,
+                    error: Some(error),
+                },
+                None,
+            ),
+        }
+    }
+}
+
 /// Submit `objects` (their intents already [`open`]ed under `keys`) and store the request id.
 pub async fn submit<T: Serialize>(
     client: &dsco::Client,

@@ -9,7 +9,7 @@ use crate::dsco::{self, AsyncWrite, ChangeLog, OrderForCancel};
 use crate::flow_name::FlowName;
 use crate::store::{Intent, Kind, Outcome};
 use crate::sync::FlowError;
-use crate::sync::dsco_once::{self, Match, SettleRules, Settled, Submitted, WriteIntent};
+use crate::sync::dsco_once::{self, Match, SettleRules, Settled, WriteIntent};
 use crate::sync::order_link::OrderRef;
 use crate::sync::order_view::{self, OrderState, Step};
 
@@ -104,26 +104,10 @@ impl Run<'_> {
                 &cancels,
             )
             .await?;
-            let (outcome, request_id) = match submitted {
-                Submitted::Accepted(rid) => (
-                    Outcome::PendingUntil {
-                        reason: format!(
-                            "sent to DSCO in request {rid}; waiting for DSCO's order log"
-                        ),
-                        at: self.ctx.now()
-                            + chrono::Duration::from_std(PROCESSING_AGAIN).unwrap_or_default(),
-                    },
-                    Some(rid.0),
-                ),
-                Submitted::Rejected { reason, code } => (Outcome::Permanent { reason, code }, None),
-                Submitted::NotApplied { reason, error } | Submitted::Unknown { reason, error } => (
-                    Outcome::Retryable {
-                        reason,
-                        error: Some(error),
-                    },
-                    None,
-                ),
-            };
+            let (outcome, request_id) = submitted.outcome(
+                "DSCO's order log",
+                self.ctx.now() + chrono::Duration::from_std(PROCESSING_AGAIN).unwrap_or_default(),
+            );
             for r in &batch {
                 self.record_sent(r, outcome.clone(), request_id.clone())
                     .await?;

@@ -10,7 +10,7 @@ use crate::dsco::{self, AsyncWrite, ChangeLog};
 use crate::flow_name::FlowName;
 use crate::store::{Intent, Outcome, RecordDetail, RecordStatus};
 use crate::sync::FlowError;
-use crate::sync::dsco_once::{self, Match, SettleRules, Settled, Submitted, WriteIntent};
+use crate::sync::dsco_once::{self, Match, SettleRules, Settled, WriteIntent};
 use crate::sync::order_link::OrderRef;
 use crate::sync::order_view::{self, OrderState, ShipmentView, Step};
 
@@ -76,26 +76,10 @@ impl Run<'_> {
                 &entries,
             )
             .await?;
-            let (outcome, request_id) = match submitted {
-                Submitted::Accepted(rid) => (
-                    Outcome::PendingUntil {
-                        reason: format!(
-                            "sent to DSCO in request {rid}; waiting for DSCO's change log"
-                        ),
-                        at: self.ctx.now()
-                            + chrono::Duration::from_std(PROCESSING_AGAIN).unwrap_or_default(),
-                    },
-                    Some(rid.0),
-                ),
-                Submitted::Rejected { reason, code } => (Outcome::Permanent { reason, code }, None),
-                Submitted::NotApplied { reason, error } | Submitted::Unknown { reason, error } => (
-                    Outcome::Retryable {
-                        reason,
-                        error: Some(error),
-                    },
-                    None,
-                ),
-            };
+            let (outcome, request_id) = submitted.outcome(
+                "DSCO's change log",
+                self.ctx.now() + chrono::Duration::from_std(PROCESSING_AGAIN).unwrap_or_default(),
+            );
             self.record_batch(&packages, &meta, outcome, request_id.clone(), true)
                 .await?;
             if request_id.is_some() {
